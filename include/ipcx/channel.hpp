@@ -1,0 +1,236 @@
+// ipcx::Channel — one message API over every transport, addressed by URL.
+//
+//   auto ch = ipcx::Channel::open("fifo:///tmp/demo?create=1");
+//   if (!ch) die(ch.error().message());
+//   ch->send(ipcx::as_bytes("hello"));
+//   std::array<std::byte, 4096> buf;
+//   auto r = ch->receive_for(buf, 100ms);     // r->size bytes in buf, or an Error
+//   if (!r && r.error().timed_out()) …;       // would_block / timed_out / peer_gone
+//
+// Messages are whole: boundaries are kept, and a message larger than the receiver's buffer
+// or the transport's limit is an error that says both sizes (Errc::message_too_large),
+// never a silent truncation. When a receive fails because the buffer is short, the message
+// stays queued: call again with a buffer of Error::size() bytes, or use receive_message().
+// Every blocking call takes a Deadline: plain = forever, _for = duration, _until = time
+// point, try_ = never blocks. pollable_fd() joins an epoll loop.
+//
+// Connection-oriented transports (unix, unixpacket, tcp) are accepted with a Listener;
+// Channel::open connects. Datagram receivers (unixgram, udp) use Channel::bind. For the
+// other schemes open() and bind() are the same. The full feature set of each mechanism
+// lives in its own wrapper (posix_mq.hpp, sysv_mq.hpp, socket.hpp, …); the Channel is a
+// convenience over them, never a replacement.
+//
+// Thread-safety: a Channel is used by one thread at a time (one sender thread and one
+// receiver thread at once is safe only where a transport says so).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+#include <vector>
+
+#include "ipcx/deadline.hpp"
+#include "ipcx/error.hpp"
+#include "ipcx/fd.hpp"
+#include "ipcx/url.hpp"
+
+namespace ipcx {
+
+namespace detail {
+class ChannelImpl;
+class ListenerImpl;
+}  // namespace detail
+
+inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+inline std::string_view as_text(std::span<const std::byte> b) noexcept {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+struct SendOptions {
+  long type = 1;              // sysvmq: the message type, > 0
+  unsigned priority = 0;      // posixmq: 0 .. MQ_PRIO_MAX-1, highest delivered first
+  std::span<const int> fds;   // unix sockets: descriptors to pass (SCM_RIGHTS); borrowed
+};
+
+struct ReceiveOptions {
+  long type = 0;              // sysvmq msgtyp: 0 first, >0 first of that type, <0 lowest type <= |type|
+  bool except = false;        // sysvmq MSG_EXCEPT: first message whose type is not `type`
+};
+
+struct PeerCredentials {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// What a receive into a caller's buffer got.
+struct Received {
+  std::size_t size = 0;       // bytes written to the buffer
+  long type = 0;              // sysvmq type
+  unsigned priority = 0;      // posixmq priority
+  std::vector<Fd> fds;        // descriptors that came with the message (unix sockets)
+};
+
+// A received message that owns its bytes.
+struct Message {
+  std::vector<std::byte> data;
+  long type = 0;
+  unsigned priority = 0;
+  std::vector<Fd> fds;
+  std::string_view text() const noexcept { return as_text(data); }
+};
+
+// Zero-copy send: space loaned from the transport, written in place, then committed with
+// Channel::commit. Dropping a Loan without committing abandons it: nothing is delivered.
+class Loan {
+ public:
+  Loan() = default;
+  Loan(detail::ChannelImpl* owner, std::span<std::byte> data, std::uint64_t token) noexcept
+      : owner_(owner), data_(data), token_(token) {}
+  Loan(Loan&& o) noexcept;
+  Loan& operator=(Loan&& o) noexcept;
+  Loan(const Loan&) = delete;
+  Loan& operator=(const Loan&) = delete;
+  ~Loan();
+
+  std::span<std::byte> data() const noexcept { return data_; }
+  std::uint64_t token() const noexcept { return token_; }
+  bool active() const noexcept { return owner_ != nullptr; }
+  void disarm() noexcept { owner_ = nullptr; }  // for transports, once committed
+
+ private:
+  detail::ChannelImpl* owner_ = nullptr;
+  std::span<std::byte> data_;
+  std::uint64_t token_ = 0;
+};
+
+// Zero-copy receive: a message read in place; released when the view is dropped.
+class ReadView {
+ public:
+  ReadView() = default;
+  ReadView(detail::ChannelImpl* owner, std::span<const std::byte> data, std::uint64_t token) noexcept
+      : owner_(owner), data_(data), token_(token) {}
+  ReadView(ReadView&& o) noexcept;
+  ReadView& operator=(ReadView&& o) noexcept;
+  ReadView(const ReadView&) = delete;
+  ReadView& operator=(const ReadView&) = delete;
+  ~ReadView();
+
+  std::span<const std::byte> data() const noexcept { return data_; }
+  std::uint64_t token() const noexcept { return token_; }
+
+ private:
+  detail::ChannelImpl* owner_ = nullptr;
+  std::span<const std::byte> data_;
+  std::uint64_t token_ = 0;
+};
+
+class Channel {
+ public:
+  using Clock = Deadline::Clock;
+
+  // Connects to / opens the object the URL names.
+  static Result<Channel> open(std::string_view url);
+  static Result<Channel> open(const Url& url);
+  // For datagram schemes: binds the address and receives there. Otherwise as open().
+  static Result<Channel> bind(std::string_view url);
+  static Result<Channel> bind(const Url& url);
+
+  Channel();
+  explicit Channel(std::unique_ptr<detail::ChannelImpl> impl, std::string url = {});
+  Channel(Channel&&) noexcept;
+  Channel& operator=(Channel&&) noexcept;
+  ~Channel();
+
+  bool valid() const noexcept { return impl_ != nullptr; }
+  const std::string& url() const noexcept { return url_; }
+
+  // Sending.
+  Result<void> send(std::span<const std::byte> msg, Deadline d = Deadline::never(), const SendOptions& o = {});
+  template <typename Rep, typename Period>
+  Result<void> send_for(std::span<const std::byte> msg, std::chrono::duration<Rep, Period> t, const SendOptions& o = {}) {
+    return send(msg, Deadline::after(t), o);
+  }
+  Result<void> send_until(std::span<const std::byte> msg, Clock::time_point t, const SendOptions& o = {}) {
+    return send(msg, Deadline::at(t), o);
+  }
+  Result<void> try_send(std::span<const std::byte> msg, const SendOptions& o = {}) {
+    return send(msg, Deadline::immediate(), o);
+  }
+
+  // Receiving into a caller's buffer.
+  Result<Received> receive(std::span<std::byte> buf, Deadline d = Deadline::never(), const ReceiveOptions& o = {});
+  template <typename Rep, typename Period>
+  Result<Received> receive_for(std::span<std::byte> buf, std::chrono::duration<Rep, Period> t, const ReceiveOptions& o = {}) {
+    return receive(buf, Deadline::after(t), o);
+  }
+  Result<Received> receive_until(std::span<std::byte> buf, Clock::time_point t, const ReceiveOptions& o = {}) {
+    return receive(buf, Deadline::at(t), o);
+  }
+  Result<Received> try_receive(std::span<std::byte> buf, const ReceiveOptions& o = {}) {
+    return receive(buf, Deadline::immediate(), o);
+  }
+
+  // Receiving a message of any size (up to max_message_size()) into owned memory.
+  Result<Message> receive_message(Deadline d = Deadline::never(), const ReceiveOptions& o = {});
+  template <typename Rep, typename Period>
+  Result<Message> receive_message_for(std::chrono::duration<Rep, Period> t, const ReceiveOptions& o = {}) {
+    return receive_message(Deadline::after(t), o);
+  }
+  Result<Message> try_receive_message(const ReceiveOptions& o = {}) { return receive_message(Deadline::immediate(), o); }
+
+  // Zero-copy, where the transport supports it (shm://); Errc::not_supported elsewhere.
+  Result<Loan> loan(std::size_t size, Deadline d = Deadline::never());
+  Result<void> commit(Loan&& loan, std::size_t size, const SendOptions& o = {});
+  Result<ReadView> read(Deadline d = Deadline::never());
+
+  // Readable (EPOLLIN) when a receive may make progress; -1 if the transport has none.
+  int pollable_fd() const noexcept;
+  // The largest message this channel can carry.
+  std::size_t max_message_size() const noexcept;
+  // The connected peer's credentials, where the transport knows them (unix sockets).
+  std::optional<PeerCredentials> peer() const;
+
+  // The transport underneath, for its full feature set.
+  detail::ChannelImpl* impl() const noexcept { return impl_.get(); }
+
+ private:
+  std::unique_ptr<detail::ChannelImpl> impl_;
+  std::string url_;
+};
+
+// The accepting side of connection-oriented transports (unix, unixpacket, tcp).
+class Listener {
+ public:
+  static Result<Listener> listen(std::string_view url);
+  static Result<Listener> listen(const Url& url);
+
+  Listener();
+  explicit Listener(std::unique_ptr<detail::ListenerImpl> impl);
+  Listener(Listener&&) noexcept;
+  Listener& operator=(Listener&&) noexcept;
+  ~Listener();
+
+  Result<Channel> accept(Deadline d = Deadline::never());
+  template <typename Rep, typename Period>
+  Result<Channel> accept_for(std::chrono::duration<Rep, Period> t) { return accept(Deadline::after(t)); }
+  Result<Channel> try_accept() { return accept(Deadline::immediate()); }
+
+  int pollable_fd() const noexcept;
+  // The bound address as a URL, e.g. with the port the kernel chose for tcp://…:0.
+  std::string local_url() const;
+  detail::ListenerImpl* impl() const noexcept { return impl_.get(); }
+
+ private:
+  std::unique_ptr<detail::ListenerImpl> impl_;
+};
+
+}  // namespace ipcx

@@ -1,0 +1,50 @@
+// The interface every transport implements behind Channel and Listener. Users do not
+// name it; transports in src/ derive from it.
+#pragma once
+
+#include <memory>
+
+#include "ipcx/channel.hpp"
+
+namespace ipcx::detail {
+
+class ChannelImpl {
+ public:
+  virtual ~ChannelImpl() = default;
+
+  virtual Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) = 0;
+  virtual Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) = 0;
+  // Default: receive into a buffer of max_message_size() and shrink it.
+  virtual Result<Message> receive_message(const ReceiveOptions& o, Deadline d);
+  virtual int pollable_fd() const noexcept = 0;
+  virtual std::size_t max_message_size() const noexcept = 0;
+  virtual std::optional<PeerCredentials> peer() const { return std::nullopt; }
+
+  // Zero-copy; the defaults say the transport does not do it.
+  virtual Result<Loan> loan(std::size_t size, Deadline d);
+  virtual Result<void> commit(Loan& loan, std::size_t size, const SendOptions& o);
+  virtual void abandon(Loan& loan) noexcept;
+  virtual Result<ReadView> read(Deadline d);
+  virtual void release(ReadView& view) noexcept;
+};
+
+class ListenerImpl {
+ public:
+  virtual ~ListenerImpl() = default;
+  virtual Result<Channel> accept(Deadline d) = 0;
+  virtual int pollable_fd() const noexcept = 0;
+  virtual std::string local_url() const = 0;
+};
+
+// One opener per scheme, defined in that transport's source file. `bind` is true for
+// Channel::bind (the receiving side of datagram schemes).
+Result<std::unique_ptr<ChannelImpl>> open_fifo(const Url& url, bool bind);
+Result<std::unique_ptr<ChannelImpl>> open_unix(const Url& url, bool bind);      // unix, unixgram, unixpacket
+Result<std::unique_ptr<ChannelImpl>> open_inet(const Url& url, bool bind);      // tcp, udp
+Result<std::unique_ptr<ChannelImpl>> open_posixmq(const Url& url, bool bind);
+Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool bind);
+Result<std::unique_ptr<ChannelImpl>> open_shm_ring(const Url& url, bool bind);
+Result<std::unique_ptr<ListenerImpl>> listen_unix(const Url& url);             // unix, unixpacket
+Result<std::unique_ptr<ListenerImpl>> listen_tcp(const Url& url);
+
+}  // namespace ipcx::detail

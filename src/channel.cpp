@@ -1,0 +1,185 @@
+#include "ipcx/channel.hpp"
+
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "ipcx/detail/transport.hpp"
+
+namespace ipcx {
+namespace detail {
+
+Result<Message> ChannelImpl::receive_message(const ReceiveOptions& o, Deadline d) {
+  Message m;
+  m.data.resize(max_message_size());
+  auto r = receive(m.data, o, d);
+  if (!r) return std::unexpected(std::move(r.error()));
+  m.data.resize(r->size);
+  m.type = r->type;
+  m.priority = r->priority;
+  m.fds = std::move(r->fds);
+  return m;
+}
+
+Result<Loan> ChannelImpl::loan(std::size_t, Deadline) {
+  return fail(Errc::not_supported, "loan", {}, "zero-copy is offered by shm:// channels only");
+}
+Result<void> ChannelImpl::commit(Loan&, std::size_t, const SendOptions&) {
+  return fail(Errc::not_supported, "commit", {}, "zero-copy is offered by shm:// channels only");
+}
+void ChannelImpl::abandon(Loan&) noexcept {}
+Result<ReadView> ChannelImpl::read(Deadline) {
+  return fail(Errc::not_supported, "read", {}, "zero-copy is offered by shm:// channels only");
+}
+void ChannelImpl::release(ReadView&) noexcept {}
+
+namespace {
+
+Result<std::unique_ptr<ChannelImpl>> open_transport(const Url& url, bool bind) {
+  switch (url.scheme) {
+    case Scheme::fifo: return open_fifo(url, bind);
+    case Scheme::unix_stream:
+    case Scheme::unix_dgram:
+    case Scheme::unix_seqpacket: return open_unix(url, bind);
+    case Scheme::tcp:
+    case Scheme::udp: return open_inet(url, bind);
+    case Scheme::posixmq: return open_posixmq(url, bind);
+    case Scheme::sysvmq: return open_sysvmq(url, bind);
+    case Scheme::shm: return open_shm_ring(url, bind);
+    case Scheme::posixshm:
+    case Scheme::sysvshm:
+    case Scheme::posixsem:
+    case Scheme::sysvsem: break;
+  }
+  return fail(Errc::invalid_argument, "open", url.text,
+              fmt::format("{}:// names an object that is not a channel; use ipcx stat / rm, or its wrapper",
+                          to_string(url.scheme)));
+}
+
+}  // namespace
+}  // namespace detail
+
+// Loan / ReadView: give the space back if dropped without commit / after reading.
+Loan::Loan(Loan&& o) noexcept : owner_(std::exchange(o.owner_, nullptr)), data_(o.data_), token_(o.token_) {}
+Loan& Loan::operator=(Loan&& o) noexcept {
+  if (this != &o) {
+    if (owner_) owner_->abandon(*this);
+    owner_ = std::exchange(o.owner_, nullptr);
+    data_ = o.data_;
+    token_ = o.token_;
+  }
+  return *this;
+}
+Loan::~Loan() {
+  if (owner_) owner_->abandon(*this);
+}
+ReadView::ReadView(ReadView&& o) noexcept
+    : owner_(std::exchange(o.owner_, nullptr)), data_(o.data_), token_(o.token_) {}
+ReadView& ReadView::operator=(ReadView&& o) noexcept {
+  if (this != &o) {
+    if (owner_) owner_->release(*this);
+    owner_ = std::exchange(o.owner_, nullptr);
+    data_ = o.data_;
+    token_ = o.token_;
+  }
+  return *this;
+}
+ReadView::~ReadView() {
+  if (owner_) owner_->release(*this);
+}
+
+Channel::Channel() = default;
+Channel::Channel(std::unique_ptr<detail::ChannelImpl> impl, std::string url)
+    : impl_(std::move(impl)), url_(std::move(url)) {}
+Channel::Channel(Channel&&) noexcept = default;
+Channel& Channel::operator=(Channel&&) noexcept = default;
+Channel::~Channel() = default;
+
+Result<Channel> Channel::open(std::string_view url) {
+  auto u = Url::parse(url);
+  if (!u) return std::unexpected(std::move(u.error()));
+  return open(*u);
+}
+Result<Channel> Channel::open(const Url& url) {
+  auto impl = detail::open_transport(url, false);
+  if (!impl) return std::unexpected(std::move(impl.error()));
+  return Channel(std::move(*impl), url.text);
+}
+Result<Channel> Channel::bind(std::string_view url) {
+  auto u = Url::parse(url);
+  if (!u) return std::unexpected(std::move(u.error()));
+  return bind(*u);
+}
+Result<Channel> Channel::bind(const Url& url) {
+  auto impl = detail::open_transport(url, true);
+  if (!impl) return std::unexpected(std::move(impl.error()));
+  return Channel(std::move(*impl), url.text);
+}
+
+namespace {
+std::unexpected<Error> no_channel(const char* op) {
+  return fail(Errc::invalid_argument, op, {}, "the channel is empty (moved from or default-constructed)");
+}
+}  // namespace
+
+Result<void> Channel::send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) {
+  if (!impl_) return no_channel("send");
+  return impl_->send(msg, o, d);
+}
+Result<Received> Channel::receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) {
+  if (!impl_) return no_channel("receive");
+  return impl_->receive(buf, o, d);
+}
+Result<Message> Channel::receive_message(Deadline d, const ReceiveOptions& o) {
+  if (!impl_) return no_channel("receive");
+  return impl_->receive_message(o, d);
+}
+Result<Loan> Channel::loan(std::size_t size, Deadline d) {
+  if (!impl_) return no_channel("loan");
+  return impl_->loan(size, d);
+}
+Result<void> Channel::commit(Loan&& loan, std::size_t size, const SendOptions& o) {
+  if (!impl_) return no_channel("commit");
+  return impl_->commit(loan, size, o);
+}
+Result<ReadView> Channel::read(Deadline d) {
+  if (!impl_) return no_channel("read");
+  return impl_->read(d);
+}
+int Channel::pollable_fd() const noexcept { return impl_ ? impl_->pollable_fd() : -1; }
+std::size_t Channel::max_message_size() const noexcept { return impl_ ? impl_->max_message_size() : 0; }
+std::optional<PeerCredentials> Channel::peer() const { return impl_ ? impl_->peer() : std::nullopt; }
+
+Listener::Listener() = default;
+Listener::Listener(std::unique_ptr<detail::ListenerImpl> impl) : impl_(std::move(impl)) {}
+Listener::Listener(Listener&&) noexcept = default;
+Listener& Listener::operator=(Listener&&) noexcept = default;
+Listener::~Listener() = default;
+
+Result<Listener> Listener::listen(std::string_view url) {
+  auto u = Url::parse(url);
+  if (!u) return std::unexpected(std::move(u.error()));
+  return listen(*u);
+}
+Result<Listener> Listener::listen(const Url& url) {
+  Result<std::unique_ptr<detail::ListenerImpl>> impl;
+  switch (url.scheme) {
+    case Scheme::unix_stream:
+    case Scheme::unix_seqpacket: impl = detail::listen_unix(url); break;
+    case Scheme::tcp: impl = detail::listen_tcp(url); break;
+    default:
+      return fail(Errc::invalid_argument, "listen", url.text,
+                  fmt::format("{}:// is not connection-oriented; use Channel::open or Channel::bind",
+                              to_string(url.scheme)));
+  }
+  if (!impl) return std::unexpected(std::move(impl.error()));
+  return Listener(std::move(*impl));
+}
+Result<Channel> Listener::accept(Deadline d) {
+  if (!impl_) return no_channel("accept");
+  return impl_->accept(d);
+}
+int Listener::pollable_fd() const noexcept { return impl_ ? impl_->pollable_fd() : -1; }
+std::string Listener::local_url() const { return impl_ ? impl_->local_url() : std::string(); }
+
+}  // namespace ipcx

@@ -1,0 +1,77 @@
+#include "ipcx/error.hpp"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace ipcx {
+
+std::string_view to_string(Errc kind) noexcept {
+  switch (kind) {
+    case Errc::system: return "system error";
+    case Errc::would_block: return "would block";
+    case Errc::timed_out: return "timed out";
+    case Errc::peer_gone: return "peer gone";
+    case Errc::message_too_large: return "message too large";
+    case Errc::invalid_argument: return "invalid argument";
+    case Errc::bad_url: return "bad URL";
+    case Errc::not_supported: return "not supported";
+    case Errc::corrupt: return "corrupt data";
+  }
+  return "unknown";
+}
+
+Errc Error::classify(int err) noexcept {
+  switch (err) {
+    case EAGAIN: return Errc::would_block;  // EWOULDBLOCK is the same value on Linux
+    case ETIMEDOUT: return Errc::timed_out;
+    case EPIPE:
+    case ECONNRESET:
+    case ECONNREFUSED:
+    case EIDRM: return Errc::peer_gone;
+    case EMSGSIZE:
+    case E2BIG: return Errc::message_too_large;
+    case EINVAL: return Errc::invalid_argument;
+    case ENOTSUP: return Errc::not_supported;
+    case EBADMSG: return Errc::corrupt;
+    default: return Errc::system;
+  }
+}
+
+int Error::default_errno(Errc kind) noexcept {
+  switch (kind) {
+    case Errc::system: return EIO;
+    case Errc::would_block: return EAGAIN;
+    case Errc::timed_out: return ETIMEDOUT;
+    case Errc::peer_gone: return EPIPE;
+    case Errc::message_too_large: return EMSGSIZE;
+    case Errc::invalid_argument: return EINVAL;
+    case Errc::bad_url: return EINVAL;
+    case Errc::not_supported: return ENOTSUP;
+    case Errc::corrupt: return EBADMSG;
+  }
+  return EIO;
+}
+
+std::string Error::message() const {
+  std::string out = op_;
+  if (!object_.empty()) {
+    if (!out.empty()) out += ' ';
+    out += object_;
+  }
+  if (!out.empty()) out += ": ";
+  if (kind_ == Errc::bad_url) {
+    out += "bad URL";
+  } else if (kind_ == Errc::peer_gone && errno_ == EPIPE) {
+    out += "peer gone";
+  } else if (kind_ == Errc::corrupt) {
+    out += "corrupt data";
+  } else {
+    const char* text = strerrordesc_np(errno_);  // thread-safe, unlike strerror
+    out += text ? text : fmt::format("errno {}", errno_);
+  }
+  if (!detail_.empty()) out += fmt::format(" ({})", detail_);
+  return out;
+}
+
+}  // namespace ipcx

@@ -1,0 +1,198 @@
+#include "ipcx/pipe.hpp"
+
+#include <limits.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "framing.hpp"
+#include "pipe_channel.hpp"
+#include "sys/io.hpp"
+
+namespace ipcx {
+
+void ignore_sigpipe_if_default() noexcept {
+  struct sigaction old {};
+  if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL && !(old.sa_flags & SA_SIGINFO)) {
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    ::sigemptyset(&ign.sa_mask);
+    (void)::sigaction(SIGPIPE, &ign, nullptr);
+  }
+}
+
+namespace detail {
+
+PipeChannel::PipeChannel(Fd rfd, Fd wfd, bool packet, std::size_t max, std::string object)
+    : rfd_(std::move(rfd)),
+      wfd_(std::move(wfd)),
+      packet_(packet),
+      stream_(rfd_.get(), wfd_.get(), max, object),
+      object_(std::move(object)) {
+  if (wfd_) ignore_sigpipe_if_default();
+}
+
+void PipeChannel::adopt(Fd rfd, Fd wfd) {
+  if (rfd) rfd_ = std::move(rfd);
+  if (wfd) {
+    wfd_ = std::move(wfd);
+    ignore_sigpipe_if_default();
+  }
+  stream_.set_fds(rfd_.get(), wfd_.get());
+}
+
+std::size_t PipeChannel::max_message_size() const noexcept { return packet_ ? PIPE_BUF : stream_.max_message_size(); }
+
+Result<void> PipeChannel::send(std::span<const std::byte> msg, const SendOptions&, Deadline d) {
+  if (auto w = ensure_write(d); !w) return w;
+  if (!packet_) return stream_.send(msg, d);
+  if (msg.size() > PIPE_BUF) {
+    return fail(Error::make(Errc::message_too_large, "send", object_,
+                            fmt::format("message of {} bytes > packet-mode pipe limit of {} bytes (PIPE_BUF)",
+                                        msg.size(), PIPE_BUF))
+                    .with_size(msg.size()));
+  }
+  if (msg.empty()) {
+    return fail(Errc::invalid_argument, "send", object_, "a packet-mode pipe cannot carry a zero-length message");
+  }
+  for (;;) {
+    auto n = sys::write(wfd_.get(), msg.data(), msg.size());
+    if (n) return {};  // a write of at most PIPE_BUF is all or nothing
+    if (n.error().code() == EPIPE) return fail(Errc::peer_gone, "send", object_, "the reader closed the pipe");
+    if (!n.error().would_block()) return fail(std::move(n.error()).with_object(object_));
+    if (d.is_immediate()) return fail(Errc::would_block, "send");
+    auto ev = sys::poll_one(wfd_.get(), POLLOUT, d);
+    if (!ev) return fail(std::move(ev.error()).with_object(object_));
+    if (*ev == 0) return fail(Errc::timed_out, "send");
+  }
+}
+
+Result<Received> PipeChannel::receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) {
+  if (auto r = ensure_read(); !r) return std::unexpected(std::move(r.error()));
+  if (!packet_) {
+    auto n = stream_.receive(buf, d);
+    if (!n) return std::unexpected(std::move(n.error()));
+    return Received{.size = *n, .type = 0, .priority = 0, .fds = {}};
+  }
+  // Packet mode: a read shorter than the packet discards the rest, so read whole packets
+  // into our own buffer unless the caller's holds PIPE_BUF.
+  if (!packet_pending_) {
+    std::byte local[PIPE_BUF];
+    bool direct = buf.size() >= PIPE_BUF;
+    std::byte* dst = direct ? buf.data() : local;
+    for (;;) {
+      auto n = sys::read(rfd_.get(), dst, PIPE_BUF);
+      if (n && *n == 0) return fail(Errc::peer_gone, "receive", object_, "the writer closed the pipe");
+      if (n) {
+        if (direct) return Received{.size = *n, .type = 0, .priority = 0, .fds = {}};
+        packet_pending_.emplace(local, local + *n);
+        break;
+      }
+      if (!n.error().would_block()) return fail(std::move(n.error()).with_object(object_));
+      if (d.is_immediate()) return fail(Errc::would_block, "receive");
+      auto ev = sys::poll_one(rfd_.get(), POLLIN, d);
+      if (!ev) return fail(std::move(ev.error()).with_object(object_));
+      if (*ev == 0) return fail(Errc::timed_out, "receive");
+    }
+  }
+  std::size_t size = packet_pending_->size();
+  if (size > buf.size()) {
+    return fail(Error::make(Errc::message_too_large, "receive", object_,
+                            fmt::format("message of {} bytes > buffer of {} bytes", size, buf.size()))
+                    .with_size(size));
+  }
+  std::memcpy(buf.data(), packet_pending_->data(), size);
+  packet_pending_.reset();
+  return Received{.size = size, .type = 0, .priority = 0, .fds = {}};
+}
+
+Result<Message> PipeChannel::receive_message(const ReceiveOptions& o, Deadline d) {
+  if (packet_) return ChannelImpl::receive_message(o, d);
+  if (auto r = ensure_read(); !r) return std::unexpected(std::move(r.error()));
+  auto m = stream_.receive_message(d);
+  if (!m) return std::unexpected(std::move(m.error()));
+  Message out;
+  out.data = std::move(*m);
+  return out;
+}
+
+int PipeChannel::pollable_fd() const noexcept {
+  (void)const_cast<PipeChannel*>(this)->ensure_read();
+  return rfd_.get();
+}
+
+Result<void> PipeChannel::ensure_read() {
+  if (!rfd_) return fail(Errc::not_supported, "receive", object_, "this end of the pipe is write-only");
+  return {};
+}
+
+Result<void> PipeChannel::ensure_write(Deadline) {
+  if (!wfd_) return fail(Errc::not_supported, "send", object_, "this end of the pipe is read-only");
+  return {};
+}
+
+}  // namespace detail
+
+namespace {
+
+Result<Channel> make_end(Fd rfd, Fd wfd, const PipeOptions& o) {
+  for (Fd* fd : {&rfd, &wfd}) {
+    if (!*fd) continue;
+    if (auto r = fd->set_nonblocking(true); !r) return std::unexpected(std::move(r.error()));
+  }
+  if (o.capacity) {
+    int any = rfd ? rfd.get() : wfd.get();
+    if (auto r = sys::set_pipe_size(any, o.capacity); !r) return std::unexpected(std::move(r.error()));
+  }
+  auto impl = std::make_unique<detail::PipeChannel>(std::move(rfd), std::move(wfd), o.packet, o.max_message_size,
+                                                    std::string(o.packet ? "pipe(packet)" : "pipe"));
+  return Channel(std::move(impl), "pipe");
+}
+
+}  // namespace
+
+Result<PipePair> make_pipe(const PipeOptions& o) {
+  auto p = sys::pipe2(o.packet ? O_DIRECT : 0);
+  if (!p) return std::unexpected(std::move(p.error()));
+  auto r = make_end(std::move(p->read), Fd(), o);
+  if (!r) return std::unexpected(std::move(r.error()));
+  auto w = make_end(Fd(), std::move(p->write), PipeOptions{o.packet, 0, o.max_message_size});
+  if (!w) return std::unexpected(std::move(w.error()));
+  return PipePair{std::move(*r), std::move(*w)};
+}
+
+Result<DuplexPipe> make_duplex_pipe(const PipeOptions& o) {
+  auto a = sys::pipe2(o.packet ? O_DIRECT : 0);
+  if (!a) return std::unexpected(std::move(a.error()));
+  auto b = sys::pipe2(o.packet ? O_DIRECT : 0);
+  if (!b) return std::unexpected(std::move(b.error()));
+  if (o.capacity) {
+    if (auto r = sys::set_pipe_size(b->read.get(), o.capacity); !r) return std::unexpected(std::move(r.error()));
+  }
+  auto first = make_end(std::move(a->read), std::move(b->write), o);
+  if (!first) return std::unexpected(std::move(first.error()));
+  auto second = make_end(std::move(b->read), std::move(a->write), PipeOptions{o.packet, 0, o.max_message_size});
+  if (!second) return std::unexpected(std::move(second.error()));
+  return DuplexPipe{std::move(*first), std::move(*second)};
+}
+
+Result<Channel> adopt_pipe(Fd read_end, Fd write_end, const PipeOptions& o) {
+  for (Fd* fd : {&read_end, &write_end}) {
+    if (!*fd) continue;
+    if (auto r = fd->set_cloexec(true); !r) return std::unexpected(std::move(r.error()));
+  }
+  return make_end(std::move(read_end), std::move(write_end), o);
+}
+
+PipeEnds pipe_ends(const Channel& ch) noexcept {
+  auto* p = dynamic_cast<detail::PipeChannel*>(ch.impl());
+  if (!p) return {};
+  return {p->read_fd(), p->write_fd()};
+}
+
+}  // namespace ipcx

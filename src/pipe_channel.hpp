@@ -1,0 +1,41 @@
+// The Channel over a pipe's descriptors, shared by anonymous pipes and FIFOs.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "framing.hpp"
+#include "ipcx/detail/transport.hpp"
+
+namespace ipcx::detail {
+
+class PipeChannel : public ChannelImpl {
+ public:
+  PipeChannel(Fd rfd, Fd wfd, bool packet, std::size_t max, std::string object);
+
+  Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override;
+  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override;
+  Result<Message> receive_message(const ReceiveOptions& o, Deadline d) override;
+  int pollable_fd() const noexcept override;
+  std::size_t max_message_size() const noexcept override;
+
+  int read_fd() const noexcept { return rfd_.get(); }
+  int write_fd() const noexcept { return wfd_.get(); }
+
+ protected:
+  // Hooks for FIFOs, which open each end on first use.
+  virtual Result<void> ensure_read();
+  virtual Result<void> ensure_write(Deadline d);
+  void adopt(Fd rfd, Fd wfd);
+  const std::string& object() const noexcept { return object_; }
+
+ private:
+  Fd rfd_;
+  Fd wfd_;
+  bool packet_;
+  FramedStream stream_;
+  std::optional<std::vector<std::byte>> packet_pending_;  // a packet too big for the last buffer
+  std::string object_;
+};
+
+}  // namespace ipcx::detail

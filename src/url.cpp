@@ -1,0 +1,333 @@
+#include "ipcx/url.hpp"
+
+#include <charconv>
+#include <climits>
+
+#include <fmt/format.h>
+
+namespace ipcx {
+namespace {
+
+struct SchemeName {
+  std::string_view text;
+  Scheme scheme;
+};
+constexpr SchemeName kSchemes[] = {
+    {"shm", Scheme::shm},           {"unix", Scheme::unix_stream},
+    {"unixgram", Scheme::unix_dgram}, {"unixpacket", Scheme::unix_seqpacket},
+    {"tcp", Scheme::tcp},           {"udp", Scheme::udp},
+    {"fifo", Scheme::fifo},         {"posixmq", Scheme::posixmq},
+    {"sysvmq", Scheme::sysvmq},     {"posixshm", Scheme::posixshm},
+    {"sysvshm", Scheme::sysvshm},   {"posixsem", Scheme::posixsem},
+    {"sysvsem", Scheme::sysvsem},
+};
+
+std::unexpected<Error> bad(std::string_view url, std::string detail) {
+  return fail(Errc::bad_url, "url", url, std::move(detail));
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding; "%zz" or a truncated escape is an error.
+Result<std::string> decode(std::string_view url, std::string_view in, std::string_view what) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) {
+      return bad(url, fmt::format("truncated percent escape in {}", what));
+    }
+    int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return bad(url, fmt::format("bad percent escape '{}' in {}", in.substr(i, 3), what));
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  if (out.find('\0') != std::string::npos) return bad(url, fmt::format("NUL byte in {}", what));
+  return out;
+}
+
+bool is_sysv(Scheme s) { return s == Scheme::sysvmq || s == Scheme::sysvshm || s == Scheme::sysvsem; }
+bool is_posix_named(Scheme s) { return s == Scheme::posixmq || s == Scheme::posixshm || s == Scheme::posixsem; }
+bool is_unix(Scheme s) {
+  return s == Scheme::unix_stream || s == Scheme::unix_dgram || s == Scheme::unix_seqpacket;
+}
+
+Result<std::uint64_t> parse_u64(std::string_view text, int base) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v, base);
+  if (text.empty() || ec != std::errc{} || p != text.data() + text.size()) {
+    return fail(Errc::invalid_argument, "parse");
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string_view to_string(Scheme s) noexcept {
+  for (const auto& e : kSchemes) {
+    if (e.scheme == s) return e.text;
+  }
+  return "?";
+}
+
+Result<void> validate_posix_name(std::string_view name, const char* op) {
+  auto err = [&](std::string why) { return fail(Errc::invalid_argument, op, name, std::move(why)); };
+  if (name.size() < 2 || name[0] != '/') return err("a POSIX IPC name is '/' followed by at least one character");
+  if (name.size() - 1 > NAME_MAX - 1) {
+    return err(fmt::format("name is {} bytes; at most {} after the leading '/'", name.size() - 1, NAME_MAX - 1));
+  }
+  std::string_view rest = name.substr(1);
+  if (rest.find('/') != std::string_view::npos) return err("no '/' is allowed after the leading one");
+  if (rest == "." || rest == "..") return err("'.' and '..' are not names");
+  if (rest.find('\0') != std::string_view::npos) return err("NUL byte in name");
+  return {};
+}
+
+Result<void> validate_path(std::string_view path, const char* op) {
+  auto err = [&](std::string why) { return fail(Errc::invalid_argument, op, path, std::move(why)); };
+  if (path.empty() || path[0] != '/') return err("the path must be absolute");
+  if (path.size() >= PATH_MAX) return err("path too long");
+  if (path.find('\0') != std::string_view::npos) return err("NUL byte in path");
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (path.substr(start, end - start) == "..") return err("'..' is not allowed in a path");
+    start = end + 1;
+  }
+  if (path.back() == '/') return err("the path names a directory");
+  return {};
+}
+
+Result<std::int32_t> parse_sysv_key(std::string_view text) {
+  bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  auto v = parse_u64(hex ? text.substr(2) : text, hex ? 16 : 10);
+  if (!v || *v > 0xffffffffULL) {
+    return fail(Errc::invalid_argument, "key", text, "a SysV key is decimal or 0x hexadecimal, 32 bits");
+  }
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(*v));
+}
+
+Result<Url> Url::parse(std::string_view text) {
+  Url u;
+  u.text.assign(text);
+  std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0) return bad(text, "missing scheme, expected SCHEME:…");
+  std::string_view scheme = text.substr(0, colon);
+  bool found = false;
+  for (const auto& e : kSchemes) {
+    if (e.text == scheme) {
+      u.scheme = e.scheme;
+      found = true;
+    }
+  }
+  if (!found) {
+    return bad(text, fmt::format("unknown scheme '{}' (known: shm unix unixgram unixpacket tcp udp fifo "
+                                 "posixmq sysvmq posixshm sysvshm posixsem sysvsem)", scheme));
+  }
+  std::string_view rest = text.substr(colon + 1);
+
+  // Query.
+  std::string_view query;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+    while (!query.empty()) {
+      std::size_t amp = query.find('&');
+      std::string_view pair = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+      if (pair.empty()) continue;
+      std::size_t eq = pair.find('=');
+      auto key = decode(text, pair.substr(0, eq), "option name");
+      if (!key) return std::unexpected(key.error());
+      if (key->empty()) return bad(text, "empty option name");
+      auto value = decode(text, eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1),
+                          fmt::format("option '{}'", *key));
+      if (!value) return std::unexpected(value.error());
+      for (const auto& [k, v] : u.options) {
+        if (k == *key) return bad(text, fmt::format("option '{}' given twice", *key));
+      }
+      u.options.emplace_back(std::move(*key), std::move(*value));
+    }
+  }
+  if (rest.find('#') != std::string_view::npos) return bad(text, "fragments ('#') are not used");
+
+  if (is_unix(u.scheme) && (rest.starts_with("@") || rest.starts_with("//@"))) {
+    auto d = decode(text, rest.substr(rest.find('@') + 1), "abstract name");
+    if (!d) return std::unexpected(d.error());
+    if (d->empty()) return bad(text, "empty abstract socket name after '@'");
+    if (d->size() > 107) return bad(text, fmt::format("abstract name is {} bytes; at most 107", d->size()));
+    u.abstract = true;
+    u.name = std::move(*d);
+    return u;
+  }
+  if (!rest.starts_with("//")) return bad(text, fmt::format("expected '{}://…' after the scheme", scheme));
+  rest.remove_prefix(2);
+
+  if (u.scheme == Scheme::shm) {
+    auto d = decode(text, rest, "name");
+    if (!d) return std::unexpected(d.error());
+    if (d->empty()) return bad(text, "missing ring name: shm://NAME");
+    if (d->size() > 200) return bad(text, fmt::format("ring name is {} bytes; at most 200", d->size()));
+    for (char c : *d) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                c == '_' || c == '.';
+      if (!ok) return bad(text, fmt::format("ring name '{}' may hold only letters, digits, '-', '_' and '.'", *d));
+    }
+    if (*d == "." || *d == ".." || d->find("..") != std::string::npos) {
+      return bad(text, fmt::format("ring name '{}' may not contain '..'", *d));
+    }
+    u.name = std::move(*d);
+    return u;
+  }
+
+  if (u.scheme == Scheme::tcp || u.scheme == Scheme::udp) {
+    std::string_view hostport = rest;
+    if (hostport.find('/') != std::string_view::npos) {
+      return bad(text, fmt::format("unexpected path after {}://HOST:PORT", scheme));
+    }
+    std::string_view host, port;
+    if (hostport.starts_with("[")) {
+      auto close = hostport.find(']');
+      if (close == std::string_view::npos) return bad(text, "IPv6 literal is missing its ']'");
+      host = hostport.substr(1, close - 1);
+      std::string_view after = hostport.substr(close + 1);
+      if (!after.starts_with(":")) return bad(text, "missing ':PORT' after the IPv6 literal");
+      port = after.substr(1);
+    } else {
+      auto c = hostport.rfind(':');
+      if (c == std::string_view::npos) return bad(text, fmt::format("missing ':PORT' in {}://HOST:PORT", scheme));
+      host = hostport.substr(0, c);
+      if (host.find(':') != std::string_view::npos) return bad(text, "an IPv6 literal must be in brackets: [::1]:PORT");
+      port = hostport.substr(c + 1);
+    }
+    if (host.empty()) return bad(text, "missing host");
+    auto p = parse_u64(port, 10);
+    if (!p || *p > 65535) return bad(text, fmt::format("port '{}' is not a number from 0 to 65535", port));
+    u.host.assign(host);
+    u.port = static_cast<std::uint16_t>(*p);
+    return u;
+  }
+
+  if (is_sysv(u.scheme)) {
+    if (rest.starts_with("/")) {  // sysvmq:///PATH?proj=N
+      auto d = decode(text, rest, "path");
+      if (!d) return std::unexpected(d.error());
+      if (auto v = validate_path(*d, "url"); !v) return bad(text, v.error().detail());
+      auto proj = u.option("proj");
+      if (!proj) return bad(text, "a key from a path needs ?proj=N (1..255)");
+      auto pv = parse_u64(*proj, 10);
+      if (!pv || *pv == 0 || *pv > 255) return bad(text, fmt::format("proj '{}' must be 1..255 (ftok uses its low 8 bits, and 0 is refused)", *proj));
+      u.ftok_path = std::move(*d);
+      return u;
+    }
+    if (rest.starts_with("id:")) {
+      auto v = parse_u64(rest.substr(3), 10);
+      if (!v || *v > INT_MAX) return bad(text, fmt::format("id '{}' is not a non-negative number", rest.substr(3)));
+      u.id = static_cast<int>(*v);
+      return u;
+    }
+    if (rest == "private") {
+      u.key = 0;
+      return u;
+    }
+    if (rest.empty()) return bad(text, fmt::format("missing key: {}://KEY, {}://id:N or {}:///PATH?proj=N", scheme, scheme, scheme));
+    auto k = parse_sysv_key(rest);
+    if (!k) return bad(text, fmt::format("key '{}' is not decimal or 0x hexadecimal (32 bits)", rest));
+    u.key = *k;
+    return u;
+  }
+
+  // Path-like schemes: fifo, unix*, posix*.
+  auto d = decode(text, rest, "path");
+  if (!d) return std::unexpected(d.error());
+  if (is_posix_named(u.scheme)) {
+    if (auto v = validate_posix_name(*d, "url"); !v) return bad(text, v.error().detail());
+    u.name = std::move(*d);
+    return u;
+  }
+  if (auto v = validate_path(*d, "url"); !v) return bad(text, fmt::format("path '{}': {}", *d, v.error().detail()));
+  if (is_unix(u.scheme) && d->size() > 107) {
+    return bad(text, fmt::format("socket path is {} bytes; sun_path holds at most 107", d->size()));
+  }
+  u.name = std::move(*d);
+  return u;
+}
+
+std::optional<std::string_view> Url::option(std::string_view opt) const {
+  for (const auto& [k, v] : options) {
+    if (k == opt) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+Result<std::uint64_t> Url::option_uint(std::string_view opt, std::uint64_t fallback) const {
+  auto v = option(opt);
+  if (!v) return fallback;
+  auto n = parse_u64(*v, 10);
+  if (!n) return bad(text, fmt::format("option {}='{}' is not a non-negative integer", opt, *v));
+  return *n;
+}
+
+Result<std::uint64_t> Url::option_size(std::string_view opt, std::uint64_t fallback) const {
+  auto v = option(opt);
+  if (!v) return fallback;
+  std::string_view digits = *v;
+  std::uint64_t mult = 1;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'k': case 'K': mult = 1ULL << 10; break;
+      case 'm': case 'M': mult = 1ULL << 20; break;
+      case 'g': case 'G': mult = 1ULL << 30; break;
+      default: break;
+    }
+    if (mult != 1) digits.remove_suffix(1);
+  }
+  auto n = parse_u64(digits, 10);
+  if (!n || *n > UINT64_MAX / mult) {
+    return bad(text, fmt::format("option {}='{}' is not a size (a number, optionally with k, m or g)", opt, *v));
+  }
+  return *n * mult;
+}
+
+Result<bool> Url::option_bool(std::string_view opt, bool fallback) const {
+  auto v = option(opt);
+  if (!v) return fallback;
+  if (*v == "" || *v == "1" || *v == "true" || *v == "yes" || *v == "on") return true;
+  if (*v == "0" || *v == "false" || *v == "no" || *v == "off") return false;
+  return bad(text, fmt::format("option {}='{}' is not a boolean (1/0, true/false, yes/no)", opt, *v));
+}
+
+Result<unsigned> Url::option_mode(std::string_view opt, unsigned fallback) const {
+  auto v = option(opt);
+  if (!v) return fallback;
+  auto n = parse_u64(*v, 8);
+  if (!n || *n > 07777) return bad(text, fmt::format("option {}='{}' is not an octal mode such as 0600", opt, *v));
+  return static_cast<unsigned>(*n);
+}
+
+Result<void> Url::check_options(std::initializer_list<std::string_view> known) const {
+  for (const auto& [k, v] : options) {
+    bool ok = false;
+    for (auto known_name : known) ok = ok || known_name == k;
+    if (!ok) {
+      std::string list;
+      for (auto known_name : known) list += fmt::format("{}{}", list.empty() ? "" : ", ", known_name);
+      return bad(text, fmt::format("unknown option '{}' for {}:// (known: {})", k, to_string(scheme),
+                                   list.empty() ? "none" : list));
+    }
+  }
+  return {};
+}
+
+std::string Url::endpoint() const { return abstract ? "@" + name : name; }
+
+}  // namespace ipcx

@@ -1,0 +1,139 @@
+#include "ipcx/url.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ipcx {
+namespace {
+
+TEST(Url, ParsesEveryScheme) {
+  auto shm = Url::parse("shm://ring-1?capacity=64k&wait=spin");
+  ASSERT_TRUE(shm) << shm.error().message();
+  EXPECT_EQ(shm->scheme, Scheme::shm);
+  EXPECT_EQ(shm->name, "ring-1");
+  EXPECT_EQ(shm->option("wait"), "spin");
+  EXPECT_EQ(*shm->option_size("capacity", 0), 64u * 1024);
+
+  auto u = Url::parse("unix:///run/x.sock");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->scheme, Scheme::unix_stream);
+  EXPECT_EQ(u->name, "/run/x.sock");
+  EXPECT_FALSE(u->abstract);
+
+  auto a = Url::parse("unixpacket:@my-name");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->scheme, Scheme::unix_seqpacket);
+  EXPECT_TRUE(a->abstract);
+  EXPECT_EQ(a->name, "my-name");
+  EXPECT_EQ(a->endpoint(), "@my-name");
+
+  auto g = Url::parse("unixgram://@other");
+  ASSERT_TRUE(g);
+  EXPECT_TRUE(g->abstract);
+  EXPECT_EQ(g->name, "other");
+
+  auto t = Url::parse("tcp://127.0.0.1:7000");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->host, "127.0.0.1");
+  EXPECT_EQ(t->port, 7000);
+
+  auto v6 = Url::parse("udp://[::1]:0");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->scheme, Scheme::udp);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 0);
+
+  auto f = Url::parse("fifo:///tmp/demo?mode=0660");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->name, "/tmp/demo");
+  EXPECT_EQ(*f->option_mode("mode", 0600), 0660u);
+
+  auto mq = Url::parse("posixmq:///orders");
+  ASSERT_TRUE(mq);
+  EXPECT_EQ(mq->name, "/orders");
+
+  auto k = Url::parse("sysvmq://0x1234abcd");
+  ASSERT_TRUE(k);
+  EXPECT_EQ(*k->key, 0x1234abcd);
+  auto kd = Url::parse("sysvsem://4660");
+  ASSERT_TRUE(kd);
+  EXPECT_EQ(*kd->key, 4660);
+  auto kneg = Url::parse("sysvshm://0xffffffff");
+  ASSERT_TRUE(kneg);
+  EXPECT_EQ(*kneg->key, -1);
+  auto id = Url::parse("sysvshm://id:42");
+  ASSERT_TRUE(id);
+  EXPECT_EQ(*id->id, 42);
+  auto ft = Url::parse("sysvmq:///etc/hostname?proj=7");
+  ASSERT_TRUE(ft);
+  EXPECT_EQ(ft->ftok_path, "/etc/hostname");
+  auto priv = Url::parse("sysvmq://private");
+  ASSERT_TRUE(priv);
+  EXPECT_EQ(*priv->key, 0);
+  EXPECT_TRUE(Url::parse("posixshm:///seg"));
+  EXPECT_TRUE(Url::parse("posixsem:///lock"));
+}
+
+TEST(Url, PercentDecoding) {
+  auto f = Url::parse("fifo:///tmp/a%20b?x=%41");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->name, "/tmp/a b");
+  EXPECT_EQ(f->option("x"), "A");
+}
+
+// Each bad URL is an error whose message names the bad part.
+struct BadCase {
+  const char* url;
+  const char* mentions;
+};
+
+class BadUrl : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadUrl, NamesTheBadPart) {
+  auto r = Url::parse(GetParam().url);
+  ASSERT_FALSE(r) << GetParam().url;
+  EXPECT_EQ(r.error().kind(), Errc::bad_url);
+  EXPECT_NE(r.error().message().find(GetParam().mentions), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find(GetParam().url), std::string::npos) << r.error().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, BadUrl,
+    ::testing::Values(BadCase{"", "missing scheme"}, BadCase{"nothing", "missing scheme"},
+                      BadCase{"gopher://x", "unknown scheme 'gopher'"}, BadCase{"shm:x", "expected 'shm://"},
+                      BadCase{"shm://", "missing ring name"}, BadCase{"shm://a/b", "may hold only"},
+                      BadCase{"shm://a..b", "'..'"}, BadCase{"tcp://host", "missing ':PORT'"},
+                      BadCase{"tcp://host:99999", "port '99999'"}, BadCase{"tcp://:80", "missing host"},
+                      BadCase{"tcp://::1:80", "brackets"}, BadCase{"udp://[::1", "']'"},
+                      BadCase{"fifo://relative", "absolute"}, BadCase{"fifo:///tmp/../etc/x", "'..'"},
+                      BadCase{"fifo:///tmp/x/", "directory"}, BadCase{"posixmq:///a/b", "no '/'"},
+                      BadCase{"posixmq:///..", "'..'"}, BadCase{"posixmq:///", "at least one"},
+                      BadCase{"sysvmq://zz", "key 'zz'"}, BadCase{"sysvmq://0x1ffffffff", "key"},
+                      BadCase{"sysvmq:///tmp/x", "proj"}, BadCase{"sysvmq:///tmp/x?proj=0", "proj '0'"},
+                      BadCase{"sysvmq://id:x", "id 'x'"}, BadCase{"unix:@", "empty abstract"},
+                      BadCase{"fifo:///tmp/x?mode=%zz", "percent"}, BadCase{"fifo:///tmp/x?a=1&a=2", "twice"},
+                      BadCase{"fifo:///tmp/x%00y", "NUL"}));
+
+TEST(Url, TypedOptionsRejectBadValues) {
+  auto u = Url::parse("fifo:///tmp/x?mode=999&n=abc&b=maybe&s=12q");
+  ASSERT_TRUE(u);
+  auto mode = u->option_mode("mode", 0);
+  ASSERT_FALSE(mode);
+  EXPECT_NE(mode.error().message().find("mode='999'"), std::string::npos);
+  EXPECT_FALSE(u->option_uint("n", 0));
+  EXPECT_FALSE(u->option_bool("b", false));
+  EXPECT_FALSE(u->option_size("s", 0));
+  EXPECT_EQ(*u->option_uint("absent", 5), 5u);
+  auto unknown = u->check_options({"mode"});
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message().find("unknown option 'n'"), std::string::npos);
+}
+
+TEST(Url, ValidatesPosixNames) {
+  EXPECT_TRUE(validate_posix_name("/ok", "t"));
+  EXPECT_FALSE(validate_posix_name("noslash", "t"));
+  EXPECT_FALSE(validate_posix_name("/a/b", "t"));
+  EXPECT_FALSE(validate_posix_name("/" + std::string(300, 'x'), "t"));
+}
+
+}  // namespace
+}  // namespace ipcx

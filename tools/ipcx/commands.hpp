@@ -1,0 +1,20 @@
+// The ipcx command: each subcommand registers itself on the app and sets the exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ipcx::cli {
+
+// Exit codes, as in every Unix tool: 0 success, 1 runtime error, 2 usage.
+inline constexpr int kOk = 0;
+inline constexpr int kRuntimeError = 1;
+inline constexpr int kUsage = 2;
+
+// Each adds one subcommand; its callback stores the command's exit code in `rc`.
+void add_send(CLI::App& app, int& rc);
+void add_recv(CLI::App& app, int& rc);
+
+// Prints "ipcx: " + text to stderr.
+void error(std::string_view text);
+
+}  // namespace ipcx::cli

@@ -1,0 +1,72 @@
+// ipcx recv URL [--count N] [--timeout SECONDS]: prints each message on its own line.
+#include <cstdio>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "ipcx/channel.hpp"
+#include "options.hpp"
+
+namespace ipcx::cli {
+
+void add_recv(CLI::App& app, int& rc) {
+  auto* cmd = app.add_subcommand("recv", "Receive messages and print each on its own line");
+  cmd->footer(
+      "Exits 0 after --count messages, or when the sender goes away if no count is given;\n"
+      "1 on timeout or error.\n"
+      "Example:\n  ipcx recv fifo:///tmp/demo?remove=1 --count 2 --timeout 10");
+  struct Opts {
+    std::string url;
+    long long count = -1;
+    double timeout = -1;
+    long type = 0;
+    bool except = false;
+    bool raw = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("URL", o->url, "Where to receive (datagram schemes bind this address)")->required();
+  cmd->add_option("-n,--count", o->count, "Exit after N messages")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-t,--timeout", o->timeout, "Give up after SECONDS in all")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--type", o->type,
+                  "sysvmq: 0 first message, N>0 first of type N, N<0 lowest type up to |N|");
+  cmd->add_flag("--except", o->except, "sysvmq: first message whose type is not --type (MSG_EXCEPT)");
+  cmd->add_flag("--raw", o->raw, "Stream sockets: bytes with no framing; prints each read as it comes");
+  cmd->callback([o, &rc] {
+    const Deadline deadline = deadline_from_seconds(o->timeout);
+    auto ch = Channel::bind(with_raw(o->url, o->raw));
+    ReceiveOptions ro;
+    ro.type = o->type;
+    ro.except = o->except;
+    if (!ch) {
+      error(ch.error().message());
+      rc = kRuntimeError;
+      return;
+    }
+    long long got = 0;
+    while (o->count < 0 || got < o->count) {
+      auto m = ch->receive_message(deadline, ro);
+      if (!m) {
+        const Error& e = m.error();
+        if (e.peer_gone() && o->count < 0) break;  // no count: the sender's exit ends the run
+        if (e.timed_out()) {
+          error(fmt::format("recv {}: timed out after {} of {} messages", o->url, got,
+                            o->count < 0 ? std::string("any") : std::to_string(o->count)));
+        } else if (e.peer_gone() && o->count >= 0) {
+          error(fmt::format("recv {}: peer gone after {} of {} messages ({})", o->url, got, o->count, e.message()));
+        } else {
+          error(e.message());
+        }
+        rc = kRuntimeError;
+        return;
+      }
+      std::fwrite(m->data.data(), 1, m->data.size(), stdout);
+      std::fputc('\n', stdout);
+      std::fflush(stdout);
+      ++got;
+    }
+    rc = kOk;
+  });
+}
+
+}  // namespace ipcx::cli

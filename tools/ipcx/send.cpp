@@ -1,0 +1,67 @@
+// ipcx send URL [MESSAGE...]: each MESSAGE is one message; with none, each line of
+// standard input is one message.
+#include <iostream>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "ipcx/channel.hpp"
+#include "options.hpp"
+
+namespace ipcx::cli {
+
+void add_send(CLI::App& app, int& rc) {
+  auto* cmd = app.add_subcommand("send", "Send each MESSAGE (or each line of stdin) as one message");
+  cmd->footer("Example:\n  ipcx recv fifo:///tmp/demo --count 2 &\n  ipcx send fifo:///tmp/demo hello world");
+  struct Opts {
+    std::string url;
+    std::vector<std::string> messages;
+    double timeout = -1;
+    long type = 1;
+    unsigned priority = 0;
+    bool raw = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("URL", o->url, "Where to send")->required();
+  cmd->add_option("MESSAGE", o->messages, "Messages; read lines from stdin when none are given");
+  cmd->add_option("-t,--timeout", o->timeout, "Give up after SECONDS in all (default: wait as long as it takes)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--type", o->type, "sysvmq: the message type (> 0)")->check(CLI::PositiveNumber);
+  cmd->add_option("--priority", o->priority, "posixmq: the message priority (0 is lowest)");
+  cmd->add_flag("--raw", o->raw, "Stream sockets: send bytes with no framing (talks to socat, nc)");
+  cmd->callback([o, &rc] {
+    const Deadline deadline = deadline_from_seconds(o->timeout);
+    auto ch = Channel::open(with_raw(o->url, o->raw));
+    SendOptions so;
+    so.type = o->type;
+    so.priority = o->priority;
+    if (!ch) {
+      error(ch.error().message());
+      rc = kRuntimeError;
+      return;
+    }
+    auto send_one = [&](std::string_view text) -> bool {
+      auto r = ch->send(as_bytes(text), deadline, so);
+      if (!r) {
+        error(r.error().message());
+        rc = kRuntimeError;
+        return false;
+      }
+      return true;
+    };
+    if (!o->messages.empty()) {
+      for (const auto& m : o->messages) {
+        if (!send_one(m)) return;
+      }
+    } else {
+      std::string line;
+      while (std::getline(std::cin, line)) {
+        if (!send_one(line)) return;
+      }
+    }
+    rc = kOk;
+  });
+}
+
+}  // namespace ipcx::cli
