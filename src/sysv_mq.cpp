@@ -109,7 +109,7 @@ Result<key_t> ftok(const std::string& path, int proj_id) {
   if (!k) {
     Error e = std::move(k.error()).with_object(path);
     if (e.code() == ENOENT) {
-      e = std::move(e).with_detail("ftok makes the key from an existing file's inode and device: the path must exist");
+      std::move(e).with_detail("ftok makes the key from an existing file's inode and device: the path must exist");
     }
     return fail(std::move(e));
   }
@@ -128,11 +128,11 @@ Result<SysvMq> SysvMq::open(key_t key, const SysvMqOptions& o) {
   auto fail_get = [&](Error e) {
     Error out = std::move(e).with_object(object);
     switch (out.code()) {
-      case ENOENT: out = std::move(out).with_detail("no queue has this key; create it with create=1 (IPC_CREAT)"); break;
-      case EEXIST: out = std::move(out).with_detail("a queue has this key and IPC_EXCL was asked (excl=1)"); break;
-      case EACCES: out = std::move(out).with_detail("the queue's mode does not allow this user"); break;
+      case ENOENT: std::move(out).with_detail("no queue has this key; create it with create=1 (IPC_CREAT)"); break;
+      case EEXIST: std::move(out).with_detail("a queue has this key and IPC_EXCL was asked (excl=1)"); break;
+      case EACCES: std::move(out).with_detail("the queue's mode does not allow this user"); break;
       case ENOSPC:
-        out = std::move(out).with_detail(fmt::format("the namespace already has its maximum number of queues: {}",
+        std::move(out).with_detail(fmt::format("the namespace already has its maximum number of queues: {}",
                                                      detail::sysctl_limit_text("kernel.msgmni")));
         break;
       default: break;
@@ -369,8 +369,8 @@ Result<SysvReceived> SysvMq::receive(std::span<std::byte> buf, const SysvReceive
         }
       }
       const std::size_t msgmax = msgmax_.load(std::memory_order_relaxed);
-      return fail(Error::make(Errc::message_too_large, "msgrcv", object_,
-                              fmt::format("the message is longer than the buffer of {} bytes and stays queued "
+      return fail(Error::from_errno("msgrcv", E2BIG, object_)
+                      .with_detail(fmt::format("the message is longer than the buffer of {} bytes and stays queued "
                                           "(msgrcv does not say its size; {} bytes always suffice; MSG_NOERROR "
                                           "truncates instead)",
                                           buf.size(), msgmax))
@@ -383,14 +383,14 @@ Result<SysvReceived> SysvMq::receive(std::span<std::byte> buf, const SysvReceive
   }
 }
 
-Result<SysvReceived> SysvMq::peek(std::span<std::byte> buf, long index, bool truncate) {
+Result<SysvReceived> SysvMq::peek(std::span<std::byte> buf, long index) {
   if (!valid()) return fail(Errc::invalid_argument, "msgrcv(MSG_COPY)", object_, "the queue is not open");
   if (index < 0) {
     return fail(Errc::invalid_argument, "msgrcv(MSG_COPY)", object_, fmt::format("index {} must be >= 0", index));
   }
   MsgBuf mb(buf.size());
   // MSG_COPY reads msgtyp as the position; the kernel insists on IPC_NOWAIT with it.
-  int flags = MSG_COPY | IPC_NOWAIT | (truncate ? MSG_NOERROR : 0);
+  const int flags = MSG_COPY | IPC_NOWAIT;
   auto r = sys::msgrcv(id_, mb.raw(), buf.size(), index, flags);
   if (r) {
     if (*r) std::memcpy(buf.data(), mb.text(), *r);
@@ -404,8 +404,12 @@ Result<SysvReceived> SysvMq::peek(std::span<std::byte> buf, long index, bool tru
     case ENOMSG:
       return fail(std::move(e).with_object(object_).with_detail(fmt::format("no message at index {}", index)));
     case E2BIG:
-      return fail(std::move(e).with_object(object_).with_detail(
-          fmt::format("the message at index {} is longer than the buffer of {} bytes", index, buf.size())));
+      return fail(std::move(e)
+                      .with_object(object_)
+                      .with_detail(fmt::format("the message at index {} is longer than the buffer of {} bytes "
+                                               "(MSG_COPY cannot truncate; {} bytes always suffice)",
+                                               index, buf.size(), msgmax_.load(std::memory_order_relaxed)))
+                      .with_size(msgmax_.load(std::memory_order_relaxed)));
     default: return fail(removed_or(std::move(e)));
   }
 }
@@ -415,7 +419,7 @@ Result<SysvMqStat> SysvMq::stat() const {
   auto r = sys::msgctl(id_, IPC_STAT, &ds);
   if (!r) {
     Error e = std::move(r.error()).with_op("msgctl(IPC_STAT)").with_object(object_);
-    if (e.code() == EINVAL || e.code() == EIDRM) e = std::move(e).with_detail("no queue has this id (removed?)");
+    if (e.code() == EINVAL || e.code() == EIDRM) std::move(e).with_detail("no queue has this id (removed?)");
     return fail(std::move(e));
   }
   return to_stat(ds);

@@ -194,10 +194,12 @@ class SysvMq {
     return receive(buf, o, Deadline::after(t));
   }
 
-  // msgrcv(MSG_COPY | IPC_NOWAIT): a copy of the message at `index` (0 is the oldest), left
-  // in the queue. would_block if there is no such message; not_supported if the kernel
-  // lacks CONFIG_CHECKPOINT_RESTORE (ENOSYS).
-  Result<SysvReceived> peek(std::span<std::byte> buf, long index, bool truncate = false);
+  // msgrcv(MSG_COPY | IPC_NOWAIT): a copy of the message at `index` (0 is the oldest, any
+  // type), left in the queue. would_block (ENOMSG) if there is no such message;
+  // not_supported if the kernel lacks CONFIG_CHECKPOINT_RESTORE (ENOSYS). It cannot
+  // truncate: the kernel refuses MSG_COPY|MSG_NOERROR into a short buffer (EINVAL), so a
+  // short buffer is message_too_large (E2BIG) and the caller retries with a bigger one.
+  Result<SysvReceived> peek(std::span<std::byte> buf, long index);
 
   Result<SysvMqStat> stat() const;                // msgctl(IPC_STAT)
   Result<void> change(const SysvMqChange& c);     // msgctl(IPC_STAT then IPC_SET)
