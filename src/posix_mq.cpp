@@ -357,7 +357,8 @@ Result<void> PosixMq::send(std::span<const std::byte> msg, unsigned priority, De
                             fmt::format("message of {} bytes > mq_msgsize {} of the queue", msg.size(), msgsize_))
                     .with_size(msg.size()));
   }
-  const char* data = reinterpret_cast<const char*>(msg.data());
+  // An empty span may have no storage; mq_send's pointer must not be null even for 0 bytes.
+  const char* data = msg.empty() ? "" : reinterpret_cast<const char*>(msg.data());
   for (;;) {
     Result<void> r;
     if (d.is_never()) {
@@ -612,6 +613,9 @@ Result<std::unique_ptr<ChannelImpl>> open_posixmq(const Url& url, bool) {
     return fail(Errc::bad_url, "url", url.text, "maxmsg or msgsize is out of range");
   }
   if (*excl && !*create) return fail(Errc::bad_url, "url", url.text, "excl=1 needs create=1");
+  if ((url.option("maxmsg") && *maxmsg == 0) || (url.option("msgsize") && *msgsize == 0)) {
+    return fail(Errc::bad_url, "url", url.text, "maxmsg and msgsize must be > 0 (leave them out for the defaults)");
+  }
 
   PosixMqOptions o;
   o.access = access;

@@ -71,7 +71,7 @@ SysvMqStat to_stat(const msqid_ds& ds) {
   s.uid = ds.msg_perm.uid;
   s.gid = ds.msg_perm.gid;
   s.cuid = ds.msg_perm.cuid;
-  s.gid_creator = ds.msg_perm.cgid;
+  s.cgid = ds.msg_perm.cgid;
   s.mode = ds.msg_perm.mode & 0777;
   s.messages = ds.msg_qnum;
   s.bytes = ds.__msg_cbytes;
@@ -438,7 +438,10 @@ Result<void> SysvMq::change(const SysvMqChange& c) {
     }
     ds.msg_perm.mode = static_cast<unsigned short>(*c.mode);
   }
-  if (c.qbytes) ds.msg_qbytes = *c.qbytes;
+  if (c.qbytes) {
+    if (*c.qbytes == 0) return fail(Errc::invalid_argument, "msgctl(IPC_SET)", object_, "msg_qbytes must be > 0");
+    ds.msg_qbytes = *c.qbytes;
+  }
   auto r = sys::msgctl(id_, IPC_SET, &ds);
   if (!r) {
     Error e = std::move(r.error()).with_op("msgctl(IPC_SET)").with_object(object_);
@@ -450,9 +453,6 @@ Result<void> SysvMq::change(const SysvMqChange& c) {
             detail::sysctl_limit_text("kernel.msgmnb", static_cast<long long>(*c.qbytes)))));
       }
       return fail(std::move(e).with_detail("only the queue's owner or creator (or CAP_SYS_ADMIN) may change it"));
-    }
-    if (e.code() == EINVAL && c.qbytes && *c.qbytes == 0) {
-      return fail(std::move(e).with_detail("msg_qbytes must be > 0"));
     }
     return fail(removed_or(std::move(e)));
   }
@@ -524,6 +524,7 @@ Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool) {
   if (!qbytes) return std::unexpected(qbytes.error());
   if (*excl && !*create) return fail(Errc::bad_url, "url", url.text, "excl=1 needs create=1");
   if (*mode > 0777) return fail(Errc::bad_url, "url", url.text, "mode has bits beyond 0777");
+  if (url.option("qbytes") && *qbytes == 0) return fail(Errc::bad_url, "url", url.text, "qbytes must be > 0");
   if (url.option("proj") && url.ftok_path.empty()) {
     return fail(Errc::bad_url, "url", url.text, "proj is for the path form, sysvmq:///PATH?proj=N");
   }
@@ -547,10 +548,13 @@ Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool) {
   }
   if (!q) return std::unexpected(std::move(q.error()));
   q->set_remove_on_close(*remove && q->created());
-  if (*qbytes > 0) {
+  if (url.option("qbytes")) {
     SysvMqChange change;
     change.qbytes = *qbytes;
-    if (auto c = q->change(change); !c) return std::unexpected(std::move(c.error()));
+    if (auto c = q->change(change); !c) {
+      if (q->created()) (void)q->remove();  // a half-set-up queue of ours is not left behind
+      return std::unexpected(std::move(c.error()));
+    }
   }
   return std::make_unique<SysvMqChannel>(std::move(*q));
 }

@@ -95,8 +95,10 @@ struct SysvReceived {
 // msgctl(IPC_STAT): struct msqid_ds.
 struct SysvMqStat {
   key_t key = 0;
-  uid_t uid = 0, gid = 0;    // owner
-  uid_t cuid = 0, gid_creator = 0;
+  uid_t uid = 0;             // owner
+  gid_t gid = 0;
+  uid_t cuid = 0;            // creator
+  gid_t cgid = 0;
   unsigned mode = 0;         // permission bits
   std::size_t messages = 0;  // msg_qnum
   std::size_t bytes = 0;     // bytes queued (__msg_cbytes)

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <mqueue.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/msg.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -118,6 +120,21 @@ inline bool wait_in_syscall(pid_t pid, std::initializer_list<long> calls,
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   return false;
+}
+
+// A SIGUSR1 handler installed without SA_RESTART that writes one byte to a pipe, so that
+// the parent knows the signal interrupted the child (for the EINTR tests).
+inline int g_signal_pipe = -1;
+inline void install_interrupting_handler(int pipe_write_end) {
+  g_signal_pipe = pipe_write_end;
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {
+    char c = 's';
+    (void)!::write(g_signal_pipe, &c, 1);
+  };
+  ::sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: the interrupted call returns EINTR
+  ::sigaction(SIGUSR1, &sa, nullptr);
 }
 
 // Reports a failed check from a forked child on stderr and yields its exit code.

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -283,6 +284,38 @@ TEST(PosixMq, SetattrTogglesNonblockAndCurmsgsIsTheDepth) {
   EXPECT_TRUE(was->nonblocking);
   EXPECT_EQ(was->curmsgs, 3);
   EXPECT_FALSE(q->attributes()->nonblocking);
+  ASSERT_TRUE(PosixMq::unlink(g.name()));
+  EXPECT_FALSE(posix_mq_exists(g.name()));
+}
+
+// mq_receive interrupted by a handler installed without SA_RESTART returns EINTR; ipcx
+// retries, so the caller gets the message.
+TEST(PosixMq, SignalsDoNotSurfaceAsErrors) {
+  MqNameGuard g(test::unique_posix_name("eintr"));
+  auto q = PosixMq::open(g.name(), create_opts(4, 32));
+  ASSERT_TRUE(q) << q.error().message();
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  auto child = Child::spawn([&] {
+    test::install_interrupting_handler(fds[1]);
+    auto r = PosixMq::open(g.name(), open_opts());
+    if (!r) return 1;
+    std::array<std::byte, 32> b{};
+    auto m = r->receive(b);  // blocking mq_receive, interrupted once
+    if (!m) {
+      std::fprintf(stderr, "%s\n", m.error().message().c_str());
+      return 2;
+    }
+    return text_of(b, m->size) == "after signal" ? 0 : 3;
+  });
+  ::close(fds[1]);
+  ASSERT_TRUE(test::wait_in_syscall(child.pid(), {SYS_mq_timedreceive})) << "the child never blocked";
+  ASSERT_EQ(::kill(child.pid(), SIGUSR1), 0);
+  pollfd p{fds[0], POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 10000), 1);  // the handler ran: the call returned EINTR
+  ::close(fds[0]);
+  ASSERT_TRUE(q->send(as_bytes("after signal")));
+  EXPECT_EQ(child.wait(), 0);
   ASSERT_TRUE(PosixMq::unlink(g.name()));
   EXPECT_FALSE(posix_mq_exists(g.name()));
 }
@@ -584,6 +617,8 @@ TEST(PosixMqChannel, UrlOptions) {
   EXPECT_NE(unknown.error().message().find("colour"), std::string::npos);
   EXPECT_FALSE(Channel::open(base + "?access=x"));
   EXPECT_FALSE(Channel::open(base + "?excl=1&create=0"));
+  EXPECT_EQ(Channel::open(base + "?maxmsg=0").error().kind(), Errc::bad_url);
+  EXPECT_EQ(Channel::open(base + "?msgsize=big").error().kind(), Errc::bad_url);
 
   auto no_create = Channel::open(base + "?create=0");
   ASSERT_FALSE(no_create);

@@ -4,7 +4,9 @@
 #include "ipcx/sysv_mq.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/msg.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -407,6 +409,39 @@ TEST(SysvMq, RemovalEndsAPollingWait) {
   EXPECT_FALSE(sysv_msg_id_exists(id));
 }
 
+// SysV calls are never restarted after a signal handler (signal(7)); ipcx retries, so an
+// interrupted blocking receive still returns the message, not EINTR.
+TEST(SysvMq, SignalsDoNotSurfaceAsErrors) {
+  auto q = SysvMq::open_private();
+  ASSERT_TRUE(q) << q.error().message();
+  SysvGuard guard = SysvGuard::id(q->id());
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  const int id = q->id();
+  auto child = Child::spawn([id, fds] {
+    test::install_interrupting_handler(fds[1]);
+    auto r = SysvMq::attach(id);
+    if (!r) return 1;
+    std::array<std::byte, 16> b{};
+    auto m = r->receive(b);  // blocking msgrcv, interrupted once
+    if (!m) {
+      std::fprintf(stderr, "%s\n", m.error().message().c_str());
+      return 2;
+    }
+    return text_of(b, m->size) == "after signal" ? 0 : 3;
+  });
+  ::close(fds[1]);
+  ASSERT_TRUE(test::wait_in_syscall(child.pid(), {SYS_msgrcv})) << "the child never blocked in msgrcv";
+  ASSERT_EQ(::kill(child.pid(), SIGUSR1), 0);
+  pollfd p{fds[0], POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 10000), 1);  // the handler ran: msgrcv returned EINTR
+  ::close(fds[0]);
+  ASSERT_TRUE(q->send(as_bytes("after signal")));
+  EXPECT_EQ(child.wait(), 0);
+  ASSERT_TRUE(q->remove());
+  EXPECT_FALSE(sysv_msg_id_exists(id));
+}
+
 TEST(SysvMq, StatSetAndInfo) {
   const key_t key = test::unique_key();
   SysvGuard guard = SysvGuard::key(key);
@@ -535,6 +570,9 @@ TEST(SysvMqChannel, TypesThroughOptionsAndUrlOptions) {
   EXPECT_EQ(Channel::open(key_url(key, "colour=1")).error().kind(), Errc::bad_url);
   EXPECT_EQ(Channel::open(key_url(key, "proj=3")).error().kind(), Errc::bad_url);
   EXPECT_EQ(Channel::open("sysvmq://id:1?create=1").error().kind(), Errc::bad_url);
+  EXPECT_EQ(Channel::open(key_url(key, "qbytes=0")).error().kind(), Errc::bad_url);
+  EXPECT_EQ(Channel::open(key_url(key, "mode=01777")).error().kind(), Errc::bad_url);
+  EXPECT_LT(::msgget(key, 0), 0);  // none of these made a queue
   auto no_create = Channel::open(key_url(key, "create=0"));
   ASSERT_FALSE(no_create);
   EXPECT_EQ(no_create.error().code(), ENOENT);
