@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/msg.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -82,6 +83,37 @@ inline bool drop_cap_sys_resource() {
   return (data[CAP_SYS_RESOURCE / 32].effective & (1u << (CAP_SYS_RESOURCE % 32))) == 0;
 }
 
+// A one-shot "ready" signal from a forked child to the parent, through a pipe.
+class ReadyPipe {
+ public:
+  ReadyPipe() {
+    if (::pipe2(fds_, O_CLOEXEC) != 0) fds_[0] = fds_[1] = -1;
+  }
+  ~ReadyPipe() {
+    for (int fd : fds_) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  ReadyPipe(const ReadyPipe&) = delete;
+  ReadyPipe& operator=(const ReadyPipe&) = delete;
+  void signal() {
+    char c = 'r';
+    (void)!::write(fds_[1], &c, 1);
+  }
+  bool wait(std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    pollfd p{fds_[0], POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(limit.count())) != 1) return false;
+    char c;
+    return ::read(fds_[0], &c, 1) == 1;
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
+// Whether a child may unshare its IPC namespace and set that namespace's sysctls here.
+inline bool can_use_private_ipc_namespace(const char* sysctl_name);
+
 // Writes a sysctl of this process's IPC namespace; for children that have unshared one.
 inline bool write_sysctl(const std::string& dotted, long long value) {
   std::string path = "/proc/sys/";
@@ -90,6 +122,26 @@ inline bool write_sysctl(const std::string& dotted, long long value) {
   out << value << '\n';
   out.flush();
   return static_cast<bool>(out);
+}
+
+inline bool can_use_private_ipc_namespace(const char* sysctl_name) {
+  pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWIPC) != 0) ::_exit(1);
+    std::string path = "/proc/sys/";
+    for (const char* c = sysctl_name; *c; ++c) path += *c == '.' ? '/' : *c;
+    long long value = 0;
+    {
+      std::ifstream in(path);
+      if (!(in >> value)) ::_exit(2);
+    }
+    ::_exit(write_sysctl(sysctl_name, value) ? 0 : 3);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 // The system call `pid` is in, from /proc/PID/syscall: -1 while running, -2 if unknown.
