@@ -587,12 +587,12 @@ Result<void> PacketSocketChannel::send(std::span<const std::byte> msg, const Sen
   if (udp_limit_ && msg.size() > udp_limit_) {
     return fail(Error::make(Errc::message_too_large, "send", object_,
                             sock_.family() == AF_INET6
-                                ? fmt::format("UDP over IPv6 carries at most {} bytes in one datagram (65,535 less the "
+                                ? fmt::format("UDP over IPv6 carries at most 65,527 bytes in one datagram (65,535 less the "
                                               "8-byte UDP header); this message is {} bytes",
-                                              kUdpMaxPayloadIPv6, msg.size())
-                                : fmt::format("UDP over IPv4 carries at most {} bytes in one datagram (65,535 less the "
+                                              msg.size())
+                                : fmt::format("UDP over IPv4 carries at most 65,507 bytes in one datagram (65,535 less the "
                                               "8-byte UDP and 20-byte IPv4 headers); this message is {} bytes",
-                                              kUdpMaxPayloadIPv4, msg.size()))
+                                              msg.size()))
                     .with_size(msg.size()));
   }
   if (msg.size() > max_) {

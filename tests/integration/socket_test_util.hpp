@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,7 +84,9 @@ inline int child_fail(std::string_view what, const Error& e) {
 // "listening on ..." from stderr before it starts the other side.
 class Piped {
  public:
-  explicit Piped(std::vector<std::string> argv, const std::string& stdin_text = {}) {
+  // `before_exec` runs in the child just before exec (e.g. to drop privileges).
+  explicit Piped(std::vector<std::string> argv, const std::string& stdin_text = {},
+                 const std::function<bool()>& before_exec = {}) {
     int out[2], err[2], in[2];
     if (::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC) || ::pipe2(in, O_CLOEXEC)) std::abort();
     std::fflush(nullptr);
@@ -93,6 +96,7 @@ class Piped {
       ::dup2(in[0], 0);
       ::dup2(out[1], 1);
       ::dup2(err[1], 2);
+      if (before_exec && !before_exec()) ::_exit(126);
       std::vector<char*> args;
       for (auto& a : argv) args.push_back(a.data());
       args.push_back(nullptr);
