@@ -151,9 +151,11 @@ TEST(Condition, DeadlinePassesWithTheMutexHeldAgain) {
 
 TEST(Condition, WaitWithoutHoldingTheMutexIsRefused) {
   auto s = make("cv-misuse");
-  auto r = s->cv.wait_for(s->m, 1s);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind(), Errc::invalid_argument);
+  if (!test::kUnderTsan) {
+    auto r = s->cv.wait_for(s->m, 1s);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind(), Errc::invalid_argument);
+  }
   // Notifying with nobody waiting is fine.
   EXPECT_TRUE(s->cv.notify_one());
   EXPECT_TRUE(s->cv.notify_all());

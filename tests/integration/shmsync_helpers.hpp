@@ -22,6 +22,21 @@
 
 namespace ipcx::test {
 
+// TSan reports a deliberate unlock of a mutex the thread does not hold (the misuse these
+// tests check is refused) as an error of its own: such checks are skipped under it.
+#if defined(__SANITIZE_THREAD__)
+#define IPCX_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define IPCX_TSAN 1
+#endif
+#endif
+#ifdef IPCX_TSAN
+inline constexpr bool kUnderTsan = true;
+#else
+inline constexpr bool kUnderTsan = false;
+#endif
+
 // One direction, one byte per event. The child writes, the parent reads (or vice versa).
 struct Signal {
   Fd read;
