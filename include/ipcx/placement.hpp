@@ -135,8 +135,16 @@ class SharedObject {
     return SharedObject(std::move(*seg), std::move(*map), *obj);
   }
 
-  SharedObject(SharedObject&&) noexcept = default;
-  SharedObject& operator=(SharedObject&&) noexcept = default;
+  SharedObject(SharedObject&& o) noexcept
+      : seg_(std::move(o.seg_)), map_(std::move(o.map_)), obj_(std::exchange(o.obj_, nullptr)) {}
+  SharedObject& operator=(SharedObject&& o) noexcept {
+    if (this != &o) {
+      map_ = std::move(o.map_);  // unmaps ours first
+      seg_ = std::move(o.seg_);
+      obj_ = std::exchange(o.obj_, nullptr);
+    }
+    return *this;
+  }
 
   T* get() const noexcept { return obj_; }
   T& operator*() const noexcept { return *obj_; }

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ipcx/shm.hpp"
 #include "shmsync_helpers.hpp"
 #include "support/test_support.hpp"
 
@@ -149,6 +150,33 @@ TEST(Memfd, ReleasedDescriptorKeepsTheMemory) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->size(), 4096u);
   EXPECT_EQ(again->name(), "release");
+}
+
+// Nothing these wrappers open survives an exec: the test binary re-runs itself with
+// --list-fds and prints the descriptors it inherited.
+TEST(Memfd, DescriptorsAreCloseOnExec) {
+  auto m = Memfd::create("cloexec", 4096);
+  ASSERT_TRUE(m);
+  auto name = test::unique_posix_name("cloexec");
+  auto seg = PosixShm::create(name, 4096);
+  ASSERT_TRUE(seg);
+  auto ro = PosixShm::open(name, Access::read_only);
+  ASSERT_TRUE(ro);
+  char self[4096] = {};
+  ASSERT_GT(::readlink("/proc/self/exe", self, sizeof self - 1), 0);
+  auto child = Child::exec({self, "--list-fds"});
+  ASSERT_EQ(child.wait(), 0);
+  const std::string out = "\n" + child.output();
+  for (int fd : {m->fd(), seg->fd(), ro->fd()}) {
+    EXPECT_EQ(out.find("\n" + std::to_string(fd) + "\n"), std::string::npos) << "fd " << fd << " leaked:" << out;
+  }
+  // And the check can fail: a descriptor without close-on-exec is listed.
+  auto dup = m->descriptor().duplicate();
+  ASSERT_TRUE(dup);
+  ASSERT_TRUE(dup->set_cloexec(false));
+  auto leaky = Child::exec({self, "--list-fds"});
+  ASSERT_EQ(leaky.wait(), 0);
+  EXPECT_NE(("\n" + leaky.output()).find("\n" + std::to_string(dup->get()) + "\n"), std::string::npos);
 }
 
 }  // namespace
