@@ -239,10 +239,13 @@ class ShmRing final : public ChannelImpl {
   Result<void> attach_role(bool& busy);
   void detach() noexcept;
 
+  enum class Got : std::uint8_t { value, again, error };
   Result<RingReader::View> next_view(Deadline d, const char* op);
   Result<RingWriter::Reservation> reserve(std::size_t len, Deadline d, const char* op);
+  Got read_attempt(bool force, RingReader::View& v, const char* op);
+  Got reserve_attempt(bool force, std::size_t len, RingWriter::Reservation& r, const char* op);
   template <class Attempt>
-  auto wait_loop(Deadline d, WaitLine& wl, const char* op, Attempt&& attempt) -> decltype(attempt(false));
+  Got wait_loop(Deadline d, WaitLine& wl, const char* op, Attempt&& attempt);
 
   // Liveness. `force`: ask the kernel (rate-limited by the caller).
   Result<bool> producer_side_gone(bool force, const char* op);
@@ -284,6 +287,7 @@ class ShmRing final : public ChannelImpl {
   std::uint64_t lost_total_ = 0;
   unsigned sends_ = 0;
   Clock::time_point last_check_{};
+  Error err_;  // the error of the last attempt that failed
 
   Fd efd_;
   std::thread bridge_;
@@ -649,22 +653,30 @@ Result<bool> ShmRing::consumer_side_gone(bool force, const char* op) {
 // ---------------------------------------------------------------------------------------
 // Waiting
 
-// attempt(force) returns the result, or would_block for "not yet". Waits by this side's
-// strategy until the deadline.
+// attempt(force) returns Got::value, Got::again ("not yet"), or Got::error with err_ set.
+// Waits by this side's strategy until the deadline; on timeout (or "not yet" for an
+// immediate deadline) err_ is set without allocating: these are data-path outcomes.
 template <class Attempt>
-auto ShmRing::wait_loop(Deadline d, WaitLine& wl, const char* op, Attempt&& attempt) -> decltype(attempt(false)) {
-  auto r = attempt(false);
-  if (r || !r.error().would_block()) return r;
-  if (d.is_immediate()) return attempt(due());
+ShmRing::Got ShmRing::wait_loop(Deadline d, WaitLine& wl, const char* op, Attempt&& attempt) {
+  Got g = attempt(false);
+  if (g != Got::again) return g;
+  if (d.is_immediate()) {
+    g = attempt(due());
+    if (g == Got::again) err_ = Error::make(Errc::would_block, op);
+    return g;
+  }
   const WaitStrategy ws = opt_.wait;
-  const auto timed_out = [&] { return fail(Errc::timed_out, op, object_, "the deadline passed"); };
+  const auto timed_out = [&] {
+    err_ = Error::make(Errc::timed_out, op);
+    return Got::error;
+  };
   // Spin: the peer is probably about to act, and a wake-up costs far more than this.
   const auto spin_end = Clock::now() + (ws == WaitStrategy::spin ? std::chrono::microseconds(0) : opt_.spin);
   for (unsigned i = 1;; ++i) {
     cpu_relax();
     const bool periodic = (i & 255) == 0;
-    r = attempt(periodic && due());
-    if (r || !r.error().would_block()) return r;
+    g = attempt(periodic && due());
+    if (g != Got::again) return g;
     if (!periodic) continue;
     const auto now = Clock::now();
     if (!d.is_never() && now >= d.time_point()) return timed_out();
@@ -673,8 +685,8 @@ auto ShmRing::wait_loop(Deadline d, WaitLine& wl, const char* op, Attempt&& atte
   if (ws == WaitStrategy::yield) {
     for (;;) {
       ::sched_yield();
-      r = attempt(due());
-      if (r || !r.error().would_block()) return r;
+      g = attempt(due());
+      if (g != Got::again) return g;
       if (d.expired()) return timed_out();
     }
   }
@@ -686,18 +698,42 @@ auto ShmRing::wait_loop(Deadline d, WaitLine& wl, const char* op, Attempt&& atte
     const std::uint32_t seen = wl.futex.load(std::memory_order_acquire);  // acquire: what a waker did first
     wl.waiters.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before the re-check below
     heavy_fence();
-    r = attempt(false);
-    if (r || !r.error().would_block()) {
+    g = attempt(false);
+    if (g != Got::again) {
       wl.waiters.fetch_sub(1, std::memory_order_relaxed);
-      return r;
+      return g;
     }
     auto w = sys::futex_wait(&wl.futex, seen, chunk);
     wl.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only a hint for wakers
-    if (!w && !w.error().would_block() && !w.error().timed_out()) return fail(std::move(w.error()).with_object(object_));
-    r = attempt(due());
-    if (r || !r.error().would_block()) return r;
+    if (!w && !w.error().would_block() && !w.error().timed_out()) {
+      err_ = std::move(w.error()).with_object(object_);
+      return Got::error;
+    }
+    g = attempt(due());
+    if (g != Got::again) return g;
     if (d.expired()) return timed_out();
   }
+}
+
+ShmRing::Got ShmRing::read_attempt(bool force, RingReader::View& v, const char* op) {
+  for (int round = 0; round < 2; ++round) {
+    const Step s = reader_->try_read(v);
+    if (s == Step::ok) return Got::value;
+    if (s == Step::corrupt) {
+      err_ = Error::make(Errc::corrupt, op, object_, reader_->why());
+      return Got::error;
+    }
+    auto gone = consumer_side_gone(force, op);
+    if (gone && *gone) continue;  // skipped a dead producer's reservation: look again
+    if (!gone) {
+      // Drain first: what was committed before the peer left is still delivered.
+      if (gone.error().peer_gone() && reader_->try_read(v) == Step::ok) return Got::value;
+      err_ = std::move(gone.error());
+      return Got::error;
+    }
+    break;
+  }
+  return Got::again;
 }
 
 Result<RingReader::View> ShmRing::next_view(Deadline d, const char* op) {
@@ -706,33 +742,34 @@ Result<RingReader::View> ShmRing::next_view(Deadline d, const char* op) {
                 "this side of the ring sends; receive on a side opened with Channel::bind or ?role=recv");
   }
   if (view_active_) return fail(Errc::invalid_argument, op, object_, "release the previous view first");
-  auto attempt = [&](bool force) -> Result<RingReader::View> {
-    RingReader::View v;
-    for (int round = 0; round < 2; ++round) {
-      const Step s = reader_->try_read(v);
-      if (s == Step::ok) return v;
-      if (s == Step::corrupt) return corrupt(op, reader_->why());
-      auto gone = consumer_side_gone(force, op);
-      if (gone && *gone) continue;  // skipped a dead producer's reservation: look again
-      if (!gone) {
-        // Drain first: what was committed before the peer left is still delivered.
-        if (gone.error().peer_gone() && reader_->try_read(v) == Step::ok) return v;
-        return fail(std::move(gone.error()));
-      }
-      break;
-    }
-    return fail(Errc::would_block, op, object_);
-  };
-  auto r = wait_loop(d, hdr_->data_wait, op, attempt);
-  if (!r && efd_ && (r.error().would_block() || r.error().timed_out())) {
+  RingReader::View v;
+  Got g = wait_loop(d, hdr_->data_wait, op, [&](bool force) { return read_attempt(force, v, op); });
+  if (g != Got::value && efd_ && (err_.would_block() || err_.timed_out())) {
     // Poll mode: the caller goes back to epoll; re-arm the doorbell, then look once more
     // so that a message that came in between is not left unsignalled.
     rearm_bridge();
-    auto again = attempt(false);
-    if (again) return again;
+    if (read_attempt(false, v, op) == Got::value) g = Got::value;
   }
-  if (r) lost_total_ += r->lost;
-  return r;
+  if (g != Got::value) return fail(std::move(err_));
+  lost_total_ += v.lost;
+  return v;
+}
+
+ShmRing::Got ShmRing::reserve_attempt(bool force, std::size_t len, RingWriter::Reservation& r, const char* op) {
+  if (cfg_.pattern != Pattern::pubsub || force) {
+    auto gone = producer_side_gone(force, op);
+    if (!gone) {
+      err_ = std::move(gone.error());
+      return Got::error;
+    }
+  }
+  const Step s = writer_->try_reserve(len, r);
+  if (s == Step::ok) return Got::value;
+  if (s == Step::corrupt) {
+    err_ = Error::make(Errc::corrupt, op, object_, writer_->why());
+    return Got::error;
+  }
+  return Got::again;  // full
 }
 
 Result<RingWriter::Reservation> ShmRing::reserve(std::size_t len, Deadline d, const char* op) {
@@ -746,21 +783,14 @@ Result<RingWriter::Reservation> ShmRing::reserve(std::size_t len, Deadline d, co
                             fmt::format("{} bytes; the ring's maximum message is {} (max= at creation)", len, cfg_.max_message))
                     .with_size(len));
   }
-  const bool periodic = ++sends_ % kSendsPerCheck == 0;
-  auto attempt = [&](bool force) -> Result<RingWriter::Reservation> {
-    auto gone = producer_side_gone(force, op);
-    if (!gone) return fail(std::move(gone.error()));
-    RingWriter::Reservation res;
-    const Step s = writer_->try_reserve(len, res);
-    if (s == Step::ok) return res;
-    if (s == Step::corrupt) return corrupt(op, writer_->why());
-    return fail(Errc::would_block, op, object_, "the ring is full");
-  };
-  if (periodic && due()) {
+  if (++sends_ % kSendsPerCheck == 0 && due()) {
     auto gone = producer_side_gone(true, op);
     if (!gone) return fail(std::move(gone.error()));
   }
-  return wait_loop(d, hdr_->space_wait, op, attempt);
+  RingWriter::Reservation r;
+  Got g = wait_loop(d, hdr_->space_wait, op, [&](bool force) { return reserve_attempt(force, len, r, op); });
+  if (g != Got::value) return fail(std::move(err_));
+  return r;
 }
 
 // ---------------------------------------------------------------------------------------

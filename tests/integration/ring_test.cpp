@@ -168,7 +168,7 @@ TEST(Ring, MpscKeepsEachProducersOrder) {
       attached.post();
       if (!go.wait()) return 12;
       for (std::uint32_t i = 0; i < kEach; ++i) {
-        std::uint32_t msg[3] = {static_cast<std::uint32_t>(p), i, ~i};
+        std::uint32_t msg[4] = {static_cast<std::uint32_t>(p), i, ~i, i};
         std::size_t len = 8 + (i % 3) * 4;
         if (!tx->send(std::span(reinterpret_cast<const std::byte*>(msg), len), Deadline::after(10s))) return 11;
       }
@@ -182,7 +182,7 @@ TEST(Ring, MpscKeepsEachProducersOrder) {
     auto m = rx->receive_message(Deadline::after(10s));
     ASSERT_TRUE(m) << m.error().message();
     ASSERT_GE(m->data.size(), 8u);
-    std::uint32_t msg[3] = {};
+    std::uint32_t msg[4] = {};
     std::memcpy(msg, m->data.data(), m->data.size());
     ASSERT_LT(msg[0], static_cast<std::uint32_t>(kProducers));
     ASSERT_EQ(msg[1], next[msg[0]]++);

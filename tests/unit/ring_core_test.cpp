@@ -6,6 +6,8 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <random>
 #include <thread>
 #include <vector>
@@ -40,20 +42,34 @@ bool ring_exists(const std::string& name) {
   return ::stat(ipcx::ring_path(name).c_str(), &st) == 0;
 }
 
+// Page-aligned zeroed memory, as a mapping would be.
+struct Memory {
+  explicit Memory(std::size_t n) : bytes(static_cast<std::byte*>(::operator new(n, std::align_val_t{4096}))), len(n) {
+    std::memset(bytes, 0, n);
+  }
+  ~Memory() { ::operator delete(bytes, std::align_val_t{4096}); }
+  Memory(const Memory&) = delete;
+  Memory& operator=(const Memory&) = delete;
+  std::byte* data() const { return bytes; }
+  std::size_t size() const { return len; }
+  std::byte* bytes;
+  std::size_t len;
+};
+
 // A header made by write_identity, as bytes to break.
-std::vector<std::byte> fresh_ring(std::uint64_t capacity) {
+std::unique_ptr<Memory> fresh_ring(std::uint64_t capacity) {
   ipcx::detail::RingConfig c;
   c.capacity = capacity;
   c.max_message = rl::max_payload(capacity);
   c.total_size = rl::kHeaderSize + capacity;
-  std::vector<std::byte> mem(c.total_size);
-  ipcx::detail::write_identity(mem.data(), c);
+  auto mem = std::make_unique<Memory>(c.total_size);
+  ipcx::detail::write_identity(mem->data(), c);
   return mem;
 }
 
 TEST(RingLayout, FreshHeaderValidates) {
   auto mem = fresh_ring(4096);
-  auto c = ipcx::detail::read_identity(mem.data(), mem.size(), "t");
+  auto c = ipcx::detail::read_identity(mem->data(), mem->size(), "t");
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_EQ(c->capacity, 4096u);
   EXPECT_EQ(c->max_message, 4096u / 2 - 16);
@@ -75,13 +91,13 @@ TEST(RingLayout, EveryBrokenIdentityFieldIsCorrupt) {
   };
   for (const auto& k : cases) {
     auto mem = fresh_ring(4096);
-    std::memcpy(mem.data() + k.offset, &k.value, k.bytes);
-    auto c = ipcx::detail::read_identity(mem.data(), mem.size(), "t");
+    std::memcpy(mem->data() + k.offset, &k.value, k.bytes);
+    auto c = ipcx::detail::read_identity(mem->data(), mem->size(), "t");
     ASSERT_FALSE(c) << k.what;
     EXPECT_EQ(c.error().kind(), Errc::corrupt) << k.what;
   }
   auto mem = fresh_ring(4096);
-  auto shorter = ipcx::detail::read_identity(mem.data(), mem.size() - 1, "t");  // header claims more than mapped
+  auto shorter = ipcx::detail::read_identity(mem->data(), mem->size() - 1, "t");  // header claims more than mapped
   ASSERT_FALSE(shorter);
   EXPECT_EQ(shorter.error().kind(), Errc::corrupt);
 }
@@ -91,7 +107,8 @@ TEST(RingLayout, EveryBrokenIdentityFieldIsCorrupt) {
 TEST(RingLayout, ReaderOverRandomRecordsStaysInBounds) {
   std::mt19937_64 rng(7);
   for (int round = 0; round < 200; ++round) {
-    auto mem = fresh_ring(4096);
+    auto holder = fresh_ring(4096);
+    Memory& mem = *holder;
     auto cfg = ipcx::detail::read_identity(mem.data(), mem.size(), "t");
     ASSERT_TRUE(cfg);
     // Records at plausible positions with random lengths and kinds.

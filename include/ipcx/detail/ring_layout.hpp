@@ -163,7 +163,7 @@ struct Header {
   alignas(kLine) SessionLine session;   // 512
   char spare8[kLine - sizeof(SessionLine)];
   char spare9[7 * kLine];               // 576 .. 1024: room for later versions
-  alignas(kLine) Slot slots[kMaxSlots]; // 1024 .. 9216
+  Slot slots[kMaxSlots];                // 1024 .. 9216 (Slot is 128-byte aligned)
 };
 
 // One record in the data region, at a 16-byte aligned position. The payload follows.
