@@ -120,17 +120,6 @@ RingBase::RingBase(std::byte* base, const RingConfig& cfg, bool asymmetric) noex
       mask_(cfg.capacity - 1),
       asymmetric_(asymmetric) {}
 
-void RingBase::light_fence() const noexcept {
-  // Orders this side's commit (or release) before its load of the waiter count. With
-  // membarrier the sleeper's heavy_fence supplies the CPU barrier, so only the compiler
-  // must not reorder; otherwise a full fence here.
-  if (asymmetric_) {
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  } else {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-  }
-}
-
 void RingBase::wake(WaitLine& w) noexcept {
   // release: a woken sleeper that reads the new futex value also sees what came before.
   w.futex.fetch_add(1, std::memory_order_release);
@@ -269,7 +258,7 @@ Step RingWriter::refresh_subscribers(std::uint64_t end) noexcept {
   return end - bound > cap_ ? Step::none : Step::ok;
 }
 
-Step RingWriter::try_reserve(std::uint64_t len, Reservation& r) noexcept {
+Step RingWriter::try_reserve_slow(std::uint64_t len, Reservation& r) noexcept {
   const std::uint64_t span = record_span(len);
   if (cfg_.pattern == Pattern::mpsc) {
     Slot& me = hdr_->slots[slot_];
@@ -321,7 +310,7 @@ Step RingWriter::try_reserve(std::uint64_t len, Reservation& r) noexcept {
   return Step::ok;
 }
 
-void RingWriter::commit(const Reservation& r, std::uint64_t len) noexcept {
+void RingWriter::commit_slow(const Reservation& r, std::uint64_t len) noexcept {
   auto* h = rec(r.pos);
   const std::uint64_t span = record_span(len);
   if (cfg_.pattern == Pattern::mpsc && span < r.span) write_padding(r.pos + span, r.span - span);
@@ -337,9 +326,7 @@ void RingWriter::commit(const Reservation& r, std::uint64_t len) noexcept {
     if (cfg_.pattern == Pattern::pubsub) ++seq_;
     publish_tail();
   }
-  light_fence();
-  // relaxed: ordered after the stamp by light_fence (and the sleeper's heavy_fence).
-  if (hdr_->data_wait.waiters.load(std::memory_order_relaxed) != 0) wake(hdr_->data_wait);
+  notify(hdr_->data_wait);
 }
 
 void RingWriter::abandon(const Reservation& r) noexcept {
@@ -349,8 +336,7 @@ void RingWriter::abandon(const Reservation& r) noexcept {
   h->len.store(static_cast<std::uint32_t>(r.claim_end - r.pos - kRecordHeader), std::memory_order_relaxed);
   h->stamp.store(r.pos | kKindAbandoned, std::memory_order_release);  // release: len first
   hdr_->slots[slot_].claim_pos.store(kClaimIdle, std::memory_order_release);
-  light_fence();
-  if (hdr_->data_wait.waiters.load(std::memory_order_relaxed) != 0) wake(hdr_->data_wait);
+  notify(hdr_->data_wait);
 }
 
 std::uint64_t RingWriter::backlog() const noexcept {
@@ -403,22 +389,7 @@ Step RingReader::attach() noexcept {
   return Step::ok;
 }
 
-void RingReader::advance(std::uint64_t next) noexcept {
-  if (cfg_.pattern == Pattern::pubsub) {
-    // release: our reads of the record happen before the publisher reuses its space;
-    // the store also clears our pin.
-    hdr_->slots[slot_].cursor.store(next, std::memory_order_release);
-  } else {
-    head_ = next;
-    // release: as above, for the producers.
-    hdr_->consumer.head.store(next, std::memory_order_release);
-  }
-  light_fence();
-  // relaxed: ordered after the store above by light_fence and the sleeper's heavy_fence.
-  if (hdr_->space_wait.waiters.load(std::memory_order_relaxed) != 0) wake(hdr_->space_wait);
-}
-
-Step RingReader::try_read(View& v) noexcept {
+Step RingReader::try_read_slow(View& v) noexcept {
   // Bounded: a hostile writer could chain padding records forever.
   for (std::uint64_t guard = 0; guard <= cap_ / kRecordAlign; ++guard) {
     std::uint64_t pos = head_;
@@ -474,8 +445,6 @@ Step RingReader::try_read(View& v) noexcept {
   }
   return Step::none;
 }
-
-void RingReader::release(const View& v) noexcept { advance(v.next); }
 
 void RingReader::unread(const View& v) noexcept {
   if (cfg_.pattern != Pattern::pubsub) return;  // nothing moved yet

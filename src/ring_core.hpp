@@ -65,8 +65,24 @@ class RingBase {
     why_ = why;
     return Step::corrupt;
   }
-  void light_fence() const noexcept;
-  // Bumps a wait line's futex and wakes every sleeper, if any sleeps.
+  void light_fence() const noexcept {
+    // Orders this side's commit (or release) before its load of the waiter count. With
+    // membarrier the sleeper's heavy_fence supplies the CPU barrier, so only the compiler
+    // must not reorder; otherwise a full fence here.
+    if (asymmetric_) {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+  }
+  // Wakes the sleepers on `w`, if any: a load on the hot path, a system call only when
+  // someone sleeps. relaxed: ordered after the caller's store by light_fence (and the
+  // sleeper's heavy_fence).
+  void notify(ring::WaitLine& w) const noexcept {
+    light_fence();
+    if (w.waiters.load(std::memory_order_relaxed) != 0) [[unlikely]] wake(w);
+  }
+  // Bumps a wait line's futex and wakes every sleeper.
   static void wake(ring::WaitLine& w) noexcept;
 
   ring::Header* hdr_;
@@ -95,9 +111,34 @@ class RingWriter : public RingBase {
 
   // Reserves room for a payload of `len` bytes (len <= max_message). Step::none: no room
   // now (the ring is full, or pubsub: a subscriber in the way is reading).
-  Step try_reserve(std::uint64_t len, Reservation& r) noexcept;
+  Step try_reserve(std::uint64_t len, Reservation& r) noexcept {
+    if (cfg_.pattern != ring::Pattern::mpsc) {
+      // The common case inline: no padding needed and the cached bound says there is room.
+      const std::uint64_t span = ring::record_span(len);
+      const std::uint64_t p = tail_;
+      if ((p & mask_) + span <= cap_ && p + span - cached_bound_ <= cap_) [[likely]] {
+        r.pos = p;
+        r.span = span;
+        r.claim_end = p + span;
+        r.data = payload(p);
+        r.capacity = len;
+        return Step::ok;
+      }
+    }
+    return try_reserve_slow(len, r);
+  }
   // Publishes the payload (len <= r.capacity) and wakes a sleeping reader.
-  void commit(const Reservation& r, std::uint64_t len) noexcept;
+  void commit(const Reservation& r, std::uint64_t len) noexcept {
+    if (cfg_.pattern != ring::Pattern::spsc) return commit_slow(r, len);
+    auto* h = rec(r.pos);
+    h->len.store(static_cast<std::uint32_t>(len), std::memory_order_relaxed);
+    // release: the payload and the length are visible to a reader that sees the stamp.
+    h->stamp.store(r.pos | ring::kKindMessage, std::memory_order_release);
+    tail_ = r.pos + ring::record_span(len);
+    // release: whoever reads the tail (a closing side, a new producer) sees the records.
+    hdr_->producer.tail.store(tail_, std::memory_order_release);
+    notify(hdr_->data_wait);
+  }
   // Gives the reservation up: nothing is delivered.
   void abandon(const Reservation& r) noexcept;
 
@@ -109,6 +150,8 @@ class RingWriter : public RingBase {
   std::uint64_t backlog() const noexcept;
 
  private:
+  Step try_reserve_slow(std::uint64_t len, Reservation& r) noexcept;
+  void commit_slow(const Reservation& r, std::uint64_t len) noexcept;
   Step refresh_bound(std::uint64_t end) noexcept;
   Step refresh_subscribers(std::uint64_t end) noexcept;
   void write_padding(std::uint64_t pos, std::uint64_t bytes) noexcept;
@@ -140,9 +183,28 @@ class RingReader : public RingBase {
   Step attach() noexcept;
 
   // The next message, in place; skips padding. Step::none when there is none yet.
-  Step try_read(View& v) noexcept;
+  Step try_read(View& v) noexcept {
+    if (cfg_.pattern != ring::Pattern::pubsub) {
+      // The common case inline: a complete message at the read position, within bounds.
+      auto* r = rec(head_);
+      // acquire: pairs with the writer's release store of the stamp.
+      const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
+      if (!ring::stamped(st, head_)) return Step::none;
+      const std::uint64_t len = r->len.load(std::memory_order_relaxed);  // ordered by the stamp's acquire
+      if ((st & ring::kKindMask) == ring::kKindMessage && len <= cfg_.max_message &&
+          (head_ & mask_) + ring::kRecordHeader + len <= cap_) [[likely]] {
+        v.data = payload(head_);
+        v.len = len;
+        v.pos = head_;
+        v.next = head_ + ring::record_span(len);
+        v.lost = 0;
+        return Step::ok;
+      }
+    }
+    return try_read_slow(v);
+  }
   // Done with the view: its space may be reused.
-  void release(const View& v) noexcept;
+  void release(const View& v) noexcept { advance(v.next); }
   // Puts the view back unread (its message stays next), e.g. when a buffer was too small.
   void unread(const View& v) noexcept;
 
@@ -160,8 +222,19 @@ class RingReader : public RingBase {
   std::uint64_t position() const noexcept;
 
  private:
-  Step complete_join() noexcept;
-  void advance(std::uint64_t next) noexcept;
+  Step try_read_slow(View& v) noexcept;
+  void advance(std::uint64_t next) noexcept {
+    if (cfg_.pattern == ring::Pattern::pubsub) {
+      // release: our reads of the record happen before the publisher reuses its space;
+      // the store also clears our pin.
+      hdr_->slots[slot_].cursor.store(next, std::memory_order_release);
+    } else {
+      head_ = next;
+      // release: as above, for the producers.
+      hdr_->consumer.head.store(next, std::memory_order_release);
+    }
+    notify(hdr_->space_wait);
+  }
 
   std::uint32_t slot_;
   std::uint64_t head_ = 0;       // spsc/mpsc: the read position (private copy)

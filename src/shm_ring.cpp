@@ -240,8 +240,8 @@ class ShmRing final : public ChannelImpl {
   void detach() noexcept;
 
   enum class Got : std::uint8_t { value, again, error };
-  Result<RingReader::View> next_view(Deadline d, const char* op);
-  Result<RingWriter::Reservation> reserve(std::size_t len, Deadline d, const char* op);
+  Got next_view(Deadline d, const char* op, RingReader::View& v);
+  Got reserve(std::size_t len, Deadline d, const char* op, RingWriter::Reservation& r);
   Got read_attempt(bool force, RingReader::View& v, const char* op);
   Got reserve_attempt(bool force, std::size_t len, RingWriter::Reservation& r, const char* op);
   template <class Attempt>
@@ -736,27 +736,32 @@ ShmRing::Got ShmRing::read_attempt(bool force, RingReader::View& v, const char* 
   return Got::again;
 }
 
-Result<RingReader::View> ShmRing::next_view(Deadline d, const char* op) {
-  if (!reader_) {
-    return fail(Errc::invalid_argument, op, object_,
-                "this side of the ring sends; receive on a side opened with Channel::bind or ?role=recv");
+// The next view into `v`, waiting by the deadline; Got::error with err_ set otherwise.
+// Results go out through references: small structs copied field by field between calls
+// cost store-forwarding stalls on the hot path.
+ShmRing::Got ShmRing::next_view(Deadline d, const char* op, RingReader::View& v) {
+  if (!reader_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_,
+                       "this side of the ring sends; receive on a side opened with Channel::bind or ?role=recv");
+    return Got::error;
   }
-  if (view_active_) return fail(Errc::invalid_argument, op, object_, "release the previous view first");
-  RingReader::View v;
-  if (reader_->try_read(v) == Step::ok) {  // fast path: a message is there
-    lost_total_ += v.lost;
-    return v;
+  if (view_active_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_, "release the previous view first");
+    return Got::error;
   }
-  Got g = wait_loop(d, hdr_->data_wait, op, [&](bool force) { return read_attempt(force, v, op); });
-  if (g != Got::value && efd_ && (err_.would_block() || err_.timed_out())) {
-    // Poll mode: the caller goes back to epoll; re-arm the doorbell, then look once more
-    // so that a message that came in between is not left unsignalled.
-    rearm_bridge();
-    if (read_attempt(false, v, op) == Got::value) g = Got::value;
+  Got g = Got::value;
+  if (reader_->try_read(v) != Step::ok) {  // else the fast path: a message is there
+    g = wait_loop(d, hdr_->data_wait, op, [&](bool force) { return read_attempt(force, v, op); });
+    if (g != Got::value && efd_ && (err_.would_block() || err_.timed_out())) {
+      // Poll mode: the caller goes back to epoll; re-arm the doorbell, then look once more
+      // so that a message that came in between is not left unsignalled.
+      rearm_bridge();
+      if (read_attempt(false, v, op) == Got::value) g = Got::value;
+    }
+    if (g != Got::value) return g;
   }
-  if (g != Got::value) return fail(std::move(err_));
   lost_total_ += v.lost;
-  return v;
+  return Got::value;
 }
 
 ShmRing::Got ShmRing::reserve_attempt(bool force, std::size_t len, RingWriter::Reservation& r, const char* op) {
@@ -776,113 +781,88 @@ ShmRing::Got ShmRing::reserve_attempt(bool force, std::size_t len, RingWriter::R
   return Got::again;  // full
 }
 
-Result<RingWriter::Reservation> ShmRing::reserve(std::size_t len, Deadline d, const char* op) {
-  if (!writer_) {
-    return fail(Errc::invalid_argument, op, object_,
-                "this side of the ring receives; send on a side opened with Channel::open or ?role=send");
+ShmRing::Got ShmRing::reserve(std::size_t len, Deadline d, const char* op, RingWriter::Reservation& r) {
+  if (!writer_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_,
+                       "this side of the ring receives; send on a side opened with Channel::open or ?role=send");
+    return Got::error;
   }
-  if (loan_active_) return fail(Errc::invalid_argument, op, object_, "commit or drop the previous loan first");
-  if (len > cfg_.max_message) {
-    return fail(Error::make(Errc::message_too_large, op, object_,
-                            fmt::format("{} bytes; the ring's maximum message is {} (max= at creation)", len, cfg_.max_message))
-                    .with_size(len));
+  if (loan_active_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_, "commit or drop the previous loan first");
+    return Got::error;
   }
-  if (sends_ % kSendsPerCheck == 0 && due()) {
+  if (len > cfg_.max_message) [[unlikely]] {
+    err_ = Error::make(Errc::message_too_large, op, object_,
+                       fmt::format("{} bytes; the ring's maximum message is {} (max= at creation)", len, cfg_.max_message))
+               .with_size(len);
+    return Got::error;
+  }
+  if (++sends_ % kSendsPerCheck == 0 && due()) [[unlikely]] {
     auto gone = producer_side_gone(true, op);
-    if (!gone) return fail(std::move(gone.error()));
+    if (!gone) {
+      err_ = std::move(gone.error());
+      return Got::error;
+    }
   }
-  RingWriter::Reservation r;
   // Fast path: room now and the consumer has not left.
   if ((cfg_.pattern == Pattern::pubsub ||
        hdr_->session.single_state.load(std::memory_order_acquire) != kSingleDetached) &&  // acquire: as in producer_side_gone
-      writer_->try_reserve(len, r) == Step::ok) {
-    return r;
+      writer_->try_reserve(len, r) == Step::ok) [[likely]] {
+    return Got::value;
   }
-  Got g = wait_loop(d, hdr_->space_wait, op, [&](bool force) { return reserve_attempt(force, len, r, op); });
-  if (g != Got::value) return fail(std::move(err_));
-  return r;
+  return wait_loop(d, hdr_->space_wait, op, [&](bool force) { return reserve_attempt(force, len, r, op); });
 }
 
 // ---------------------------------------------------------------------------------------
 // Channel
 
 Result<void> ShmRing::send(std::span<const std::byte> msg, const SendOptions&, Deadline d) {
-  // Fast path: room now, nothing to check this time. Everything else goes through reserve().
-  if (writer_ && !loan_active_ && msg.size() <= cfg_.max_message && ++sends_ % kSendsPerCheck != 0 &&
-      (cfg_.pattern == Pattern::pubsub ||
-       hdr_->session.single_state.load(std::memory_order_acquire) != kSingleDetached)) {  // acquire: as in producer_side_gone
-    RingWriter::Reservation res;
-    if (writer_->try_reserve(msg.size(), res) == Step::ok) {
-      if (!msg.empty()) std::memcpy(res.data, msg.data(), msg.size());
-      writer_->commit(res, msg.size());
-      return {};
-    }
-  }
-  auto r = reserve(msg.size(), d, "send");
-  if (!r) return fail(std::move(r.error()));
-  if (!msg.empty()) std::memcpy(r->data, msg.data(), msg.size());
-  writer_->commit(*r, msg.size());
+  RingWriter::Reservation r;
+  if (reserve(msg.size(), d, "send", r) != Got::value) return fail(std::move(err_));
+  if (!msg.empty()) std::memcpy(r.data, msg.data(), msg.size());
+  writer_->commit(r, msg.size());
   return {};
 }
 
 Result<Received> ShmRing::receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) {
-  // Fast path: a message is there and fits.
-  if (reader_ && !view_active_) {
-    RingReader::View fast;
-    if (reader_->try_read(fast) == Step::ok) {
-      if (fast.len <= buf.size()) {
-        if (fast.len != 0) std::memcpy(buf.data(), fast.data, fast.len);
-        reader_->release(fast);
-        lost_total_ += fast.lost;
-        Received out;
-        out.size = fast.len;
-        out.lost = fast.lost;
-        return out;
-      }
-      reader_->unread(fast);
-    }
-  }
-  auto v = next_view(d, "receive");
-  if (!v) return fail(std::move(v.error()));
-  if (v->len > buf.size()) {
-    reader_->unread(*v);
-    lost_total_ -= v->lost;
+  RingReader::View v;
+  if (next_view(d, "receive", v) != Got::value) return fail(std::move(err_));
+  if (v.len > buf.size()) {
+    reader_->unread(v);
+    lost_total_ -= v.lost;
     return fail(Error::make(Errc::message_too_large, "receive", object_,
-                            fmt::format("the message is {} bytes, the buffer {}", v->len, buf.size()))
-                    .with_size(v->len));
+                            fmt::format("the message is {} bytes, the buffer {}", v.len, buf.size()))
+                    .with_size(v.len));
   }
-  if (v->len != 0) std::memcpy(buf.data(), v->data, v->len);
-  reader_->release(*v);
-  Received out;
-  out.size = v->len;
-  out.lost = v->lost;
+  if (v.len != 0) std::memcpy(buf.data(), v.data, v.len);
+  reader_->release(v);
+  Result<Received> out(std::in_place);
+  out->size = v.len;
+  out->lost = v.lost;
   return out;
 }
 
 Result<Message> ShmRing::receive_message(const ReceiveOptions&, Deadline d) {
-  auto v = next_view(d, "receive");
-  if (!v) return fail(std::move(v.error()));
-  Message m;
-  m.data.assign(v->data, v->data + v->len);
-  m.lost = v->lost;
-  reader_->release(*v);
+  RingReader::View v;
+  if (next_view(d, "receive", v) != Got::value) return fail(std::move(err_));
+  Result<Message> m(std::in_place);
+  m->data.assign(v.data, v.data + v.len);
+  m->lost = v.lost;
+  reader_->release(v);
   return m;
 }
 
 Result<Loan> ShmRing::loan(std::size_t size, Deadline d) {
-  ++sends_;
-  auto r = reserve(size, d, "loan");
-  if (!r) return fail(std::move(r.error()));
-  res_ = *r;
+  if (reserve(size, d, "loan", res_) != Got::value) return fail(std::move(err_));
   loan_active_ = true;
-  return Loan(this, std::span<std::byte>(r->data, size), r->pos);
+  return Result<Loan>(std::in_place, this, std::span<std::byte>(res_.data, size), res_.pos);
 }
 
 Result<void> ShmRing::commit(Loan& loan, std::size_t size, const SendOptions&) {
-  if (!loan_active_ || !loan.active() || loan.token() != res_.pos) {
+  if (!loan_active_ || !loan.active() || loan.token() != res_.pos) [[unlikely]] {
     return fail(Errc::invalid_argument, "commit", object_, "the loan is not this channel's outstanding loan");
   }
-  if (size > res_.capacity) {
+  if (size > res_.capacity) [[unlikely]] {
     return fail(Error::make(Errc::message_too_large, "commit", object_,
                             fmt::format("committing {} bytes of a {}-byte loan", size, res_.capacity))
                     .with_size(size));
@@ -901,11 +881,10 @@ void ShmRing::abandon(Loan& loan) noexcept {
 }
 
 Result<ReadView> ShmRing::read(Deadline d) {
-  auto v = next_view(d, "read");
-  if (!v) return fail(std::move(v.error()));
-  view_ = *v;
+  if (next_view(d, "read", view_) != Got::value) return fail(std::move(err_));
   view_active_ = true;
-  return ReadView(this, std::span<const std::byte>(v->data, v->len), v->pos, v->lost);
+  return Result<ReadView>(std::in_place, this, std::span<const std::byte>(view_.data, view_.len), view_.pos,
+                          view_.lost);
 }
 
 void ShmRing::release(ReadView& view) noexcept {
