@@ -385,7 +385,6 @@ Step RingReader::attach() noexcept {
     if ((c & (kRecordAlign - 1)) != 0) return corrupt("the publisher assigned a misaligned cursor");
     expected_ = s.join_seq.load(std::memory_order_relaxed);
   }
-  joined_ = true;
   return Step::ok;
 }
 
@@ -455,9 +454,12 @@ void RingReader::unread(const View& v) noexcept {
 
 bool RingReader::stalled() const noexcept {
   if (cfg_.pattern != Pattern::mpsc) return false;
+  // Shared state only (the pollable descriptor's thread asks too); equal to head_ in the
+  // consumer's own thread.
+  const std::uint64_t head = hdr_->consumer.head.load(std::memory_order_acquire);
   const std::uint64_t t = hdr_->producer.tail.load(std::memory_order_acquire);
-  if (t == head_ || t - head_ > cap_) return false;
-  return !stamped(rec(head_)->stamp.load(std::memory_order_acquire), head_);
+  if ((head & (kRecordAlign - 1)) != 0 || t == head || t - head > cap_) return false;
+  return !stamped(rec(head)->stamp.load(std::memory_order_acquire), head);
 }
 
 Step RingReader::skip_dead_claim(std::uint64_t dead_slots) noexcept {

@@ -239,7 +239,6 @@ class RingReader : public RingBase {
   std::uint32_t slot_;
   std::uint64_t head_ = 0;       // spsc/mpsc: the read position (private copy)
   std::uint64_t expected_ = 0;   // pubsub: the next sequence number this subscriber expects
-  bool joined_ = false;
 };
 
 }  // namespace ipcx::detail

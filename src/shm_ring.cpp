@@ -67,8 +67,11 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kDefaultCapacity = 1 << 20;
 constexpr unsigned kDefaultSlots = 16;
-// How often a side that waits (or a try_ call) asks the kernel whether its peer lives.
+// How often a side that spins or yields (or calls try_) asks the kernel whether its peer
+// lives; a sleeper asks each time it wakes, at least every kSleepChunk. Both keep
+// "peer gone" well within a second, and an idle sleeper wakes only five times a second.
 constexpr auto kLivenessInterval = std::chrono::milliseconds(50);
+constexpr auto kSleepChunk = std::chrono::milliseconds(200);
 // Liveness costs a system call; a producer that never waits asks every this many sends.
 constexpr unsigned kSendsPerCheck = 32;
 
@@ -693,7 +696,7 @@ ShmRing::Got ShmRing::wait_loop(Deadline d, WaitLine& wl, const char* op, Attemp
   // Sleep on the futex: announce ourselves, make sure the peer's "any sleepers?" load
   // sees that or we see its work, then sleep until woken or the next liveness check.
   for (;;) {
-    Deadline chunk = Deadline::after(kLivenessInterval);
+    Deadline chunk = Deadline::after(kSleepChunk);
     if (!d.is_never() && d.time_point() < chunk.time_point()) chunk = d;
     const std::uint32_t seen = wl.futex.load(std::memory_order_acquire);  // acquire: what a waker did first
     wl.waiters.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before the re-check below
@@ -953,7 +956,7 @@ void ShmRing::bridge_main() {
     wl.waiters.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before the re-check
     heavy_fence();
     if (!reader_->readable() && !bridge_stop_.load(std::memory_order_acquire)) {
-      (void)sys::futex_wait(&wl.futex, seen, Deadline::after(kLivenessInterval));
+      (void)sys::futex_wait(&wl.futex, seen, Deadline::after(kSleepChunk));
     }
     wl.waiters.fetch_sub(1, std::memory_order_relaxed);
   }

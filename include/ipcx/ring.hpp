@@ -28,7 +28,7 @@
 // side to close removes its name, unless messages wait to be read (spsc/mpsc), which keeps
 // it for the next consumer, as a message queue would. remove_ring() removes it by hand.
 // Each side holds an OFD lock on the segment; when a side dies the kernel drops it, and the
-// other side is told Errc::peer_gone within about 50 ms of waiting (a producer that is not
+// other side is told Errc::peer_gone within about 200 ms of waiting (a producer that is not
 // waiting learns within 32 sends, or at once if the consumer closed cleanly). A loan that
 // was never committed is never delivered.
 //
