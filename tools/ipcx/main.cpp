@@ -16,11 +16,18 @@ int main(int argc, char** argv) {
                "URLs: shm://NAME unix:///PATH unix:@NAME unixgram:… unixpacket:… tcp://HOST:PORT\n"
                "      udp://HOST:PORT fifo:///PATH posixmq:///NAME sysvmq://KEY",
                "ipcx"};
+  app.set_version_flag("--version", IPCX_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
   int rc = ipcx::cli::kOk;
   ipcx::cli::add_send(app, rc);
   ipcx::cli::add_recv(app, rc);
+  ipcx::cli::add_bridge(app, rc);
+  ipcx::cli::add_ls(app, rc);
+  ipcx::cli::add_stat(app, rc);
+  ipcx::cli::add_rm(app, rc);
+  ipcx::cli::add_doctor(app, rc);
+  ipcx::cli::add_generators(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
