@@ -128,7 +128,11 @@ std::string fd_access(pid_t pid, int fd) {
   if (!info) return {};
   auto p = info->find("flags:");
   if (p == std::string::npos) return {};
-  auto f = parse_num<unsigned>(split_ws(std::string_view(*info).substr(p + 6, 24)).front(), 8);
+  std::string_view rest = std::string_view(*info).substr(p + 6);
+  rest = rest.substr(0, rest.find('\n'));
+  auto words = split_ws(rest);
+  if (words.empty()) return {};
+  auto f = parse_num<unsigned>(words.front(), 8);
   if (!f) return {};
   switch (*f & O_ACCMODE) {
     case O_RDONLY: return "r";

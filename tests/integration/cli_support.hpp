@@ -22,6 +22,7 @@
 #include <cstring>
 #include <vector>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -75,7 +76,7 @@ class InstalledCli : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     if (!prefix_) return;
-    run(fmt::format("rm -rf {}", sh_quote(*prefix_)));
+    std::filesystem::remove_all(*prefix_);
     delete prefix_;
     prefix_ = nullptr;
   }

@@ -6,7 +6,7 @@
 // description and footer (examples).
 #include <cstdio>
 #include <memory>
-#include <set>
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -24,13 +24,16 @@ std::vector<const CLI::App*> visible_subcommands(const CLI::App& app) {
   return app.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); });
 }
 
+// Options a user sees in --help, without --help itself.
 std::vector<const CLI::Option*> visible_options(const CLI::App& cmd, bool positional) {
   return cmd.get_options([positional](const CLI::Option* o) {
-    return !o->get_group().empty() && o->get_positional() == positional && o->nonpositional() != positional;
+    const auto& l = o->get_lnames();
+    bool help = std::find(l.begin(), l.end(), "help") != l.end();
+    return !help && !o->get_group().empty() && o->get_positional() == positional && o->nonpositional() != positional;
   });
 }
 
-bool takes_value(const CLI::Option* o) { return o->get_type_size() != 0; }
+bool takes_value(const CLI::Option* o) { return o->get_expected_max() != 0; }  // flags expect 0
 bool many(const CLI::Option* o) { return o->get_items_expected_max() > 1; }
 
 std::vector<std::string> option_names(const CLI::Option* o) {
@@ -40,12 +43,15 @@ std::vector<std::string> option_names(const CLI::Option* o) {
   return out;
 }
 
+// CLI11's type names ("INT:POSITIVE", "FLOAT:NONNEGATIVE", "TEXT") as a man page says them.
 std::string value_name(const CLI::Option* o) {
   std::string t = o->get_type_name();
-  if (t.empty() || t == "TEXT" || t == "INT" || t == "UINT" || t == "FLOAT") {
-    if (t == "FLOAT") return "SECONDS";
-    return t.empty() ? "VALUE" : (t == "TEXT" ? "VALUE" : "N");
-  }
+  t = t.substr(0, t.find(':'));
+  const auto& l = o->get_lnames();
+  if (std::find(l.begin(), l.end(), "timeout") != l.end()) return "SECONDS";
+  if (t == "INT" || t == "UINT") return "N";
+  if (t == "FLOAT") return "NUMBER";
+  if (t.empty() || t == "TEXT") return "VALUE";
   return t;
 }
 
@@ -202,7 +208,8 @@ std::string man_page(const CLI::App& app) {
   m += ".SH NAME\nipcx \\- send, receive, bridge, list, remove and inspect inter\\-process communication on Linux\n";
   m += ".SH SYNOPSIS\n.B ipcx\n.I command\n.RI [ options ]\n.RI [ arguments ]\n";
   m += ".SH DESCRIPTION\n";
-  m += roff(app.get_description()) + "\n.PP\n";
+  std::string description = app.get_description();
+  m += roff(description.substr(0, description.find('\n'))) + "\n.PP\n";
   m += "Every channel and IPC object is named by a URL; the same URLs work in the C++ API, the C API "
        "and this command.\n";
   m += ".SH URLS\n";

@@ -28,9 +28,9 @@ void add_ls(CLI::App& app, int& rc) {
   };
   auto o = std::make_shared<Opts>();
   cmd->add_flag("--json", o->json, "One JSON array of objects, for programs");
-  cmd->add_option("-t,--type", o->types, "Only these types, comma-separated: " + kinds_help())->type_name("TYPE");
+  cmd->add_option("-t,--type", o->types, "Only these types, comma-separated: " + kinds_help())->type_name("TYPE")->allow_extra_args(false);
   cmd->add_flag("--stale", o->stale, "Only objects whose creator and users are gone");
-  cmd->add_option("--match", o->match, "Only objects whose URL matches this shell glob (repeatable)")->type_name("GLOB");
+  cmd->add_option("--match", o->match, "Only objects whose URL matches this shell glob (repeatable)")->type_name("GLOB")->allow_extra_args(false);
   cmd->add_flag("-q,--quiet", o->quiet, "Print only the URLs, one per line");
   cmd->callback([o, &rc] {
     inspect::ListOptions lo;

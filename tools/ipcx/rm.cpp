@@ -140,15 +140,15 @@ void add_rm(CLI::App& app, int& rc) {
   cmd->add_flag("-f,--force", o->force, "Remove even if a live process uses it");
   cmd->add_flag("-n,--dry-run", o->dry_run, "Say what would be removed; remove nothing");
   cmd->add_flag("-v,--verbose", o->verbose, "Print each object removed");
-  cmd->add_option("-t,--type", o->types, "--stale: only these types, comma-separated: " + kinds_help())->type_name("TYPE");
+  cmd->add_option("-t,--type", o->types, "--stale: only these types, comma-separated: " + kinds_help())->type_name("TYPE")->allow_extra_args(false);
   cmd->add_option("--match", o->match, "--stale: only objects whose URL matches this shell glob (repeatable)")
-      ->type_name("GLOB");
-  cmd->add_option("-m,--shmid", o->shmid, "System V segment by id (ipcrm -m)")->type_name("ID");
-  cmd->add_option("-M,--shmkey", o->shmkey, "System V segment by key (ipcrm -M)")->type_name("KEY");
-  cmd->add_option("-q,--msqid", o->msqid, "System V queue by id (ipcrm -q)")->type_name("ID");
-  cmd->add_option("-Q,--msgkey", o->msgkey, "System V queue by key (ipcrm -Q)")->type_name("KEY");
-  cmd->add_option("-s,--semid", o->semid, "System V semaphore set by id (ipcrm -s)")->type_name("ID");
-  cmd->add_option("-S,--semkey", o->semkey, "System V semaphore set by key (ipcrm -S)")->type_name("KEY");
+      ->type_name("GLOB")->allow_extra_args(false);
+  cmd->add_option("-m,--shmid", o->shmid, "System V segment by id (ipcrm -m)")->type_name("ID")->allow_extra_args(false);
+  cmd->add_option("-M,--shmkey", o->shmkey, "System V segment by key (ipcrm -M)")->type_name("KEY")->allow_extra_args(false);
+  cmd->add_option("-q,--msqid", o->msqid, "System V queue by id (ipcrm -q)")->type_name("ID")->allow_extra_args(false);
+  cmd->add_option("-Q,--msgkey", o->msgkey, "System V queue by key (ipcrm -Q)")->type_name("KEY")->allow_extra_args(false);
+  cmd->add_option("-s,--semid", o->semid, "System V semaphore set by id (ipcrm -s)")->type_name("ID")->allow_extra_args(false);
+  cmd->add_option("-S,--semkey", o->semkey, "System V semaphore set by key (ipcrm -S)")->type_name("KEY")->allow_extra_args(false);
   cmd->callback([o, &rc] {
     for (int id : o->shmid) o->targets.push_back(fmt::format("sysvshm://id:{}", id));
     for (int id : o->msqid) o->targets.push_back(fmt::format("sysvmq://id:{}", id));
