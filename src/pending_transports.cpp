@@ -12,12 +12,6 @@ std::unexpected<Error> pending(const Url& url, const char* op) {
 }
 }  // namespace
 
-Result<std::unique_ptr<ChannelImpl>> open_unix(const Url& url, bool) { return pending(url, "open"); }
-Result<std::unique_ptr<ChannelImpl>> open_inet(const Url& url, bool) { return pending(url, "open"); }
-Result<std::unique_ptr<ChannelImpl>> open_posixmq(const Url& url, bool) { return pending(url, "open"); }
-Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool) { return pending(url, "open"); }
 Result<std::unique_ptr<ChannelImpl>> open_shm_ring(const Url& url, bool) { return pending(url, "open"); }
-Result<std::unique_ptr<ListenerImpl>> listen_unix(const Url& url) { return pending(url, "listen"); }
-Result<std::unique_ptr<ListenerImpl>> listen_tcp(const Url& url) { return pending(url, "listen"); }
 
 }  // namespace ipcx::detail

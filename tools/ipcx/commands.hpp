@@ -13,6 +13,7 @@ inline constexpr int kUsage = 2;
 // Each adds one subcommand; its callback stores the command's exit code in `rc`.
 void add_send(CLI::App& app, int& rc);
 void add_recv(CLI::App& app, int& rc);
+void add_listen(CLI::App& app, int& rc);
 void add_bridge(CLI::App& app, int& rc);
 void add_ls(CLI::App& app, int& rc);
 void add_stat(CLI::App& app, int& rc);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   int rc = ipcx::cli::kOk;
   ipcx::cli::add_send(app, rc);
   ipcx::cli::add_recv(app, rc);
+  ipcx::cli::add_listen(app, rc);
   ipcx::cli::add_bridge(app, rc);
   ipcx::cli::add_ls(app, rc);
   ipcx::cli::add_stat(app, rc);
