@@ -13,6 +13,7 @@ inline constexpr int kUsage = 2;
 // Each adds one subcommand; its callback stores the command's exit code in `rc`.
 void add_send(CLI::App& app, int& rc);
 void add_recv(CLI::App& app, int& rc);
+void add_bench(CLI::App& app, int& rc);
 
 // Prints "ipcx: " + text to stderr.
 void error(std::string_view text);

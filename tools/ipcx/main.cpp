@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   int rc = ipcx::cli::kOk;
   ipcx::cli::add_send(app, rc);
   ipcx::cli::add_recv(app, rc);
+  ipcx::cli::add_bench(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
