@@ -298,9 +298,9 @@ Res<void> client_protocol(Link& link, const RunSpec& spec, bool rtt_only, Board&
 
   b.client_phase.store(static_cast<int>(Phase::rtt));
   std::vector<std::uint64_t> samples;
-  samples.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(bu.max_iterations, 1u << 20)));
+  samples.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(bu.max_round_trips, 1u << 20)));
   std::uint64_t rtt_until = now_ns() + static_cast<std::uint64_t>(bu.rtt.count());
-  for (std::uint64_t i = 0; i < bu.max_iterations; ++i) {
+  for (std::uint64_t i = 0; i < bu.max_round_trips; ++i) {
     std::uint64_t ns = 0;
     if (auto r = round_trip(Kind::rtt, &ns); !r) return r;
     samples.push_back(ns);
@@ -317,7 +317,7 @@ Res<void> client_protocol(Link& link, const RunSpec& spec, bool rtt_only, Board&
     // Reading the clock costs ~20 ns: for small messages look at it every 64th.
     const std::uint64_t every = spec.size >= 4096 ? 1 : 64;
     pat.fill(tx, 0, Kind::oneway);
-    while (k < bu.max_iterations) {
+    while (k < bu.max_oneway) {
       write_header(tx, k, Kind::oneway);
       if (auto s = link.send(tx); !s) return s;
       ++k;

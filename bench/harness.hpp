@@ -109,7 +109,10 @@ struct Budget {
   std::chrono::nanoseconds oneway{std::chrono::milliseconds(500)};
   std::chrono::nanoseconds floor{std::chrono::milliseconds(150)};
   std::uint64_t warmup_iterations = 1000;
-  std::uint64_t max_iterations = 1'000'000;  // round trips; also one-way messages
+  // Caps besides the time budgets: the samples a row keeps (8 bytes each), and the
+  // one-way messages (unbounded: the time decides). --iterations sets both.
+  std::uint64_t max_round_trips = 1'000'000;
+  std::uint64_t max_oneway = UINT64_MAX;
 };
 
 // What one measurement is: handed to every Case hook.

@@ -219,7 +219,8 @@ int run(const Options& o, const std::string& command) {
     budget.floor = std::chrono::milliseconds(40);
   }
   if (o.iterations > 0) {
-    budget.max_iterations = o.iterations;
+    budget.max_round_trips = o.iterations;
+    budget.max_oneway = o.iterations;
     budget.warmup_iterations = std::min(budget.warmup_iterations, std::max<std::uint64_t>(1, o.iterations / 10));
   }
   Budget floor_budget = budget;

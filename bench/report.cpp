@@ -314,7 +314,11 @@ std::string write_plots(const Report& r, const std::string& dir) {
     return p + "\n";
   };
   const auto& m = r.machine;
-  std::string subtitle = fmt::format("{}, {} cores, {}; {}", m.cpu, m.cores, m.date, r.placement);
+  std::string subtitle;
+  for (char c : fmt::format("{}, {} cores, {}; {}", m.cpu, m.cores, m.date, r.placement)) {
+    if (c == '"' || c == '\\' || c == '{' || c == '}' || c == '@' || c == '^' || c == '_' || c == '&' || c == '~') continue;
+    subtitle += c;
+  }
   std::string esc_dir;
   for (char c : dir) {
     if (c == '\'') esc_dir += "''";
@@ -330,18 +334,44 @@ std::string write_plots(const Report& r, const std::string& dir) {
     s += "replot\nunset output\n";
     return s;
   };
+  // Explicit ranges with a margin: a single size or a single value would otherwise make
+  // gnuplot warn about an empty range.
+  double xmin = 1e300, xmax = 0, lmin = 1e300, lmax = 0, tmin = 1e300, tmax = 0;
+  for (const auto& row : r.rows) {
+    if (!row.outcome.rtt) continue;
+    auto x = static_cast<double>(row.size);
+    auto l = static_cast<double>(row.outcome.rtt->p50) / 1000.0;
+    xmin = std::min(xmin, x);
+    xmax = std::max(xmax, x);
+    lmin = std::min(lmin, std::max(l, 1e-3));
+    lmax = std::max(lmax, l);
+    if (row.outcome.throughput && row.outcome.throughput->mb_per_s > 0) {
+      tmin = std::min(tmin, row.outcome.throughput->mb_per_s);
+      tmax = std::max(tmax, row.outcome.throughput->mb_per_s);
+    }
+  }
+  if (tmax == 0) tmin = tmax = 1;
+  gp += fmt::format("set xrange [{}:{}]\n", xmin / 1.5, xmax * 1.5);
   gp += "set logscale xy\nset grid xtics ytics mxtics mytics lc rgb '#dddddd'\n";
   gp += "set key outside right top spacing 1.1\nset xlabel 'message size (bytes)'\n";
-  gp += "set format x '%.0s%cB'\n";
-  gp += both("latency", fmt::format("set ylabel 'round-trip p50 (µs)'\nset title 'IPC round-trip latency, two "
-                                    "processes\\n{{/*0.8 {}}}'\n{}",
-                                    subtitle, plot_cmd(2, false)));
-  gp += both("throughput", fmt::format("set ylabel 'one-way throughput (MB/s)'\nset title 'IPC one-way throughput, "
-                                       "two processes\\n{{/*0.8 {}}}'\n{}",
-                                       subtitle, plot_cmd(3, true)));
+  std::set<std::size_t> xs;
+  for (const auto& row : r.rows) {
+    if (row.outcome.rtt) xs.insert(row.size);
+  }
+  std::string tics;
+  for (auto x : xs) tics += fmt::format("{}'{}' {}", tics.empty() ? "" : ", ", size_label(x), x);
+  gp += fmt::format("set xtics ({})\n", tics);
+  gp += fmt::format("set yrange [{}:{}]\n", lmin / 2, lmax * 2);
+  // A double-quoted gnuplot string: \n is a line break; {/*0.8 …} is smaller type.
+  auto title = [&](const char* what) { return fmt::format("set title \"{}\\n{{/*0.8 {}}}\"\n", what, subtitle); };
+  gp += both("latency", "set ylabel 'round-trip p50 (µs)'\n" + title("IPC round-trip latency, two processes") +
+                            plot_cmd(2, false));
+  gp += fmt::format("set yrange [{}:{}]\n", tmin / 2, tmax * 2);
+  gp += both("throughput", "set ylabel 'one-way throughput (MB/s)'\n" + title("IPC one-way throughput, two processes") +
+                               plot_cmd(3, true));
 
   std::fflush(nullptr);
-  FILE* p = ::popen("gnuplot 2>&1", "w");
+  FILE* p = ::popen("gnuplot 1>&2", "w");
   if (!p) return fmt::format("popen gnuplot: {}", std::strerror(errno));
   std::fwrite(gp.data(), 1, gp.size(), p);
   int st = ::pclose(p);
