@@ -3,6 +3,8 @@
 // variable (futex underneath). One queue each way.
 #include <boost/interprocess/ipc/message_queue.hpp>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "peers.hpp"
@@ -12,7 +14,11 @@ namespace {
 
 namespace bip = boost::interprocess;
 
-constexpr unsigned kDepth = 16;
+// Boost's documentation uses 100; 16 is ample for one-way flow, and fewer slots for huge
+// messages keep both queues within 128 MiB of /dev/shm.
+unsigned depth_for(std::size_t size) {
+  return static_cast<unsigned>(std::clamp<std::size_t>((64u << 20) / size, 2, 16));
+}
 
 class BoostLink final : public Link {
  public:
@@ -44,11 +50,14 @@ class BoostLink final : public Link {
 
 class BoostMq final : public Case {
  public:
-  BoostMq() : Case("boost-mq", "peer", "kernel", fmt::format("message_queue x2, depth {}", kDepth)) {}
+  BoostMq() : Case("boost-mq", "peer", "kernel") {}
+  std::string note(std::size_t size) const override {
+    return fmt::format("message_queue x2, depth {}", depth_for(size));
+  }
   Res<void> prepare(const RunSpec& spec) override {
     names_ = {spec.stem + "-up", spec.stem + "-down"};
     try {
-      for (const auto& n : names_) bip::message_queue(bip::create_only, n.c_str(), kDepth, spec.size);
+      for (const auto& n : names_) bip::message_queue(bip::create_only, n.c_str(), depth_for(spec.size), spec.size);
     } catch (const bip::interprocess_exception& e) {
       return failed(fmt::format("message_queue create: {}", e.what()));
     }

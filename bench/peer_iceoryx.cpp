@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -23,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "iceoryx_hoofs/log/logmanager.hpp"
 #include "iceoryx_posh/mepoo/chunk_header.hpp"
 #include "iceoryx_posh/popo/untyped_publisher.hpp"
 #include "iceoryx_posh/popo/untyped_subscriber.hpp"
@@ -36,12 +38,23 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// RouDi's default mempools: chunk payload size and count. A row's chunks come from the
+// smallest pool that holds its size.
+struct Pool {
+  std::size_t payload;
+  std::uint64_t count;
+};
+constexpr Pool kDefaultPools[] = {{128, 10000},       {1024, 5000},       {16384, 1000},   {131072, 200},
+                                  {524288, 50},       {1048576, 30},      {4194304, 10}};
+constexpr std::size_t kLargestChunk = 4194304;
+
 std::uint64_t queue_depth(std::size_t size) {
-  // Default RouDi mempools: 10 chunks of 4 MiB, 50 of 512 KiB, 200 of 128 KiB, …: a queue
-  // deeper than the pool minus the chunks held by the two sides would make loan() fail.
-  if (size <= 64 * 1024) return 256;
-  if (size <= 256 * 1024) return 32;
-  return 4;
+  // The subscriber's queue may hold every chunk of the pool but the few the two sides
+  // hold at once (a loan, a chunk being read, the replies): deeper, loan() would fail.
+  for (const auto& p : kDefaultPools) {
+    if (size <= p.payload) return std::clamp<std::uint64_t>(p.count > 8 ? p.count - 8 : 1, 1, 256);
+  }
+  return 1;
 }
 
 std::string find_in_path(const char* prog) {
@@ -195,6 +208,9 @@ Ports make_ports(const std::string& stem, std::size_t size, const char* pub_even
 }
 
 void init_runtime(const std::string& name) {
+  // Its default is verbose; errors still show (and a failed row says why).
+  iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kError,
+                                                           iox::log::LogLevelOutput::kHideLogLevel);
   iox::runtime::PoshRuntime::initRuntime(iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.c_str()));
 }
 
@@ -271,11 +287,22 @@ class Iceoryx final : public Case {
   std::string note(std::size_t size) const override {
     return fmt::format("{}; queue {}, BLOCK_PRODUCER; RouDi default config", Case::note(size), queue_depth(size));
   }
+  std::string skip_reason(std::size_t size) const override {
+    if (size <= kLargestChunk) return {};
+    return fmt::format("limit: RouDi's default mempools hold messages up to {} B", kLargestChunk);
+  }
   Res<void> begin_series() override { return roudi_.start(); }
   void end_series() override { roudi_.stop(); }
   Res<void> prepare(const RunSpec& spec) override {
     stem_ = spec.stem;
     return {};
+  }
+  void cleanup(const RunSpec&) override {
+    // Each runtime's socket and lock in /tmp; its own exit removes them, a killed process
+    // leaves them.
+    for (const char* side : {"-s", "-c"}) {
+      for (const char* ext : {"", ".lock"}) ::unlink(fmt::format("/tmp/{}{}{}", stem_, side, ext).c_str());
+    }
   }
   Res<void> server_setup(const RunSpec& spec, std::string&) override {
     init_runtime(stem_ + "-s");
