@@ -347,8 +347,16 @@ void record(Board& b, bool server, const Problem& p) {
   state.store(static_cast<int>(p.kind == Problem::Kind::skipped ? State::skipped : State::failed));
 }
 
-[[noreturn]] void run_server(Case& c, const RunSpec& spec, Board& b, int ready_fd) {
+// A measuring process dies with the driver, stops on the signals that stop a run (the
+// driver inherits its handlers otherwise), and sees EPIPE rather than dying of SIGPIPE.
+void child_signals() {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+[[noreturn]] void run_server(Case& c, const RunSpec& spec, Board& b, int ready_fd) {
+  child_signals();
   pin(spec.placement.server_cpu);
   b.server_phase.store(static_cast<int>(Phase::setup));
   std::string rendezvous;
@@ -391,7 +399,7 @@ void record(Board& b, bool server, const Problem& p) {
 }
 
 [[noreturn]] void run_client(Case& c, const RunSpec& spec, bool rtt_only, Board& b, int ready_fd) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  child_signals();
   pin(spec.placement.client_cpu);
   char r = 0;
   ssize_t n;

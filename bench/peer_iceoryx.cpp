@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,6 +99,9 @@ class Roudi {
       return failed_errno("fork", errno);
     }
     if (pid_ == 0) {
+      // An ignored signal stays ignored across exec: RouDi must stop on SIGINT.
+      for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
+      ::prctl(PR_SET_PDEATHSIG, SIGINT);  // the driver gone: RouDi shuts down and cleans up
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       int null = ::open("/dev/null", O_RDONLY);
