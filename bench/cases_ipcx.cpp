@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <functional>
 #include <optional>
 
 #include <fmt/format.h>
@@ -31,24 +30,14 @@ std::unexpected<Problem> from_error(const Error& e) {
   return failed(e.message());
 }
 
-// A Channel pair as a Link: `tx` may be opened on first send (a datagram peer whose
-// address exists only once it has bound).
+// One Channel (both directions) or two (one per direction) as a Link.
 class ChannelLink final : public Link {
  public:
-  using Opener = std::function<Result<Channel>()>;
   explicit ChannelLink(Channel both) : rx_(std::move(both)) {}
   ChannelLink(Channel rx, Channel tx) : rx_(std::move(rx)), tx_(std::move(tx)) {}
-  ChannelLink(Channel rx, Opener tx) : rx_(std::move(rx)), open_tx_(std::move(tx)) {}
 
   Res<void> send(std::span<const std::byte> msg) override {
-    Channel* tx = tx_ ? &*tx_ : &rx_;
-    if (!tx_ && open_tx_) {
-      auto c = open_tx_();
-      if (!c) return from_error(c.error());
-      tx_ = std::move(*c);
-      tx = &*tx_;
-    }
-    auto r = tx->send(msg);
+    auto r = (tx_ ? *tx_ : rx_).send(msg);
     if (!r) {
       if (r.error().kind() == Errc::message_too_large) return skipped("limit: " + r.error().message());
       return failed(r.error().message());
@@ -64,7 +53,6 @@ class ChannelLink final : public Link {
  private:
   Channel rx_;
   std::optional<Channel> tx_;
-  Opener open_tx_;
 };
 
 // --- pipe: anonymous, made in pairs, handed to the two processes ---------------------
@@ -111,7 +99,8 @@ class IpcxTwoWay : public Case {
 
  private:
   static Res<std::unique_ptr<Link>> link(const std::string& rx_url, const std::string& tx_url) {
-    auto rx = Channel::open(rx_url);
+    // bind is the receiving side (a shm:// consumer); for fifo and the queues it is open.
+    auto rx = Channel::bind(rx_url);
     if (!rx) return from_error(rx.error());
     auto tx = Channel::open(tx_url);
     if (!tx) return from_error(tx.error());
@@ -256,62 +245,55 @@ Res<std::uint16_t> free_udp_port() {
 
 class IpcxDatagram final : public Case {
  public:
+  // As socket.hpp shows: the server binds its address and replies to the last sender; the
+  // client opens it (an automatic local address, connected).
   explicit IpcxDatagram(bool udp)
-      : Case(udp ? "udp" : "unixgram", "ipcx", "kernel", udp ? "" : "bind + open, one socket each way"), udp_(udp) {}
+      : Case(udp ? "udp" : "unixgram", "ipcx", "kernel", udp ? "" : "bind + open"), udp_(udp) {}
   std::string note(std::size_t size) const override {
     if (!udp_) return Case::note(size);
-    return fmt::format("bind + open; one-way credit window {}", udp_window(size));
+    return fmt::format("bind + open, 127.0.0.1; one-way credit window {}", udp_window(size));
   }
   std::string skip_reason(std::size_t size) const override {
     return udp_ ? limit_udp(size) : limit_unix_dgram(size, false);
   }
   Res<void> prepare(const RunSpec& spec) override {
     if (udp_) {
-      auto s = free_udp_port();
-      if (!s) return std::unexpected(s.error());
-      auto c = free_udp_port();
-      if (!c) return std::unexpected(c.error());
-      server_url_ = fmt::format("udp://127.0.0.1:{}", *s);
-      client_url_ = fmt::format("udp://127.0.0.1:{}", *c);
+      auto port = free_udp_port();
+      if (!port) return std::unexpected(port.error());
+      url_ = fmt::format("udp://127.0.0.1:{}", *port);
     } else {
-      paths_ = {tmp_path(spec, "server.sock"), tmp_path(spec, "client.sock")};
-      server_url_ = "unixgram://" + paths_[0];
-      client_url_ = "unixgram://" + paths_[1];
+      path_ = tmp_path(spec, "server.sock");
+      url_ = "unixgram://" + path_;
     }
     return {};
   }
   Res<void> server_setup(const RunSpec&, std::string&) override {
-    auto rx = Channel::bind(server_url_);
-    if (!rx) return from_error(rx.error());
-    rx_.emplace(std::move(*rx));
+    auto ch = Channel::bind(url_);
+    if (!ch) return from_error(ch.error());
+    server_.emplace(std::move(*ch));
     return {};
   }
   Res<std::unique_ptr<Link>> server_link(const RunSpec& spec) override {
-    // The client's address exists once it has bound, before its first message.
-    std::string to = client_url_;
-    auto link = std::make_unique<ChannelLink>(std::move(*rx_), [to] { return Channel::open(to); });
+    std::unique_ptr<Link> link = std::make_unique<ChannelLink>(std::move(*server_));
     if (!udp_) return link;
     return std::make_unique<CreditLink>(std::move(link), false, udp_window(spec.size));
   }
   Res<std::unique_ptr<Link>> client_link(const RunSpec& spec, const std::string&) override {
-    auto rx = Channel::bind(client_url_);
-    if (!rx) return from_error(rx.error());
-    auto tx = Channel::open(server_url_);
-    if (!tx) return from_error(tx.error());
-    auto link = std::make_unique<ChannelLink>(std::move(*rx), std::move(*tx));
+    auto ch = Channel::open(url_);
+    if (!ch) return from_error(ch.error());
+    std::unique_ptr<Link> link = std::make_unique<ChannelLink>(std::move(*ch));
     if (!udp_) return link;
     return std::make_unique<CreditLink>(std::move(link), true, udp_window(spec.size));
   }
   void cleanup(const RunSpec&) override {
-    for (const auto& p : paths_) ::unlink(p.c_str());
-    paths_.clear();
+    if (!path_.empty()) ::unlink(path_.c_str());
   }
 
  private:
   bool udp_;
-  std::string server_url_, client_url_;
-  std::vector<std::string> paths_;
-  std::optional<Channel> rx_;
+  std::string url_;
+  std::string path_;
+  std::optional<Channel> server_;
 };
 
 // --- the shared-memory ring, one row per wait strategy -------------------------------
@@ -322,7 +304,10 @@ class IpcxShm final : public IpcxTwoWay {
   Res<void> prepare(const RunSpec& spec) override {
     // The ring removes its names when the last side closes; if a process dies, the
     // final sweep of /dev/shm removes what carries this run's prefix.
-    std::string query = fmt::format("?wait={}", wait());
+    // Room for at least four messages (the default 1 MiB ring takes messages up to 512 KiB).
+    std::size_t capacity = 1u << 20;
+    while (capacity < 4 * (spec.size + 16)) capacity *= 2;
+    std::string query = fmt::format("?wait={}&capacity={}&max={}", wait(), capacity, spec.size);
     up_ = fmt::format("shm://{}-up{}", spec.stem, query);
     down_ = fmt::format("shm://{}-down{}", spec.stem, query);
     return {};
