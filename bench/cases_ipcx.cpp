@@ -19,6 +19,15 @@
 #include "ipcx/pipe.hpp"
 #include "links.hpp"
 
+// The shm:// ring's own header, once the ring is part of ipcx: its names are removed with
+// remove_ring() after each row (a process killed mid-row leaves them otherwise).
+#if __has_include("ipcx/ring.hpp")
+#include "ipcx/ring.hpp"
+#define IPCX_BENCH_HAVE_RING 1
+#else
+#define IPCX_BENCH_HAVE_RING 0
+#endif
+
 namespace ipcx::bench {
 namespace {
 
@@ -302,16 +311,24 @@ class IpcxShm final : public IpcxTwoWay {
  public:
   explicit IpcxShm(const std::string& wait) : IpcxTwoWay("shm", "shm:// ring x2, wait=" + wait, wait) {}
   Res<void> prepare(const RunSpec& spec) override {
-    // The ring removes its names when the last side closes; if a process dies, the
-    // final sweep of /dev/shm removes what carries this run's prefix.
     // Room for at least four messages (the default 1 MiB ring takes messages up to 512 KiB).
     std::size_t capacity = 1u << 20;
     while (capacity < 4 * (spec.size + 16)) capacity *= 2;
     std::string query = fmt::format("?wait={}&capacity={}&max={}", wait(), capacity, spec.size);
-    up_ = fmt::format("shm://{}-up{}", spec.stem, query);
-    down_ = fmt::format("shm://{}-down{}", spec.stem, query);
+    names_ = {spec.stem + "-up", spec.stem + "-down"};
+    up_ = fmt::format("shm://{}{}", names_[0], query);
+    down_ = fmt::format("shm://{}{}", names_[1], query);
     return {};
   }
+  void cleanup(const RunSpec&) override {
+#if IPCX_BENCH_HAVE_RING
+    for (const auto& n : names_) (void)remove_ring(n);  // usually gone already: the last close removes it
+#endif
+    names_.clear();
+  }
+
+ private:
+  std::vector<std::string> names_;
 };
 
 }  // namespace

@@ -134,7 +134,8 @@ std::vector<std::string> sweep() {
     if (!d) continue;
     while (dirent* e = ::readdir(d)) {
       std::string n = e->d_name;
-      if (n.rfind(prefix, 0) != 0) continue;
+      // Names carry the prefix, some behind a transport's own (the shm ring's "ipcx.ring.").
+      if (n.find(prefix) == std::string::npos) continue;
       std::string path = std::string(dir) + "/" + n;
       found.push_back(path);
       if (std::string(dir) == "/dev/mqueue") {

@@ -54,7 +54,7 @@ Run run_bench(std::vector<std::string> args) {
   return r;
 }
 
-// Everything the run named (its names start with "ipcxb-<pid>-") that still exists.
+// Everything the run named (its names contain "ipcxb-<pid>-") that still exists.
 std::vector<std::string> left_by(pid_t pid) {
   std::vector<std::string> out;
   std::string tag = fmt::format("ipcxb-{}-", pid);
@@ -63,7 +63,7 @@ std::vector<std::string> left_by(pid_t pid) {
     std::istringstream ls(r.output);
     std::string name;
     while (std::getline(ls, name)) {
-      if (name.rfind(tag, 0) == 0) out.push_back(fmt::format("{}/{}", dir, name));
+      if (name.find(tag) != std::string::npos) out.push_back(fmt::format("{}/{}", dir, name));
     }
   }
   // SysV queues keyed 0x5 | pid << 6 | counter.
