@@ -352,8 +352,18 @@ CaseList all_cases() {
     int impl = c.impl() == "raw" ? 0 : (c.impl() == "ipcx" ? 1 : 2);
     return std::pair<long, int>(it - kCaseNames.begin(), impl);
   };
-  std::stable_sort(list.begin(), list.end(), [&](const auto& a, const auto& b) { return rank(*a) < rank(*b); });
-  return list;
+  // A stable order by rank, insertion order within (std::stable_sort would do, but its
+  // libstdc++ 12 implementation trips clang's C++23 deprecation warnings).
+  std::vector<std::size_t> order(list.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    auto ra = rank(*list[a]);
+    auto rb = rank(*list[b]);
+    return ra != rb ? ra < rb : a < b;
+  });
+  CaseList sorted;
+  for (auto i : order) sorted.push_back(std::move(list[i]));
+  return sorted;
 }
 
 }  // namespace ipcx::bench
