@@ -101,7 +101,7 @@ Result<std::size_t> FramedStream::receive(std::span<std::byte> buf, Deadline d) 
                     .with_size(*len));
   }
   if (auto f = fill(d, kFrameHeader + *len); !f) return std::unexpected(std::move(f.error()));
-  std::memcpy(buf.data(), rx_.data() + rpos_ + kFrameHeader, *len);
+  if (*len > 0) std::memcpy(buf.data(), rx_.data() + rpos_ + kFrameHeader, *len);  // data() may be null when empty
   rpos_ += kFrameHeader + *len;
   if (rpos_ == rend_) {
     rpos_ = rend_ = 0;

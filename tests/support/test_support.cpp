@@ -102,7 +102,7 @@ Child Child::exec(std::vector<std::string> argv) {
   pid_t pid = ::fork();
   if (pid < 0) std::abort();
   if (pid == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);  // dup2 clears CLOEXEC on 1 and 2
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);

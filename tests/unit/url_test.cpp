@@ -86,6 +86,8 @@ struct BadCase {
   const char* mentions;
 };
 
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.url; }
+
 class BadUrl : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadUrl, NamesTheBadPart) {
@@ -111,7 +113,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"sysvmq:///tmp/x", "proj"}, BadCase{"sysvmq:///tmp/x?proj=0", "proj '0'"},
                       BadCase{"sysvmq://id:x", "id 'x'"}, BadCase{"unix:@", "empty abstract"},
                       BadCase{"fifo:///tmp/x?mode=%zz", "percent"}, BadCase{"fifo:///tmp/x?a=1&a=2", "twice"},
-                      BadCase{"fifo:///tmp/x%00y", "NUL"}));
+                      BadCase{"fifo:///tmp/x%00y", "NUL"}),
+    [](const ::testing::TestParamInfo<BadCase>& param) { return "case" + std::to_string(param.index); });
 
 TEST(Url, TypedOptionsRejectBadValues) {
   auto u = Url::parse("fifo:///tmp/x?mode=999&n=abc&b=maybe&s=12q");
