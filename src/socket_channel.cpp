@@ -300,7 +300,9 @@ std::unexpected<Error> SocketChannel::with_context(Error e) const {
 
 StreamSocketChannel::StreamSocketChannel(Socket s, bool raw, std::size_t max, std::string object, bool connecting,
                                          std::optional<PeerCredentials> peer)
-    : SocketChannel(std::move(s), max, std::move(object), peer), raw_(raw), connecting_(connecting) {}
+    : SocketChannel(std::move(s), std::min<std::size_t>(max, kRefusalMarker - 1), std::move(object), peer),
+      raw_(raw),
+      connecting_(connecting) {}
 
 std::unexpected<Error> StreamSocketChannel::break_stream(std::string why) {
   broken_ = Error::make(Errc::corrupt, "receive", object_, std::move(why));

@@ -84,8 +84,8 @@ class SocketChannel : public ChannelImpl {
 
 // Unix stream and TCP: length-framed messages (4-byte little-endian length) with the
 // descriptors of each frame matched back to it, or raw bytes. Nothing is consumed until a
-// whole message is in hand, so a timeout or a short buffer can be retried. Not
-// thread-safe beyond one sender and one receiver thread (they touch disjoint state).
+// whole message is in hand, so a timeout or a short buffer can be retried. One thread at a
+// time: a failed send reads what the peer sent to learn whether it was refused.
 class StreamSocketChannel final : public SocketChannel {
  public:
   // `connecting`: this side connected, so a refusal from the listener may arrive.
@@ -126,7 +126,8 @@ class StreamSocketChannel final : public SocketChannel {
   std::optional<Error> broken_;        // why the stream can no longer be read
 };
 
-// Unix datagram and seqpacket, and UDP: one datagram or packet is one message.
+// Unix datagram and seqpacket, and UDP: one datagram or packet is one message. One thread
+// at a time (a receive records the sender that a send answers).
 class PacketSocketChannel final : public SocketChannel {
  public:
   // `connected`: sends go to the connected peer; otherwise to the last sender.

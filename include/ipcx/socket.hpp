@@ -85,7 +85,11 @@
 // or pair) is SO_PEERCRED, taken when the connection was made. On unixgram it is the sender
 // of the last datagram received (SO_PASSCRED). TCP and UDP have none.
 //
-// Thread-safety: as Channel; a Socket is used by one thread at a time.
+// pollable_fd() is the socket. A framed stream channel reads what is there, so it may hold
+// whole messages the descriptor no longer signals: after a wake-up, receive with
+// try_receive until would_block before waiting again.
+//
+// Thread-safety: a socket Channel, Listener or Socket is used by one thread at a time.
 #pragma once
 
 #include <sys/socket.h>
@@ -206,6 +210,7 @@ class Socket {
   struct ReceiveFlags {
     bool peek = false;        // MSG_PEEK: leave the message queued (descriptors are not taken)
     bool trunc = false;       // MSG_TRUNC: datagrams report their full length in `size`
+                              // (never on TCP, where MSG_TRUNC discards the bytes)
     bool want_fds = true;     // give room for SCM_RIGHTS (false: any that came are dropped)
   };
   // One recvmsg, waiting until something arrives or the deadline passes. A return of 0
