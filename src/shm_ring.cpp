@@ -147,9 +147,9 @@ Result<void> create_segment(const std::string& path, const RingConfig& cfg, unsi
   // Reserve every byte now, so a full /dev/shm fails here and not as SIGBUS later.
   if (auto r = sys::fallocate(fd.get(), 0, static_cast<off_t>(total)); !r) {
     cleanup();
-    auto e = std::move(r.error()).with_object(object);
-    if (e.code() == ENOSPC) e = std::move(e).with_detail(no_space_detail(total));
-    return fail(std::move(e));
+    Error e = std::move(r.error()).with_object(object);
+    if (e.code() != ENOSPC) return fail(std::move(e));
+    return fail(std::move(e).with_detail(no_space_detail(total)));
   }
   {
     auto m = map_ring(fd.get(), total, object);

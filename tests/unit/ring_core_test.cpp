@@ -1,6 +1,7 @@
 // The ring in one process: header validation over hostile bytes, options, creation rules,
 // and two threads on each pattern (these are the tests TSan checks).
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <array>
@@ -235,6 +236,21 @@ TEST(RingOpen, BadNamesAndSizes) {
   EXPECT_GE(fits->max_message_size(), 4096u);
   EXPECT_TRUE(ipcx::remove_ring(name));
   EXPECT_FALSE(ipcx::remove_ring(name));
+}
+
+// The memory is reserved at creation: a ring larger than /dev/shm fails then, with ENOSPC
+// and the free space named, and leaves nothing behind (not a SIGBUS on first touch).
+TEST(RingOpen, FailsEarlyWhenShmIsTooSmall) {
+  struct statvfs sv {};
+  ASSERT_EQ(::statvfs("/dev/shm", &sv), 0);
+  const std::uint64_t ask = std::uint64_t{1} << 40;
+  if (static_cast<std::uint64_t>(sv.f_blocks) * sv.f_frsize >= ask) GTEST_SKIP() << "/dev/shm is at least 1 TiB";
+  const std::string name = ipcx::test::unique_name("huge");
+  auto r = ipcx::RingProducer::open(name, opts(ask));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ENOSPC) << r.error().message();
+  EXPECT_NE(r.error().detail().find("free in /dev/shm"), std::string::npos) << r.error().message();
+  EXPECT_FALSE(ring_exists(name));
 }
 
 // Two threads, every pattern. Under TSan these prove the orderings.
