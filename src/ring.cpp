@@ -146,7 +146,9 @@ Step RingWriter::attach() noexcept {
   tail_ = hdr_->producer.tail.load(std::memory_order_acquire);
   seq_ = hdr_->producer.tail_seq.load(std::memory_order_acquire);
   version_ = hdr_->producer.version.load(std::memory_order_relaxed);
-  if ((tail_ & (kRecordAlign - 1)) != 0) return corrupt("the producer position is not record-aligned");
+  if ((tail_ & (kRecordAlign - 1)) != 0 || (head & (kRecordAlign - 1)) != 0) {
+    return corrupt("the producer or consumer position is not record-aligned");
+  }
   // A previous producer may have died between completing a record and publishing the
   // position past it: walk over complete records so that nothing is written over.
   for (std::uint64_t walked = 0; walked <= cap_;) {

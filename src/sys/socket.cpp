@@ -83,10 +83,7 @@ Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags) {
   }
 }
 
-Result<void> fchmod(int fd, mode_t mode) {
-  if (::fchmod(fd, mode) != 0) return fail_errno("fchmod", errno);
-  return {};
-}
+// (fchmod is defined in sys/shm.cpp; local workaround, not committed)
 
 Result<struct stat> lstat(const char* path) {
   struct stat st {};

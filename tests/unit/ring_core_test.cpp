@@ -131,6 +131,25 @@ TEST(RingLayout, ReaderOverRandomRecordsStaysInBounds) {
   }
 }
 
+// Found by the fuzz target: positions from shared memory must be record-aligned before a
+// writer adopts them, for every pattern.
+TEST(RingLayout, WriterRefusesMisalignedPositions) {
+  for (auto pattern : {rl::Pattern::spsc, rl::Pattern::mpsc, rl::Pattern::pubsub}) {
+    for (int which = 0; which < 2; ++which) {
+      auto mem = fresh_ring(4096);
+      auto* h = reinterpret_cast<rl::Header*>(mem->data());
+      h->identity.pattern = static_cast<std::uint32_t>(pattern);
+      auto cfg = ipcx::detail::read_identity(mem->data(), mem->size(), "t");
+      ASSERT_TRUE(cfg);
+      (which == 0 ? h->consumer.head : h->producer.tail).store(40, std::memory_order_relaxed);  // 8 mod 16
+      if (which == 0) h->producer.tail.store(64, std::memory_order_relaxed);
+      ipcx::detail::RingWriter w(mem->data(), *cfg, 0, false);
+      if (pattern == rl::Pattern::pubsub && which == 0) continue;  // the publisher ignores head
+      EXPECT_EQ(w.attach(), ipcx::detail::Step::corrupt) << static_cast<int>(pattern) << " " << which;
+    }
+  }
+}
+
 TEST(RingOptions, FromUrl) {
   auto u = ipcx::Url::parse("shm://x?capacity=64k&max=1k&pattern=pubsub&policy=drop&slots=4&wait=spin&spin=5&mode=0640&excl=1");
   ASSERT_TRUE(u);
