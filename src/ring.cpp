@@ -205,7 +205,16 @@ Step RingWriter::refresh_bound(std::uint64_t end) noexcept {
     return corrupt("the consumer's read position is outside the ring");
   }
   cached_bound_ = head;
-  return end - head > cap_ ? Step::none : Step::ok;
+  // Hysteresis: once the ring was found full, wait until an eighth of it is free again
+  // rather than taking each record's worth as the consumer frees it. Otherwise both sides
+  // touch the consumer's line on every message while the ring stays full.
+  const std::uint64_t slack = starved_ ? cap_ / 8 : 0;
+  if (end + slack - head > cap_) {
+    starved_ = true;
+    return Step::none;
+  }
+  starved_ = false;
+  return Step::ok;
 }
 
 Step RingWriter::refresh_subscribers(std::uint64_t end) noexcept {

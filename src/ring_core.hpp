@@ -162,6 +162,7 @@ class RingWriter : public RingBase {
   std::uint64_t seq_ = 0;           // pubsub: the next message's sequence number
   std::uint32_t version_ = 0;       // pubsub: seqlock counter
   std::uint64_t cached_bound_ = 0;  // the oldest position a reader may still need
+  bool starved_ = false;            // the last refresh found no room (spsc/mpsc)
   int blocking_slot_ = -1;
 };
 

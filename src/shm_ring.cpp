@@ -644,7 +644,8 @@ ShmRing::Got ShmRing::wait_loop(Deadline d, WaitLine& wl, const char* op, Attemp
   const auto spin_end = Clock::now() + (ws == WaitStrategy::spin ? std::chrono::microseconds(0) : opt_.spin);
   // wait=spin polls without `pause` (it costs ~50 ns on recent AMD cores, added to every
   // wake-up): that strategy burns its core by choice. The others' spin phase is polite.
-  const bool polite = ws != WaitStrategy::spin;
+  // Waiting for space is a throughput matter, not a latency one: always polite there.
+  const bool polite = ws != WaitStrategy::spin || &wl == &hdr_->space_wait;
   for (unsigned i = 1;; ++i) {
     if (polite) cpu_relax();
     const bool periodic = (i & 255) == 0;
