@@ -83,13 +83,6 @@ Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags) {
   }
 }
 
-// (fchmod is defined in sys/shm.cpp; local workaround, not committed)
-
-Result<struct stat> lstat(const char* path) {
-  struct stat st {};
-  if (::lstat(path, &st) != 0) return fail_errno("lstat", errno, path);
-  return st;
-}
 
 Result<void> mkdir(const char* path, mode_t mode) {
   if (::mkdir(path, mode) != 0) return fail_errno("mkdir", errno, path);

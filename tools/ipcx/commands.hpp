@@ -14,6 +14,14 @@ inline constexpr int kUsage = 2;
 void add_send(CLI::App& app, int& rc);
 void add_recv(CLI::App& app, int& rc);
 void add_listen(CLI::App& app, int& rc);
+void add_bridge(CLI::App& app, int& rc);
+void add_ls(CLI::App& app, int& rc);
+void add_stat(CLI::App& app, int& rc);
+void add_rm(CLI::App& app, int& rc);
+void add_doctor(CLI::App& app, int& rc);
+// Hidden: `ipcx completion bash` and `ipcx man` print what is generated from the app itself.
+void add_generators(CLI::App& app, int& rc);
+void add_bench(CLI::App& app, int& rc);
 
 // Prints "ipcx: " + text to stderr.
 void error(std::string_view text);
