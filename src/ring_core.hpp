@@ -152,6 +152,7 @@ class RingWriter : public RingBase {
  private:
   Step try_reserve_slow(std::uint64_t len, Reservation& r) noexcept;
   void commit_slow(const Reservation& r, std::uint64_t len) noexcept;
+  bool load_head(std::uint64_t& head) const noexcept;
   Step refresh_bound(std::uint64_t end) noexcept;
   Step refresh_subscribers(std::uint64_t end) noexcept;
   void write_padding(std::uint64_t pos, std::uint64_t bytes) noexcept;
