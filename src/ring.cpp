@@ -133,20 +133,22 @@ RingWriter::RingWriter(std::byte* base, const RingConfig& cfg, std::uint32_t slo
     : RingBase(base, cfg, asymmetric), slot_(slot) {}
 
 Step RingWriter::attach() noexcept {
-  // acquire: the positions published by the previous holder of this side and by readers.
-  const std::uint64_t head = hdr_->consumer.head.load(std::memory_order_acquire);
   if (cfg_.pattern == Pattern::mpsc) {
-    const std::uint64_t t = hdr_->producer.tail.load(std::memory_order_acquire);
-    if ((t & (kRecordAlign - 1)) != 0 || (head & (kRecordAlign - 1)) != 0 || t - head > cap_) {
+    std::uint64_t head = 0;
+    if ((hdr_->producer.tail.load(std::memory_order_relaxed) & (kRecordAlign - 1)) != 0 || !load_head(head)) {
       return corrupt("the reservation end and the read position are more than a capacity apart");
     }
     cached_bound_ = head;
     return Step::ok;
   }
+  // acquire: the positions published by the previous holder of this side and by readers.
+  const std::uint64_t head = hdr_->consumer.head.load(std::memory_order_acquire);
   tail_ = hdr_->producer.tail.load(std::memory_order_acquire);
   seq_ = hdr_->producer.tail_seq.load(std::memory_order_acquire);
   version_ = hdr_->producer.version.load(std::memory_order_relaxed);
-  if ((tail_ & (kRecordAlign - 1)) != 0) return corrupt("the producer position is not record-aligned");
+  if ((tail_ & (kRecordAlign - 1)) != 0 || (head & (kRecordAlign - 1)) != 0) {
+    return corrupt("the producer or consumer position is not record-aligned");
+  }
   // A previous producer may have died between completing a record and publishing the
   // position past it: walk over complete records so that nothing is written over.
   for (std::uint64_t walked = 0; walked <= cap_;) {
@@ -194,16 +196,37 @@ void RingWriter::write_padding(std::uint64_t pos, std::uint64_t bytes) noexcept 
   r->stamp.store(pos | kKindPadding, std::memory_order_release);
 }
 
+bool RingWriter::load_head(std::uint64_t& head) const noexcept {
+  // The read position must lie within a capacity behind the write position. In mpsc other
+  // producers move the shared tail between our two loads (we may be preempted there for a
+  // whole ring's worth of reservations), so a violation is only believed if it persists.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    // acquire: the consumer's reads of the records before `head` happened before we reuse them.
+    head = hdr_->consumer.head.load(std::memory_order_acquire);
+    const std::uint64_t t =
+        cfg_.pattern == Pattern::spsc ? tail_ : hdr_->producer.tail.load(std::memory_order_acquire);
+    if ((head & (kRecordAlign - 1)) != 0) return false;
+    if (t - head <= cap_) return true;
+    if (cfg_.pattern == Pattern::spsc) return false;  // our own tail is exact: no race to wait out
+  }
+  return false;
+}
+
 Step RingWriter::refresh_bound(std::uint64_t end) noexcept {
   if (cfg_.pattern == Pattern::pubsub) return refresh_subscribers(end);
-  // acquire: the consumer's reads of the records before `head` happened before we reuse them.
-  const std::uint64_t head = hdr_->consumer.head.load(std::memory_order_acquire);
-  const std::uint64_t t = cfg_.pattern == Pattern::spsc ? tail_ : hdr_->producer.tail.load(std::memory_order_relaxed);
-  if ((head & (kRecordAlign - 1)) != 0 || t - head > cap_) {
-    return corrupt("the consumer's read position is outside the ring");
-  }
+  std::uint64_t head = 0;
+  if (!load_head(head)) return corrupt("the consumer's read position is outside the ring");
   cached_bound_ = head;
-  return end - head > cap_ ? Step::none : Step::ok;
+  // Hysteresis: once the ring was found full, wait until an eighth of it is free again
+  // rather than taking each record's worth as the consumer frees it. Otherwise both sides
+  // touch the consumer's line on every message while the ring stays full.
+  const std::uint64_t slack = starved_ ? cap_ / 8 : 0;
+  if (end + slack - head > cap_) {
+    starved_ = true;
+    return Step::none;
+  }
+  starved_ = false;
+  return Step::ok;
 }
 
 Step RingWriter::refresh_subscribers(std::uint64_t end) noexcept {

@@ -152,6 +152,7 @@ class RingWriter : public RingBase {
  private:
   Step try_reserve_slow(std::uint64_t len, Reservation& r) noexcept;
   void commit_slow(const Reservation& r, std::uint64_t len) noexcept;
+  bool load_head(std::uint64_t& head) const noexcept;
   Step refresh_bound(std::uint64_t end) noexcept;
   Step refresh_subscribers(std::uint64_t end) noexcept;
   void write_padding(std::uint64_t pos, std::uint64_t bytes) noexcept;
@@ -162,6 +163,7 @@ class RingWriter : public RingBase {
   std::uint64_t seq_ = 0;           // pubsub: the next message's sequence number
   std::uint32_t version_ = 0;       // pubsub: seqlock counter
   std::uint64_t cached_bound_ = 0;  // the oldest position a reader may still need
+  bool starved_ = false;            // the last refresh found no room (spsc/mpsc)
   int blocking_slot_ = -1;
 };
 

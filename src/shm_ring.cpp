@@ -30,11 +30,13 @@
 #include <fmt/format.h>
 
 #include "ipcx/detail/transport.hpp"
+#include "ipcx/mapping.hpp"
 #include "ring_core.hpp"
 #include "sys/eventfd.hpp"
 #include "sys/futex.hpp"
 #include "sys/io.hpp"
 #include "sys/ofd_lock.hpp"
+#include "sys/shm.hpp"
 
 namespace ipcx {
 
@@ -107,39 +109,10 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-// A mapping this file owns (until ipcx/mapping.hpp lands on main).
-class Map {
- public:
-  Map() = default;
-  Map(void* p, std::size_t n) : p_(p), n_(n) {}
-  Map(Map&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
-  Map& operator=(Map&& o) noexcept {
-    if (this != &o) {
-      reset();
-      p_ = std::exchange(o.p_, nullptr);
-      n_ = std::exchange(o.n_, 0);
-    }
-    return *this;
-  }
-  ~Map() { reset(); }
-  void reset() noexcept {
-    if (p_) ::munmap(p_, n_);  // cannot fail for a region we mapped
-    p_ = nullptr;
-  }
-  std::byte* bytes() const noexcept { return static_cast<std::byte*>(p_); }
-  std::size_t size() const noexcept { return n_; }
-
-  static Result<Map> map(int fd, std::size_t n, const std::string& object) {
-    // MAP_POPULATE: fault every page in now, not on the data path. No EINTR from mmap.
-    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-    if (p == MAP_FAILED) return fail_errno("mmap", errno, object);
-    return Map(p, n);
-  }
-
- private:
-  void* p_ = nullptr;
-  std::size_t n_ = 0;
-};
+// MAP_POPULATE: fault every page in now, not on the data path.
+Result<Mapping> map_ring(int fd, std::size_t n, const std::string& object) {
+  return Mapping::map(fd, n, Access::read_write, 0, MAP_POPULATE, object);
+}
 
 std::string no_space_detail(std::uint64_t want) {
   struct statvfs sv{};
@@ -166,26 +139,20 @@ Result<void> create_segment(const std::string& path, const RingConfig& cfg, unsi
   auto cleanup = [&] {
     if (!tmp_path.empty()) ::unlink(tmp_path.c_str());
   };
-  // Exactly the mode asked: open() applied the umask. No EINTR from fchmod.
-  if (::fchmod(fd.get(), mode & 07777) != 0) {
+  // Exactly the mode asked: open() applied the umask.
+  if (auto r = sys::fchmod(fd.get(), mode & 07777); !r) {
     cleanup();
-    return fail_errno("fchmod", errno, object);
+    return fail(std::move(r.error()).with_object(object));
   }
   // Reserve every byte now, so a full /dev/shm fails here and not as SIGBUS later.
-  // fallocate: EINTR is retried (the allocation restarts where it stopped).
-  int rc;
-  do {
-    rc = ::fallocate(fd.get(), 0, 0, static_cast<off_t>(total));
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
-    int err = errno;
+  if (auto r = sys::fallocate(fd.get(), 0, static_cast<off_t>(total)); !r) {
     cleanup();
-    auto e = Error::from_errno("fallocate", err, object);
-    if (err == ENOSPC) e = std::move(e).with_detail(no_space_detail(total));
-    return fail(std::move(e));
+    Error e = std::move(r.error()).with_object(object);
+    if (e.code() != ENOSPC) return fail(std::move(e));
+    return fail(std::move(e).with_detail(no_space_detail(total)));
   }
   {
-    auto m = Map::map(fd.get(), total, object);
+    auto m = map_ring(fd.get(), total, object);
     if (!m) {
       cleanup();
       return fail(std::move(m.error()));
@@ -271,7 +238,7 @@ class ShmRing final : public ChannelImpl {
   std::string object_;
   std::string path_;
   Fd fd_;
-  Map map_;
+  Mapping map_;
   RingConfig cfg_;
   RingInfo info_;
   RingOptions opt_;
@@ -382,7 +349,7 @@ Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
     if (size < kHeaderSize || size > kHeaderSize + kMaxCapacity) {
       return fail(Errc::corrupt, "open", p.object, fmt::format("the ring's file has {} bytes, not a ring's size", size));
     }
-    auto m = Map::map(r->fd_.get(), size, p.object);
+    auto m = map_ring(r->fd_.get(), size, p.object);
     if (!m) return fail(std::move(m.error()));
     r->map_ = std::move(*m);
     auto cfg = read_identity(r->map_.bytes(), r->map_.size(), p.object);
@@ -675,8 +642,12 @@ ShmRing::Got ShmRing::wait_loop(Deadline d, WaitLine& wl, const char* op, Attemp
   };
   // Spin: the peer is probably about to act, and a wake-up costs far more than this.
   const auto spin_end = Clock::now() + (ws == WaitStrategy::spin ? std::chrono::microseconds(0) : opt_.spin);
+  // wait=spin polls without `pause` (it costs ~50 ns on recent AMD cores, added to every
+  // wake-up): that strategy burns its core by choice. The others' spin phase is polite.
+  // Waiting for space is a throughput matter, not a latency one: always polite there.
+  const bool polite = ws != WaitStrategy::spin || &wl == &hdr_->space_wait;
   for (unsigned i = 1;; ++i) {
-    cpu_relax();
+    if (polite) cpu_relax();
     const bool periodic = (i & 255) == 0;
     g = attempt(periodic && due());
     if (g != Got::again) return g;

@@ -1,6 +1,7 @@
 // The ring in one process: header validation over hostile bytes, options, creation rules,
 // and two threads on each pattern (these are the tests TSan checks).
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <array>
@@ -130,6 +131,25 @@ TEST(RingLayout, ReaderOverRandomRecordsStaysInBounds) {
   }
 }
 
+// Found by the fuzz target: positions from shared memory must be record-aligned before a
+// writer adopts them, for every pattern.
+TEST(RingLayout, WriterRefusesMisalignedPositions) {
+  for (auto pattern : {rl::Pattern::spsc, rl::Pattern::mpsc, rl::Pattern::pubsub}) {
+    for (int which = 0; which < 2; ++which) {
+      auto mem = fresh_ring(4096);
+      auto* h = reinterpret_cast<rl::Header*>(mem->data());
+      h->identity.pattern = static_cast<std::uint32_t>(pattern);
+      auto cfg = ipcx::detail::read_identity(mem->data(), mem->size(), "t");
+      ASSERT_TRUE(cfg);
+      (which == 0 ? h->consumer.head : h->producer.tail).store(40, std::memory_order_relaxed);  // 8 mod 16
+      if (which == 0) h->producer.tail.store(64, std::memory_order_relaxed);
+      ipcx::detail::RingWriter w(mem->data(), *cfg, 0, false);
+      if (pattern == rl::Pattern::pubsub && which == 0) continue;  // the publisher ignores head
+      EXPECT_EQ(w.attach(), ipcx::detail::Step::corrupt) << static_cast<int>(pattern) << " " << which;
+    }
+  }
+}
+
 TEST(RingOptions, FromUrl) {
   auto u = ipcx::Url::parse("shm://x?capacity=64k&max=1k&pattern=pubsub&policy=drop&slots=4&wait=spin&spin=5&mode=0640&excl=1");
   ASSERT_TRUE(u);
@@ -235,6 +255,21 @@ TEST(RingOpen, BadNamesAndSizes) {
   EXPECT_GE(fits->max_message_size(), 4096u);
   EXPECT_TRUE(ipcx::remove_ring(name));
   EXPECT_FALSE(ipcx::remove_ring(name));
+}
+
+// The memory is reserved at creation: a ring larger than /dev/shm fails then, with ENOSPC
+// and the free space named, and leaves nothing behind (not a SIGBUS on first touch).
+TEST(RingOpen, FailsEarlyWhenShmIsTooSmall) {
+  struct statvfs sv {};
+  ASSERT_EQ(::statvfs("/dev/shm", &sv), 0);
+  const std::uint64_t ask = std::uint64_t{1} << 40;
+  if (static_cast<std::uint64_t>(sv.f_blocks) * sv.f_frsize >= ask) GTEST_SKIP() << "/dev/shm is at least 1 TiB";
+  const std::string name = ipcx::test::unique_name("huge");
+  auto r = ipcx::RingProducer::open(name, opts(ask));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ENOSPC) << r.error().message();
+  EXPECT_NE(r.error().detail().find("free in /dev/shm"), std::string::npos) << r.error().message();
+  EXPECT_FALSE(ring_exists(name));
 }
 
 // Two threads, every pattern. Under TSan these prove the orderings.
