@@ -83,16 +83,6 @@ Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags) {
   }
 }
 
-Result<void> fchmod(int fd, mode_t mode) {
-  if (::fchmod(fd, mode) != 0) return fail_errno("fchmod", errno);
-  return {};
-}
-
-Result<struct stat> lstat(const char* path) {
-  struct stat st {};
-  if (::lstat(path, &st) != 0) return fail_errno("lstat", errno, path);
-  return st;
-}
 
 Result<void> mkdir(const char* path, mode_t mode) {
   if (::mkdir(path, mode) != 0) return fail_errno("mkdir", errno, path);

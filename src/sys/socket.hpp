@@ -3,6 +3,8 @@
 // descriptor is created close-on-exec (SOCK_CLOEXEC, MSG_CMSG_CLOEXEC).
 #pragma once
 
+#include "sys/io.hpp"
+
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,10 +45,7 @@ Result<void> connect(int fd, const sockaddr* addr, socklen_t len);
 // moment it exists. EAGAIN comes back as Errc::would_block.
 Result<std::size_t> sendmsg(int fd, const msghdr* msg, int flags);
 Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags);
-// fchmod(2) (on a socket before bind(): the socket file is created with this mode, less
-// the umask) and lstat(2). No EINTR.
-Result<void> fchmod(int fd, mode_t mode);
-Result<struct stat> lstat(const char* path);
+// fchmod and lstat live in sys/io.hpp.
 // mkdir(2). No EINTR.
 Result<void> mkdir(const char* path, mode_t mode);
 

@@ -4,12 +4,6 @@
 
 namespace ipcx::sys {
 
-Result<key_t> ftok(const char* path, int proj_id) {
-  key_t k = ::ftok(path, proj_id);
-  if (k == static_cast<key_t>(-1)) return fail_errno("ftok", errno, path);
-  return k;
-}
-
 Result<int> msgget(key_t key, int msgflg) {
   int id = ::msgget(key, msgflg);
   if (id < 0) return fail_errno("msgget", errno);

@@ -10,11 +10,11 @@
 #include <cstddef>
 
 #include "ipcx/error.hpp"
+#include "sys/sysv_key.hpp"
 
 namespace ipcx::sys {
 
-// ftok(3). No EINTR (it is a stat(2)).
-Result<key_t> ftok(const char* path, int proj_id);
+// ftok is in sys/sysv_key.hpp, shared by every SysV mechanism.
 // msgget(2). No EINTR.
 Result<int> msgget(key_t key, int msgflg);
 // msgsnd(2). EINTR is retried: nothing was queued, and SysV IPC calls are never restarted

@@ -21,6 +21,7 @@ void add_rm(CLI::App& app, int& rc);
 void add_doctor(CLI::App& app, int& rc);
 // Hidden: `ipcx completion bash` and `ipcx man` print what is generated from the app itself.
 void add_generators(CLI::App& app, int& rc);
+void add_bench(CLI::App& app, int& rc);
 
 // Prints "ipcx: " + text to stderr.
 void error(std::string_view text);

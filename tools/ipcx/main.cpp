@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   ipcx::cli::add_rm(app, rc);
   ipcx::cli::add_doctor(app, rc);
   ipcx::cli::add_generators(app, rc);
+  ipcx::cli::add_bench(app, rc);
   // An unknown command is named, not reported as "a subcommand is required".
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;

@@ -1,0 +1,416 @@
+// ipcx-bench: every IPC mechanism on this host and the libraries people use instead,
+// measured side by side between two processes. `ipcx bench` runs it.
+//
+// Cases (--cases takes these names; rows print them):
+//   floor        two processes spinning on shared cache lines, copying the message (raw)
+//   futex-floor  the same ring, waiting in futex(2)                                  (raw)
+//   pipe fifo unix unixgram unixpacket tcp udp posixmq sysvmq
+//                each as a plain system-call loop (raw) and as an ipcx Channel (ipcx)
+//   eventfd      a shared ring woken through an eventfd                              (raw)
+//   shm          ipcx's shared-memory ring, one row per wait strategy                (ipcx)
+//   boost-mq zmq-ipc zmq-tcp nng-ipc iceoryx                                         (peer)
+// Method, options and output: docs/benchmark.md.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <dirent.h>
+#include <fstream>
+#include <mqueue.h>
+#include <set>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cases.hpp"
+#include "report.hpp"
+
+namespace ipcx::bench {
+namespace {
+
+struct Options {
+  std::string cases;
+  std::string sizes;
+  std::uint64_t iterations = 0;
+  bool quick = false;
+  bool no_pin = false;
+  bool same_core = false;
+  std::string cpus;
+  std::string json;
+  std::string csv;
+  std::string plot;
+  bool list = false;
+};
+
+Res<std::size_t> parse_size(std::string s) {
+  std::size_t mult = 1;
+  if (!s.empty()) {
+    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(s.back())));
+    if (c == 'k') mult = 1024;
+    if (c == 'm') mult = 1024 * 1024;
+    if (mult != 1) s.pop_back();
+  }
+  std::size_t pos = 0;
+  unsigned long long v = 0;
+  try {
+    v = std::stoull(s, &pos);
+  } catch (...) {
+    pos = 0;
+  }
+  if (s.empty() || pos != s.size()) return failed(fmt::format("--sizes: '{}' is not a size (e.g. 64, 4k, 1m)", s));
+  std::size_t size = static_cast<std::size_t>(v) * mult;
+  if (size < kMinSize || size > (64u << 20)) {
+    return failed(fmt::format("--sizes: {} is out of range ({} bytes .. 64 MiB; every message carries a {}-byte "
+                              "header)",
+                              size, kMinSize, kHeaderSize));
+  }
+  return size;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+Res<Placement> choose_placement(const Options& o) {
+  Placement p;
+  if (o.no_pin) {
+    p.kind = Placement::Kind::none;
+    return p;
+  }
+  std::vector<int> allowed;
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return failed_errno("sched_getaffinity", errno);
+  for (int i = 0; i < CPU_SETSIZE; ++i) {
+    if (CPU_ISSET(i, &set)) allowed.push_back(i);
+  }
+  std::vector<int> want;
+  if (!o.cpus.empty()) {
+    for (const auto& c : split(o.cpus)) {
+      try {
+        want.push_back(std::stoi(c));
+      } catch (...) {
+        return failed("--cpus: '" + c + "' is not a CPU number");
+      }
+    }
+    for (int c : want) {
+      if (std::find(allowed.begin(), allowed.end(), c) == allowed.end()) {
+        return failed(fmt::format("--cpus: cpu {} is not in this process's affinity mask", c));
+      }
+    }
+  } else {
+    want = allowed;
+  }
+  if (want.empty()) return failed("no CPU to pin to");
+  p.server_cpu = want[0];
+  if (o.same_core || want.size() < 2) {
+    p.kind = Placement::Kind::same_core;
+    p.client_cpu = want[0];
+  } else {
+    p.kind = Placement::Kind::two_cores;
+    p.client_cpu = want[1];
+  }
+  return p;
+}
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true); }
+
+// Removes whatever still carries this run's prefix (a case that failed to clean up, a
+// process killed at a timeout). Returns what it found, so that a leak is reported.
+std::vector<std::string> sweep() {
+  std::vector<std::string> found;
+  const std::string prefix = name_prefix();
+  for (const char* dir : {"/tmp", "/dev/shm", "/dev/mqueue"}) {
+    DIR* d = ::opendir(dir);
+    if (!d) continue;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      // Names carry the prefix, some behind a transport's own (the shm ring's "ipcx.ring.").
+      if (n.find(prefix) == std::string::npos) continue;
+      std::string path = std::string(dir) + "/" + n;
+      found.push_back(path);
+      if (std::string(dir) == "/dev/mqueue") {
+        ::mq_unlink(("/" + n).c_str());
+      } else {
+        ::unlink(path.c_str());
+      }
+    }
+    ::closedir(d);
+  }
+  return found;
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    fmt::print(stderr, "ipcx-bench: cannot write {}\n", path);
+    return false;
+  }
+  return true;
+}
+
+class Progress {
+ public:
+  Progress() : tty_(::isatty(2) == 1) {}
+  void show(const std::string& s) {
+    if (tty_) {
+      fmt::print(stderr, "\r\x1b[K{}", s);
+    } else {
+      fmt::print(stderr, "{}\n", s);
+    }
+    std::fflush(stderr);
+  }
+  void done() {
+    if (tty_) fmt::print(stderr, "\r\x1b[K");
+  }
+
+ private:
+  bool tty_;
+};
+
+int run(const Options& o, const std::string& command) {
+  // Which rows.
+  CaseList cases = all_cases();
+  std::set<std::string> selected;
+  if (!o.cases.empty() && o.cases != "all") {
+    for (const auto& c : split(o.cases)) {
+      if (std::find(kCaseNames.begin(), kCaseNames.end(), c) == kCaseNames.end()) {
+        std::string names;
+        for (auto n : kCaseNames) names += fmt::format(" {}", n);
+        fmt::print(stderr, "ipcx-bench: unknown case '{}'; cases:{}\n", c, names);
+        return 2;
+      }
+      selected.insert(c);
+    }
+  }
+  std::vector<std::size_t> sizes;
+  std::string size_text = o.sizes;
+  if (size_text.empty()) size_text = o.quick ? "64,4k,64k" : "64,256,1k,4k,16k,64k,256k,1m";
+  for (const auto& s : split(size_text)) {
+    auto v = parse_size(s);
+    if (!v) {
+      fmt::print(stderr, "ipcx-bench: {}\n", v.error().why);
+      return 2;
+    }
+    if (std::find(sizes.begin(), sizes.end(), *v) == sizes.end()) sizes.push_back(*v);
+  }
+  auto placement = choose_placement(o);
+  if (!placement) {
+    fmt::print(stderr, "ipcx-bench: {}\n", placement.error().why);
+    return 2;
+  }
+
+  Budget budget;
+  if (o.quick) {
+    budget.warmup = std::chrono::milliseconds(20);
+    budget.warmup_iterations = 200;
+    budget.rtt = std::chrono::milliseconds(150);
+    budget.oneway = std::chrono::milliseconds(100);
+    budget.floor = std::chrono::milliseconds(40);
+  }
+  if (o.iterations > 0) {
+    budget.max_round_trips = o.iterations;
+    budget.max_oneway = o.iterations;
+    budget.warmup_iterations = std::min(budget.warmup_iterations, std::max<std::uint64_t>(1, o.iterations / 10));
+  }
+  Budget floor_budget = budget;
+  floor_budget.rtt = budget.floor;
+  floor_budget.warmup = std::min(budget.warmup, budget.floor);
+
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;  // no SA_RESTART: a wait returns, the run stops and cleans up
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);
+  set_stop_flag(&g_stop);
+
+  Report rep;
+  rep.machine = machine_facts();
+  rep.command = command;
+  rep.placement = placement->describe();
+  std::string size_list;
+  for (auto s : sizes) size_list += (size_list.empty() ? "" : ",") + size_label(s);
+  auto ms = [](std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  rep.settings = fmt::format("sizes {}; per row: warm-up {} ms, round trips {} ms, one-way {} ms{}; floor {} ms beside "
+                             "each row{}",
+                             size_list, ms(budget.warmup), ms(budget.rtt), ms(budget.oneway),
+                             o.iterations ? fmt::format(", at most {} iterations", o.iterations) : std::string(),
+                             ms(budget.floor), o.quick ? " (--quick)" : "");
+  std::fputs(render_header(rep).c_str(), stdout);
+  std::fflush(stdout);
+
+  auto floor_case = make_floor();
+  std::size_t total = 0;
+  for (const auto& c : cases) {
+    if (selected.empty() || selected.count(c->name())) total += sizes.size();
+  }
+  Progress progress;
+  std::size_t done = 0;
+  unsigned long stem_n = 0;
+  auto next_spec = [&](std::size_t size, const Budget& b) {
+    RunSpec s;
+    s.size = size;
+    s.stem = fmt::format("{}{}", name_prefix(), stem_n++);
+    s.placement = *placement;
+    s.budget = b;
+    return s;
+  };
+
+  for (auto& c : cases) {
+    if (g_stop.load()) break;
+    if (!selected.empty() && !selected.count(c->name())) continue;
+    bool any = std::any_of(sizes.begin(), sizes.end(), [&](std::size_t s) { return c->skip_reason(s).empty(); });
+    std::optional<Problem> series_problem;
+    bool began = false;
+    if (any) {
+      progress.show(fmt::format("[{}/{}] {} {} {}: starting", done, total, c->name(), c->impl(), c->wait()));
+      auto b = c->begin_series();
+      began = true;
+      if (!b) series_problem = b.error();
+    }
+    std::optional<std::string> sticky;  // a reason that holds for every size (not implemented)
+    for (std::size_t size : sizes) {
+      if (g_stop.load()) break;
+      Row row;
+      row.case_name = c->name();
+      row.impl = c->impl();
+      row.wait = c->wait();
+      row.size = size;
+      row.pinned = placement->json();
+      row.note = c->note(size);
+      progress.show(fmt::format("[{}/{}] {} {} {} {} B", done + 1, total, c->name(), c->impl(), c->wait(), size));
+      if (auto why = c->skip_reason(size); !why.empty()) {
+        row.outcome.status = "skipped: " + why;
+      } else if (series_problem) {
+        row.outcome.status = (series_problem->kind == Problem::Kind::skipped ? "skipped: " : "failed: ") +
+                             series_problem->why;
+      } else if (sticky) {
+        row.outcome.status = *sticky;
+      } else {
+        row.outcome = measure(*c, next_spec(size, budget));
+        if (row.outcome.status == "skipped: transport not implemented") sticky = row.outcome.status;
+        if (row.outcome.ok() && !g_stop.load()) {
+          auto f = measure(*floor_case, next_spec(size, floor_budget), true);
+          if (f.rtt) row.floor_ns = f.rtt->p50;
+        }
+      }
+      rep.rows.push_back(std::move(row));
+      ++done;
+    }
+    if (began) c->end_series();
+  }
+  progress.done();
+
+  int rc = 0;
+  if (auto left = sweep(); !left.empty()) {
+    for (const auto& l : left) fmt::print(stderr, "ipcx-bench: removed {} (left by a case: a bug)\n", l);
+    rc = 1;
+  }
+  if (g_stop.load()) {
+    fmt::print(stderr, "ipcx-bench: interrupted; results so far follow\n");
+    rc = 130;
+  }
+
+  compute_ratios(rep.rows);
+  std::fputs(render_table(rep).c_str(), stdout);
+  std::fflush(stdout);
+  if (!o.json.empty() && !write_file(o.json, render_json(rep))) rc = rc ? rc : 1;
+  if (!o.csv.empty() && !write_file(o.csv, render_csv(rep))) rc = rc ? rc : 1;
+  if (!o.plot.empty()) {
+    if (auto err = write_plots(rep, o.plot); !err.empty()) {
+      fmt::print(stderr, "ipcx-bench: --plot: {}\n", err);
+      rc = rc ? rc : 1;
+    } else {
+      fmt::print(stderr, "ipcx-bench: wrote {0}/latency.svg, {0}/latency.png, {0}/throughput.svg, {0}/throughput.png\n",
+                 o.plot);
+    }
+  }
+  return rc;
+}
+
+}  // namespace
+
+CaseList all_cases() {
+  CaseList list;
+  add_shared_memory_raw(list);
+  add_kernel_raw(list);
+  add_ipcx(list);
+  add_peers(list);
+  auto rank = [](const Case& c) {
+    auto it = std::find(kCaseNames.begin(), kCaseNames.end(), c.name());
+    int impl = c.impl() == "raw" ? 0 : (c.impl() == "ipcx" ? 1 : 2);
+    return std::pair<long, int>(it - kCaseNames.begin(), impl);
+  };
+  // A stable order by rank, insertion order within (std::stable_sort would do, but its
+  // libstdc++ 12 implementation trips clang's C++23 deprecation warnings).
+  std::vector<std::size_t> order(list.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    auto ra = rank(*list[a]);
+    auto rb = rank(*list[b]);
+    return ra != rb ? ra < rb : a < b;
+  });
+  CaseList sorted;
+  for (auto i : order) sorted.push_back(std::move(list[i]));
+  return sorted;
+}
+
+}  // namespace ipcx::bench
+
+int main(int argc, char** argv) {
+  using namespace ipcx::bench;
+  CLI::App app{"ipcx-bench: IPC round-trip latency and one-way throughput between two processes, every mechanism "
+               "and the peer libraries side by side (docs/benchmark.md).",
+               "ipcx-bench"};
+  Options o;
+  std::string names;
+  for (auto n : kCaseNames) names += fmt::format(" {}", n);
+  app.add_option("--cases", o.cases, "Comma-separated cases (default: all):" + names);
+  app.add_option("--sizes", o.sizes, "Comma-separated message sizes, k/m suffixes (default 64,256,1k,4k,16k,64k,256k,1m; "
+                                     "--quick: 64,4k,64k)");
+  app.add_option("--iterations", o.iterations, "At most N round trips and N one-way messages per row (default: "
+                                               "bounded by time only)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--quick", o.quick, "Short budgets and three sizes: about a minute in all");
+  app.add_flag("--no-pin", o.no_pin, "Do not pin the two processes to CPUs");
+  app.add_flag("--same-core", o.same_core, "Pin both processes to one CPU");
+  app.add_option("--cpus", o.cpus, "The two CPUs to pin to, e.g. 0,1 (default: the first two allowed)");
+  app.add_option("--json", o.json, "Write the results as JSON to FILE");
+  app.add_option("--csv", o.csv, "Write the results as CSV to FILE");
+  app.add_option("--plot", o.plot, "Write latency and throughput charts (SVG and PNG, gnuplot) into DIR");
+  app.add_flag("--list", o.list, "List the rows and exit");
+  app.footer("Example:\n  ipcx bench --quick\n  ipcx bench --cases floor,shm,pipe --sizes 64,4k --json out.json --plot "
+             "plots");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (o.no_pin && (o.same_core || !o.cpus.empty())) {
+    fmt::print(stderr, "ipcx-bench: --no-pin excludes --same-core and --cpus\n");
+    return 2;
+  }
+  if (o.list) {
+    for (const auto& c : all_cases()) {
+      auto why = c->skip_reason(64);
+      fmt::print("{:<12} {:<5} {:<7} {}\n", c->name(), c->impl(), c->wait(), why.empty() ? c->note(64) : "skipped: " + why);
+    }
+    return 0;
+  }
+  // `ipcx bench` execs this with argv[0] "ipcx bench": print what the user typed.
+  std::string command = std::string(argv[0]) == "ipcx bench" ? "ipcx bench" : "ipcx-bench";
+  for (int i = 1; i < argc; ++i) command += fmt::format(" {}", argv[i]);
+  return run(o, command);
+}

@@ -1,0 +1,142 @@
+// ipcx-microbench: single-process hot paths, with Google Benchmark.
+//   BM_UrlParse/*          Url::parse of typical URLs
+//   BM_FramedStream/N      one N-byte message framed, written to a pipe, read and unframed
+//                          (framing.hpp encode + decode, two system calls included)
+//   BM_RingCopy/N          shm ring: send (loan, memcpy, commit) then receive (copy out),
+//                          one process holding both ends, wait=spin (never waits here)
+//   BM_RingZeroCopy/N      shm ring: loan + commit, read + release, no copy
+// The cross-process numbers are ipcx-bench's; these isolate the library's own work.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include <fmt/format.h>
+
+#include "framing.hpp"
+#include "ipcx/url.hpp"
+
+#if __has_include("ipcx/ring.hpp")
+#include "ipcx/ring.hpp"
+#define IPCX_MICROBENCH_RING 1
+#endif
+
+namespace {
+
+void BM_UrlParse(benchmark::State& state, const char* url) {
+  for (auto _ : state) {
+    auto u = ipcx::Url::parse(url);
+    benchmark::DoNotOptimize(u);
+    if (!u) state.SkipWithError("parse failed");
+  }
+}
+BENCHMARK_CAPTURE(BM_UrlParse, shm, "shm://orders");
+BENCHMARK_CAPTURE(BM_UrlParse, posixmq_options, "posixmq:///orders?maxmsg=10&msgsize=256&mode=0600");
+BENCHMARK_CAPTURE(BM_UrlParse, tcp_ipv6, "tcp://[::1]:5555");
+BENCHMARK_CAPTURE(BM_UrlParse, unix_abstract, "unix:@ipcx-demo");
+
+void BM_FramedStream(benchmark::State& state) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+    state.SkipWithError("pipe2 failed");
+    return;
+  }
+  {
+    auto n = static_cast<std::size_t>(state.range(0));
+    ipcx::detail::FramedStream tx(-1, p[1], n, "bench");
+    ipcx::detail::FramedStream rx(p[0], -1, n, "bench");
+    std::vector<std::byte> msg(n, std::byte{0x5a});
+    std::vector<std::byte> buf(n);
+    for (auto _ : state) {
+      auto s = tx.send(msg, ipcx::Deadline::immediate());
+      auto r = rx.receive(buf, ipcx::Deadline::immediate());
+      if (!s || !r || *r != n) {
+        state.SkipWithError("framed send/receive failed");
+        break;
+      }
+      benchmark::DoNotOptimize(buf.data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+  }
+  ::close(p[0]);
+  ::close(p[1]);
+}
+BENCHMARK(BM_FramedStream)->Arg(64)->Arg(1024)->Arg(16 * 1024);
+
+#ifdef IPCX_MICROBENCH_RING
+// Both ends of one ring in this process; the ring's name is removed when they close.
+struct RingPair {
+  std::string name = fmt::format("ipcxb-{}-micro", ::getpid());
+  std::optional<ipcx::RingProducer> tx;
+  std::optional<ipcx::RingConsumer> rx;
+  explicit RingPair(benchmark::State& state) {
+    ipcx::RingOptions o;
+    o.wait = ipcx::WaitStrategy::spin;
+    auto c = ipcx::RingConsumer::open(name, o);
+    auto p = ipcx::RingProducer::open(name, o);
+    if (!c || !p) {
+      state.SkipWithError("ring open failed");
+      return;
+    }
+    rx.emplace(std::move(*c));
+    tx.emplace(std::move(*p));
+  }
+  ~RingPair() {
+    tx.reset();
+    rx.reset();
+    (void)ipcx::remove_ring(name);
+  }
+};
+
+void BM_RingCopy(benchmark::State& state) {
+  RingPair ring(state);
+  if (!ring.tx) return;
+  auto n = static_cast<std::size_t>(state.range(0));
+  std::vector<std::byte> msg(n, std::byte{0x5a});
+  std::vector<std::byte> buf(n);
+  for (auto _ : state) {
+    auto s = ring.tx->send(msg);
+    auto r = ring.rx->receive(buf);
+    if (!s || !r || r->size != n) {
+      state.SkipWithError("ring send/receive failed");
+      break;
+    }
+    benchmark::DoNotOptimize(buf.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_RingCopy)->Arg(64)->Arg(1024)->Arg(16 * 1024);
+
+void BM_RingZeroCopy(benchmark::State& state) {
+  RingPair ring(state);
+  if (!ring.tx) return;
+  auto n = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    auto loan = ring.tx->loan(n);
+    if (!loan) {
+      state.SkipWithError("loan failed");
+      break;
+    }
+    loan->data()[0] = std::byte{1};
+    if (!ring.tx->commit(std::move(*loan), n)) {
+      state.SkipWithError("commit failed");
+      break;
+    }
+    auto view = ring.rx->read();
+    if (!view || view->data().size() != n) {
+      state.SkipWithError("read failed");
+      break;
+    }
+    benchmark::DoNotOptimize(view->data()[0]);
+  }
+}
+BENCHMARK(BM_RingZeroCopy)->Arg(64)->Arg(16 * 1024);
+#endif
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,194 @@
+// ipcx-bench runs, writes JSON in the documented schema, reports every row as ok,
+// skipped or failed (never a silent gap), and leaves nothing behind. No timing is judged:
+// only shapes, statuses and consistency (p50 <= p99 <= p99.9 <= max).
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/test_support.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+using ipcx::test::Child;
+
+const std::set<std::string> kCases = {"floor",   "futex-floor", "pipe",     "fifo",    "unix",    "unixgram",
+                                      "unixpacket", "tcp",      "udp",      "posixmq", "sysvmq",  "eventfd",
+                                      "shm",     "boost-mq",    "zmq-ipc",  "zmq-tcp", "nng-ipc", "iceoryx"};
+const std::set<std::string> kImpls = {"ipcx", "raw", "peer"};
+const std::set<std::string> kWaits = {"spin", "yield", "sleep", "poll", "kernel"};
+
+struct Run {
+  int status = -1;
+  std::string output;
+  json doc;
+  pid_t pid = -1;
+};
+
+Run run_bench(std::vector<std::string> args) {
+  std::string file = ipcx::test::unique_path("bench.json");
+  std::vector<std::string> argv = {IPCX_BENCH_PATH};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--json", file});
+  auto child = Child::exec(argv);
+  Run r;
+  r.pid = child.pid();
+  r.status = child.wait(std::chrono::seconds(100));
+  r.output = child.output();
+  std::ifstream in(file);
+  if (in) {
+    try {
+      r.doc = json::parse(in);
+    } catch (const json::exception& e) {
+      ADD_FAILURE() << "the JSON does not parse: " << e.what();
+    }
+  }
+  ::unlink(file.c_str());
+  return r;
+}
+
+// Everything the run named (its names contain "ipcxb-<pid>-") that still exists.
+std::vector<std::string> left_by(pid_t pid) {
+  std::vector<std::string> out;
+  std::string tag = fmt::format("ipcxb-{}-", pid);
+  for (const char* dir : {"/tmp", "/dev/shm", "/dev/mqueue"}) {
+    auto r = ipcx::test::run(fmt::format("ls -1 {} 2>/dev/null", dir));
+    std::istringstream ls(r.output);
+    std::string name;
+    while (std::getline(ls, name)) {
+      if (name.find(tag) != std::string::npos) out.push_back(fmt::format("{}/{}", dir, name));
+    }
+  }
+  // SysV queues keyed 0x5 | pid << 6 | counter.
+  std::ifstream msg("/proc/sysvipc/msg");
+  std::string line;
+  std::getline(msg, line);
+  const std::uint32_t mine = 0x50000000u | ((static_cast<std::uint32_t>(pid) & 0x3fffffu) << 6);
+  while (std::getline(msg, line)) {
+    std::istringstream ls(line);
+    long long key = 0;
+    ls >> key;
+    if ((static_cast<std::uint32_t>(key) & 0xffffffc0u) == mine) out.push_back("sysv msg " + line);
+  }
+  std::ifstream unix_table("/proc/net/unix");
+  while (std::getline(unix_table, line)) {
+    if (line.find(tag) != std::string::npos) out.push_back("socket " + line);
+  }
+  return out;
+}
+
+// Checks the document's shape; returns the results.
+const json& check_schema(const json& doc) {
+  static const json empty = json::array();
+  EXPECT_TRUE(doc.is_object());
+  if (!doc.is_object()) return empty;
+  EXPECT_EQ(doc.size(), 2u) << "top level: machine and results only";
+  const json& m = doc.at("machine");
+  EXPECT_EQ(m.size(), 4u);
+  EXPECT_TRUE(m.at("cpu").is_string());
+  EXPECT_TRUE(m.at("cores").is_number_integer());
+  EXPECT_GE(m.at("cores").get<int>(), 1);
+  EXPECT_TRUE(m.at("kernel").is_string());
+  EXPECT_NE(m.at("kernel").get<std::string>().find("Linux"), std::string::npos);
+  EXPECT_TRUE(m.at("date").is_string());
+  EXPECT_EQ(m.at("date").get<std::string>().size(), 20u) << "ISO 8601 UTC, e.g. 2025-01-31T12:00:00Z";
+  const json& results = doc.at("results");
+  EXPECT_TRUE(results.is_array());
+  for (const json& r : results) {
+    SCOPED_TRACE(r.dump());
+    EXPECT_EQ(r.size(), 9u);
+    EXPECT_TRUE(kCases.count(r.at("case").get<std::string>()));
+    EXPECT_TRUE(kImpls.count(r.at("impl").get<std::string>()));
+    EXPECT_TRUE(kWaits.count(r.at("wait").get<std::string>()));
+    EXPECT_TRUE(r.at("size").is_number_unsigned());
+    EXPECT_TRUE(r.at("pinned").is_string());
+    const std::string status = r.at("status").get<std::string>();
+    const bool ok = status == "ok";
+    EXPECT_TRUE(ok || status.rfind("skipped: ", 0) == 0 || status.rfind("failed: ", 0) == 0) << status;
+    const json& rtt = r.at("rtt_ns");
+    EXPECT_EQ(rtt.size(), 5u);
+    const json& tp = r.at("throughput");
+    EXPECT_EQ(tp.size(), 2u);
+    if (ok) {
+      EXPECT_TRUE(r.at("floor_ns").is_number());
+      for (const char* k : {"p50", "p99", "p999", "max", "samples"}) EXPECT_TRUE(rtt.at(k).is_number_unsigned()) << k;
+      EXPECT_GT(rtt.at("samples").get<std::uint64_t>(), 0u);
+      EXPECT_LE(rtt.at("p50").get<std::uint64_t>(), rtt.at("p99").get<std::uint64_t>());
+      EXPECT_LE(rtt.at("p99").get<std::uint64_t>(), rtt.at("p999").get<std::uint64_t>());
+      EXPECT_LE(rtt.at("p999").get<std::uint64_t>(), rtt.at("max").get<std::uint64_t>());
+      EXPECT_TRUE(tp.at("msgs_per_s").is_number());
+      EXPECT_TRUE(tp.at("mb_per_s").is_number());
+    } else {
+      EXPECT_TRUE(r.at("floor_ns").is_null());
+      EXPECT_TRUE(rtt.at("p50").is_null());
+      EXPECT_EQ(rtt.at("samples").get<std::uint64_t>(), 0u);
+      EXPECT_TRUE(tp.at("msgs_per_s").is_null());
+    }
+  }
+  return results;
+}
+
+const json* find(const json& results, const std::string& c, const std::string& impl) {
+  for (const json& r : results) {
+    if (r.at("case") == c && r.at("impl") == impl) return &r;
+  }
+  return nullptr;
+}
+
+TEST(BenchSmoke, FloorAndPipeWriteTheSchemaAndLeaveNothing) {
+  auto r = run_bench({"--cases", "floor,pipe", "--sizes", "64", "--iterations", "200"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json& results = check_schema(r.doc);
+  EXPECT_EQ(results.size(), 3u) << "floor raw, pipe raw, pipe ipcx";
+  // Pipes and shared memory exist on every Linux host: these three must measure.
+  for (auto [c, impl] : {std::pair{"floor", "raw"}, {"pipe", "raw"}, {"pipe", "ipcx"}}) {
+    const json* row = find(results, c, impl);
+    ASSERT_NE(row, nullptr) << c << " " << impl;
+    EXPECT_EQ(row->at("status"), "ok") << c << " " << impl;
+    EXPECT_EQ(row->at("size"), 64u);
+    EXPECT_LE(row->at("rtt_ns").at("samples").get<std::uint64_t>(), 200u) << "--iterations caps the samples";
+  }
+  // The table names every row too.
+  EXPECT_NE(r.output.find("floor"), std::string::npos);
+  EXPECT_NE(r.output.find("kernel:"), std::string::npos) << "machine facts are printed";
+  EXPECT_EQ(left_by(r.pid), std::vector<std::string>{});
+}
+
+TEST(BenchSmoke, EveryOtherLocalCaseRunsOrSaysWhyNotAndLeavesNothing) {
+  // Everything but iceoryx (its RouDi is one per host, and takes 200 MB of /dev/shm).
+  auto r = run_bench({"--cases",
+                      "futex-floor,fifo,unix,unixgram,unixpacket,tcp,udp,posixmq,sysvmq,eventfd,shm,boost-mq,zmq-ipc,"
+                      "zmq-tcp,nng-ipc",
+                      "--sizes", "64", "--iterations", "100"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json& results = check_schema(r.doc);
+  EXPECT_GE(results.size(), 22u);
+  for (const json& row : results) {
+    EXPECT_EQ(row.at("status").get<std::string>().rfind("failed", 0), std::string::npos) << row.dump();
+  }
+  for (auto [c, impl] : {std::pair{"futex-floor", "raw"}, {"fifo", "raw"}, {"fifo", "ipcx"}, {"unix", "raw"},
+                         {"tcp", "raw"}, {"udp", "raw"}, {"sysvmq", "raw"}, {"eventfd", "raw"}}) {
+    const json* row = find(results, c, impl);
+    ASSERT_NE(row, nullptr) << c << " " << impl;
+    EXPECT_EQ(row->at("status"), "ok") << c << " " << impl;
+  }
+  EXPECT_EQ(left_by(r.pid), std::vector<std::string>{});
+}
+
+TEST(BenchSmoke, BadArgumentsAreUsageErrors) {
+  auto a = Child::exec({IPCX_BENCH_PATH, "--cases", "carrier-pigeon"});
+  EXPECT_EQ(a.wait(), 2);
+  EXPECT_NE(a.output().find("carrier-pigeon"), std::string::npos) << a.output();
+  auto b = Child::exec({IPCX_BENCH_PATH, "--sizes", "8"});
+  EXPECT_EQ(b.wait(), 2);
+  EXPECT_NE(b.output().find("out of range"), std::string::npos) << b.output();
+}
+
+}  // namespace
