@@ -2,14 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <mqueue.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <sys/ipc.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/msg.h>
-#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -29,6 +24,13 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+
+#include "ipcx/posix_mq.hpp"
+#include "ipcx/semaphore.hpp"
+#include "ipcx/shm.hpp"
+#include "ipcx/sysv_mq.hpp"
+#include "ipcx/sysv_sem.hpp"
+#include "ipcx/sysv_shm.hpp"
 
 namespace ipcx::inspect {
 namespace {
@@ -406,24 +408,18 @@ void list_sysv_shm(std::vector<Object>& out, std::vector<std::string>& notes) {
   }
 }
 
-// semctl(2) reads: GETVAL/GETPID/GETNCNT/GETZCNT take no argument and are never
-// interrupted (they do not block), so there is no EINTR decision to make.
+// Every semaphore's value, last pid and waiters (the semctl calls, through SysvSemSet).
 void read_sem_details(Object& o) {
-  if (!o.id || !o.nsems) return;
+  if (!o.id) return;
+  auto info = SysvSemSet::stat(*o.id);
+  if (!info) return;  // EACCES: values unknown; EIDRM/EINVAL: gone meanwhile
   std::uint64_t waiters = 0;
-  std::vector<long> values;
-  for (std::uint64_t i = 0; i < *o.nsems; ++i) {
-    int n = static_cast<int>(i);
-    int val = ::semctl(*o.id, n, GETVAL);
-    if (val < 0) return;  // EACCES: values unknown; EIDRM: gone meanwhile
-    values.push_back(val);
-    int pid = ::semctl(*o.id, n, GETPID);
-    if (pid > 0) add_process(o, pid, "last");
-    int ncnt = ::semctl(*o.id, n, GETNCNT);
-    int zcnt = ::semctl(*o.id, n, GETZCNT);
-    waiters += static_cast<std::uint64_t>(std::max(ncnt, 0) + std::max(zcnt, 0));
+  o.values.clear();
+  for (const auto& sem : info->semaphores) {
+    o.values.push_back(sem.value);
+    if (sem.last_pid > 0) add_process(o, sem.last_pid, "last");
+    waiters += static_cast<std::uint64_t>(std::max(sem.waiting_increase, 0) + std::max(sem.waiting_zero, 0));
   }
-  o.values = std::move(values);
   o.waiters = waiters;
 }
 
@@ -453,9 +449,9 @@ void list_sysv_msg(std::vector<Object>& out, std::vector<std::string>& notes, bo
     add_time(o, "receive", r.num("rtime"));
     add_time(o, "change", r.num("ctime"));
     if (details) {
-      // msgctl(IPC_STAT) does not block: no EINTR.
-      msqid_ds ds{};
-      if (::msgctl(*o.id, IPC_STAT, &ds) == 0) o.max_message = ds.msg_qbytes;
+      if (auto q = SysvMq::attach(*o.id)) {
+        if (auto st = q->stat()) o.max_message = st->qbytes;
+      }
     }
     out.push_back(std::move(o));
   }
@@ -474,13 +470,10 @@ void fill_from_stat(Object& o, const struct stat& st) {
 }
 
 void read_posix_sem_value(Object& o) {
-  // sem_open maps the semaphore and never blocks; it adds this process as a user only
-  // until sem_close, before the process scan.
-  sem_t* s = ::sem_open(o.name.c_str(), 0);
-  if (s == SEM_FAILED) return;
-  int v = 0;
-  if (::sem_getvalue(s, &v) == 0) o.values.push_back(v);
-  ::sem_close(s);
+  // stat() opens the semaphore for its value and closes it again: this process is a user
+  // only until then, before the process scan.
+  auto info = PosixSemaphore::stat(o.name);
+  if (info && info->value) o.values.push_back(*info->value);
 }
 
 std::optional<Object> posix_shm_object(const std::string& entry, const struct stat& st, bool details) {
@@ -544,17 +537,18 @@ void read_mq_file(Object& o) {
 }
 
 void read_mq_attr(Object& o) {
-  // Read-only and non-blocking: the open consumes nothing and never waits. mq_open never
-  // returns EINTR without O_CREAT racing; a failure only leaves the depth unknown.
-  mqd_t q = ::mq_open(o.name.c_str(), O_RDONLY | O_NONBLOCK);
-  if (q == static_cast<mqd_t>(-1)) return;
-  mq_attr a{};
-  if (::mq_getattr(q, &a) == 0) {
-    o.depth = static_cast<std::uint64_t>(a.mq_curmsgs);
-    o.capacity = static_cast<std::uint64_t>(a.mq_maxmsg);
-    o.max_message = static_cast<std::uint64_t>(a.mq_msgsize);
+  // Read-only and non-blocking: the open consumes nothing and never waits; the descriptor
+  // closes before the process scan. A failure (EACCES) only leaves the depth unknown.
+  PosixMqOptions mo;
+  mo.access = MqAccess::read;
+  mo.nonblocking = true;
+  auto q = PosixMq::open(o.name, mo);
+  if (!q) return;
+  if (auto a = q->attributes()) {
+    o.depth = static_cast<std::uint64_t>(a->curmsgs);
+    o.capacity = static_cast<std::uint64_t>(a->maxmsg);
+    o.max_message = static_cast<std::uint64_t>(a->msgsize);
   }
-  ::mq_close(q);
 }
 
 void list_mqueue(std::vector<Object>& out, std::vector<std::string>& notes, bool details) {
@@ -1049,32 +1043,28 @@ Result<std::vector<Object>> find_objects(std::string_view spec) {
 }
 
 Result<void> remove_object(const Object& o) {
-  // None of these calls blocks, so none returns EINTR.
+  auto done = [&](Result<void> r) -> Result<void> {
+    if (!r) return fail(std::move(r.error()).with_object(o.url));
+    return {};
+  };
   switch (o.kind) {
-    case Kind::sysv_shm:
-      if (::shmctl(o.id.value_or(-1), IPC_RMID, nullptr) != 0) return fail_errno("shmctl(IPC_RMID)", errno, o.url);
-      return {};
-    case Kind::sysv_sem:
-      if (::semctl(o.id.value_or(-1), 0, IPC_RMID) != 0) return fail_errno("semctl(IPC_RMID)", errno, o.url);
-      return {};
-    case Kind::sysv_msg:
-      if (::msgctl(o.id.value_or(-1), IPC_RMID, nullptr) != 0) return fail_errno("msgctl(IPC_RMID)", errno, o.url);
-      return {};
-    case Kind::posix_shm:
-      if (::shm_unlink(o.name.c_str()) != 0) return fail_errno("shm_unlink", errno, o.name);
-      return {};
-    case Kind::posix_sem:
-      if (::sem_unlink(o.name.c_str()) != 0) return fail_errno("sem_unlink", errno, o.name);
-      return {};
-    case Kind::posix_mq:
-      if (::mq_unlink(o.name.c_str()) != 0) return fail_errno("mq_unlink", errno, o.name);
-      return {};
+    case Kind::sysv_shm: return done(SysvShm::remove(o.id.value_or(-1)));
+    case Kind::sysv_sem: return done(SysvSemSet::remove(o.id.value_or(-1)));
+    case Kind::sysv_msg: {
+      auto q = SysvMq::attach(o.id.value_or(-1));
+      if (!q) return done(fail(std::move(q.error())));
+      return done(q->remove());
+    }
+    case Kind::posix_shm: return done(PosixShm::unlink(o.name));
+    case Kind::posix_sem: return done(PosixSemaphore::unlink(o.name));
+    case Kind::posix_mq: return done(PosixMq::unlink(o.name));
     case Kind::fifo:
     case Kind::unix_socket:
       if (o.path.empty()) {
         return fail(Errc::not_supported, "rm", o.url,
                     "an abstract socket has no file; it goes away when its owner closes it");
       }
+      // unlink(2) does not block: no EINTR.
       if (::unlink(o.path.c_str()) != 0) return fail_errno("unlink", errno, o.path);
       return {};
     case Kind::ring:
