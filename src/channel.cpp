@@ -18,6 +18,7 @@ Result<Message> ChannelImpl::receive_message(const ReceiveOptions& o, Deadline d
   m.type = r->type;
   m.priority = r->priority;
   m.fds = std::move(r->fds);
+  m.lost = r->lost;
   return m;
 }
 
@@ -74,13 +75,14 @@ Loan::~Loan() {
   if (owner_) owner_->abandon(*this);
 }
 ReadView::ReadView(ReadView&& o) noexcept
-    : owner_(std::exchange(o.owner_, nullptr)), data_(o.data_), token_(o.token_) {}
+    : owner_(std::exchange(o.owner_, nullptr)), data_(o.data_), token_(o.token_), lost_(o.lost_) {}
 ReadView& ReadView::operator=(ReadView&& o) noexcept {
   if (this != &o) {
     if (owner_) owner_->release(*this);
     owner_ = std::exchange(o.owner_, nullptr);
     data_ = o.data_;
     token_ = o.token_;
+    lost_ = o.lost_;
   }
   return *this;
 }

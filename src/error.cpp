@@ -24,6 +24,7 @@ std::string_view to_string(Errc kind) noexcept {
 Errc Error::classify(int err) noexcept {
   switch (err) {
     case EAGAIN: return Errc::would_block;  // EWOULDBLOCK is the same value on Linux
+    case ENOMSG: return Errc::would_block;  // msgrcv with IPC_NOWAIT: nothing matching
     case ETIMEDOUT: return Errc::timed_out;
     case EPIPE:
     case ECONNRESET:

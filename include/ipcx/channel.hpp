@@ -77,6 +77,7 @@ struct Received {
   long type = 0;              // sysvmq type
   unsigned priority = 0;      // posixmq priority
   std::vector<Fd> fds;        // descriptors that came with the message (unix sockets)
+  std::uint64_t lost = 0;     // shm pubsub, policy=drop: messages missed just before this one
 };
 
 // A received message that owns its bytes.
@@ -85,6 +86,7 @@ struct Message {
   long type = 0;
   unsigned priority = 0;
   std::vector<Fd> fds;
+  std::uint64_t lost = 0;     // shm pubsub, policy=drop: messages missed just before this one
   std::string_view text() const noexcept { return as_text(data); }
 };
 
@@ -116,8 +118,9 @@ class Loan {
 class ReadView {
  public:
   ReadView() = default;
-  ReadView(detail::ChannelImpl* owner, std::span<const std::byte> data, std::uint64_t token) noexcept
-      : owner_(owner), data_(data), token_(token) {}
+  ReadView(detail::ChannelImpl* owner, std::span<const std::byte> data, std::uint64_t token,
+           std::uint64_t lost = 0) noexcept
+      : owner_(owner), data_(data), token_(token), lost_(lost) {}
   ReadView(ReadView&& o) noexcept;
   ReadView& operator=(ReadView&& o) noexcept;
   ReadView(const ReadView&) = delete;
@@ -126,11 +129,14 @@ class ReadView {
 
   std::span<const std::byte> data() const noexcept { return data_; }
   std::uint64_t token() const noexcept { return token_; }
+  // shm pubsub, policy=drop: messages missed just before this one.
+  std::uint64_t lost() const noexcept { return lost_; }
 
  private:
   detail::ChannelImpl* owner_ = nullptr;
   std::span<const std::byte> data_;
   std::uint64_t token_ = 0;
+  std::uint64_t lost_ = 0;
 };
 
 class Channel {

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "ipcx/error.hpp"
 #include "ipcx/fd.hpp"

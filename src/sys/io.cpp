@@ -71,6 +71,17 @@ Result<struct stat> fstat(int fd) {
   return st;
 }
 
+Result<struct stat> lstat(const char* path) {
+  struct stat st {};
+  if (::lstat(path, &st) != 0) return fail_errno("lstat", errno, path);
+  return st;
+}
+
+Result<void> fchmod(int fd, mode_t mode) {
+  if (::fchmod(fd, mode) != 0) return fail_errno("fchmod", errno);
+  return {};
+}
+
 Result<std::size_t> set_pipe_size(int fd, std::size_t bytes) {
   if (bytes > static_cast<std::size_t>(INT32_MAX)) {
     return fail(Errc::invalid_argument, "fcntl(F_SETPIPE_SZ)", {}, "capacity above 2 GiB");

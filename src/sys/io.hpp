@@ -37,6 +37,10 @@ Result<void> unlink(const char* path);
 Result<void> chmod(const char* path, mode_t mode);
 Result<struct stat> stat(const char* path);
 Result<struct stat> fstat(int fd);
+Result<struct stat> lstat(const char* path);
+// fchmod(2): sets exactly `mode` (the umask narrowed the create). On a socket before
+// bind() it sets the mode of the socket file bind() creates. No EINTR.
+Result<void> fchmod(int fd, mode_t mode);
 // fcntl F_SETPIPE_SZ / F_GETPIPE_SZ: returns the capacity the kernel actually set.
 Result<std::size_t> set_pipe_size(int fd, std::size_t bytes);
 Result<std::size_t> get_pipe_size(int fd);

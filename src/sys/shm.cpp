@@ -33,11 +33,6 @@ Result<void> fallocate(int fd, off_t offset, off_t len) {
   }
 }
 
-Result<void> fchmod(int fd, mode_t mode) {
-  if (::fchmod(fd, mode) != 0) return fail_errno("fchmod", errno);
-  return {};
-}
-
 Result<void*> mmap(void* addr, std::size_t len, int prot, int flags, int fd, off_t offset) {
   void* p = ::mmap(addr, len, prot, flags, fd, offset);
   if (p == MAP_FAILED) return fail_errno("mmap", errno);

@@ -3,6 +3,8 @@
 // instead of -1/errno, the EINTR decision beside each. Every descriptor is close-on-exec.
 #pragma once
 
+#include "sys/io.hpp"
+
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -24,8 +26,6 @@ Result<void> ftruncate(int fd, off_t size);
 // fallocate(2) mode 0 (allocate and extend): reserves the backing store so that a later
 // touch cannot SIGBUS. EINTR is retried: allocation restarts where it stopped.
 Result<void> fallocate(int fd, off_t offset, off_t len);
-// fchmod(2). No EINTR.
-Result<void> fchmod(int fd, mode_t mode);
 // mmap(2)/munmap(2)/msync(2)/mprotect(2)/madvise(2). None returns EINTR.
 Result<void*> mmap(void* addr, std::size_t len, int prot, int flags, int fd, off_t offset);
 Result<void> munmap(void* addr, std::size_t len);

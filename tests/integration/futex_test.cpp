@@ -74,7 +74,7 @@ TEST(Futex, WakeCountsOneManyAll) {
       return r ? 0 : 1;
     }));
   }
-  for (auto& c : children) ASSERT_TRUE(test::wait_until_blocked_in(c.pid(), SYS_futex));
+  for (auto& c : children) ASSERT_TRUE(test::wait_until_futex_waiting_on(c.pid(), s.futex));
   auto two = s.futex->wake(2);
   ASSERT_TRUE(two);
   EXPECT_EQ(*two, 2);

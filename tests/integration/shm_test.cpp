@@ -240,6 +240,11 @@ TEST(PosixShm, FullDevShmFailsAtCreateNotWithSigbusLater) {
     if (second.error().message().find("free") == std::string::npos) return 5;
     struct stat st {};
     if (::stat("/dev/shm/over", &st) == 0) return 6;  // and leave no name
+    // The same answer from fallocate itself (the path a race past the statvfs check takes).
+    auto raw = PosixShm::create("/raw", 0, {.reserve = false});
+    if (!raw) return 9;
+    auto direct = detail::reserve_backing(raw->fd(), 0, 512 * 1024, "/raw", nullptr);
+    if (direct || direct.error().code() != ENOSPC || direct.error().op() != std::string_view("fallocate")) return 10;
     // Without the reservation the create "works" and the touch SIGBUSes.
     auto sparse = PosixShm::create("/sparse", 512 * 1024, {.reserve = false});
     if (!sparse) return 7;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -20,6 +21,21 @@
 #include "sys/io.hpp"
 
 namespace ipcx::test {
+
+// TSan reports a deliberate unlock of a mutex the thread does not hold (the misuse these
+// tests check is refused) as an error of its own: such checks are skipped under it.
+#if defined(__SANITIZE_THREAD__)
+#define IPCX_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define IPCX_TSAN 1
+#endif
+#endif
+#ifdef IPCX_TSAN
+inline constexpr bool kUnderTsan = true;
+#else
+inline constexpr bool kUnderTsan = false;
+#endif
 
 // One direction, one byte per event. The child writes, the parent reads (or vice versa).
 struct Signal {
@@ -55,6 +71,24 @@ inline bool wait_until_blocked_in(pid_t pid, long nr, std::chrono::milliseconds 
     std::ifstream in(path);
     long n = -2;
     if (in >> n && n == nr) return true;
+    ::sched_yield();
+  }
+  return false;
+}
+
+// True once `pid` sleeps in futex(2) on the word at `addr` (an address in its memory; a
+// forked child shares its parent's addresses for mappings made before the fork).
+inline bool wait_until_futex_waiting_on(pid_t pid, const void* addr,
+                                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto d = Deadline::after(timeout);
+  const std::string path = "/proc/" + std::to_string(pid) + "/syscall";
+  while (!d.expired()) {
+    std::ifstream in(path);
+    long n = -2;
+    std::string arg0;
+    if (in >> n >> arg0 && n == SYS_futex && std::stoull(arg0, nullptr, 16) == reinterpret_cast<std::uintptr_t>(addr)) {
+      return true;
+    }
     ::sched_yield();
   }
   return false;

@@ -13,6 +13,14 @@ inline constexpr int kUsage = 2;
 // Each adds one subcommand; its callback stores the command's exit code in `rc`.
 void add_send(CLI::App& app, int& rc);
 void add_recv(CLI::App& app, int& rc);
+void add_listen(CLI::App& app, int& rc);
+void add_bridge(CLI::App& app, int& rc);
+void add_ls(CLI::App& app, int& rc);
+void add_stat(CLI::App& app, int& rc);
+void add_rm(CLI::App& app, int& rc);
+void add_doctor(CLI::App& app, int& rc);
+// Hidden: `ipcx completion bash` and `ipcx man` print what is generated from the app itself.
+void add_generators(CLI::App& app, int& rc);
 void add_bench(CLI::App& app, int& rc);
 
 // Prints "ipcx: " + text to stderr.

@@ -16,12 +16,33 @@ int main(int argc, char** argv) {
                "URLs: shm://NAME unix:///PATH unix:@NAME unixgram:… unixpacket:… tcp://HOST:PORT\n"
                "      udp://HOST:PORT fifo:///PATH posixmq:///NAME sysvmq://KEY",
                "ipcx"};
+  app.set_version_flag("--version", IPCX_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
   int rc = ipcx::cli::kOk;
   ipcx::cli::add_send(app, rc);
   ipcx::cli::add_recv(app, rc);
+  ipcx::cli::add_listen(app, rc);
+  ipcx::cli::add_bridge(app, rc);
+  ipcx::cli::add_ls(app, rc);
+  ipcx::cli::add_stat(app, rc);
+  ipcx::cli::add_rm(app, rc);
+  ipcx::cli::add_doctor(app, rc);
+  ipcx::cli::add_generators(app, rc);
   ipcx::cli::add_bench(app, rc);
+  // An unknown command is named, not reported as "a subcommand is required".
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    std::string names;
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      known = known || sub->get_name() == argv[1];
+      if (!sub->get_group().empty()) names += " " + sub->get_name();
+    }
+    if (!known) {
+      ipcx::cli::error(fmt::format("unknown command '{}' (commands:{}); see ipcx --help", argv[1], names));
+      return ipcx::cli::kUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,4 +1,5 @@
-// ipcx recv URL [--count N] [--timeout SECONDS]: prints each message on its own line.
+// ipcx recv URL [--count N] [--timeout SECONDS] [--json]: prints each message on its own
+// line, or one JSON object per line with --json.
 #include <cstdio>
 #include <string>
 
@@ -7,6 +8,7 @@
 #include "commands.hpp"
 #include "ipcx/channel.hpp"
 #include "options.hpp"
+#include "output.hpp"
 
 namespace ipcx::cli {
 
@@ -15,7 +17,11 @@ void add_recv(CLI::App& app, int& rc) {
   cmd->footer(
       "Exits 0 after --count messages, or when the sender goes away if no count is given;\n"
       "1 on timeout or error.\n"
-      "Example:\n  ipcx recv fifo:///tmp/demo?remove=1 --count 2 --timeout 10");
+      "--json prints one object per line: {\"n\":1,\"size\":5,\"text\":\"hello\"}; the message is\n"
+      "\"text\" when it is valid UTF-8, else \"base64\"; \"type\" (sysvmq), \"priority\" (posixmq),\n"
+      "\"peer\" {pid,uid,gid} (unix sockets) and \"fds\" (descriptors received) where the transport has them.\n"
+      "Examples:\n  ipcx recv fifo:///tmp/demo?remove=1 --count 2 --timeout 10\n"
+      "  ipcx recv posixmq:///jobs --json | jq -r .text");
   struct Opts {
     std::string url;
     long long count = -1;
@@ -23,6 +29,7 @@ void add_recv(CLI::App& app, int& rc) {
     long type = 0;
     bool except = false;
     bool raw = false;
+    bool json = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("URL", o->url, "Where to receive (datagram schemes bind this address)")->required();
@@ -32,7 +39,10 @@ void add_recv(CLI::App& app, int& rc) {
                   "sysvmq: 0 first message, N>0 first of type N, N<0 lowest type up to |N|");
   cmd->add_flag("--except", o->except, "sysvmq: first message whose type is not --type (MSG_EXCEPT)");
   cmd->add_flag("--raw", o->raw, "Stream sockets: bytes with no framing; prints each read as it comes");
+  cmd->add_flag("--json", o->json, "One JSON object per message and line, for programs");
   cmd->callback([o, &rc] {
+    auto url = Url::parse(o->url);
+    const Scheme scheme = url ? url->scheme : Scheme::fifo;
     const Deadline deadline = deadline_from_seconds(o->timeout);
     auto ch = Channel::bind(with_raw(o->url, o->raw));
     ReceiveOptions ro;
@@ -60,10 +70,27 @@ void add_recv(CLI::App& app, int& rc) {
         rc = kRuntimeError;
         return;
       }
-      std::fwrite(m->data.data(), 1, m->data.size(), stdout);
-      std::fputc('\n', stdout);
-      std::fflush(stdout);
       ++got;
+      if (o->json) {
+        const std::string_view bytes = m->text();
+        Json j{{"n", got}, {"size", bytes.size()}};
+        if (is_utf8(bytes)) {
+          j["text"] = bytes;
+        } else {
+          j["base64"] = base64(bytes);
+        }
+        if (scheme == Scheme::sysvmq) j["type"] = m->type;
+        if (scheme == Scheme::posixmq) j["priority"] = m->priority;
+        if (auto p = ch->peer()) j["peer"] = {{"pid", p->pid}, {"uid", p->uid}, {"gid", p->gid}};
+        if (!m->fds.empty()) j["fds"] = m->fds.size();
+        std::string line = dump(j, false);
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), stdout);
+      } else {
+        std::fwrite(m->data.data(), 1, m->data.size(), stdout);
+        std::fputc('\n', stdout);
+      }
+      std::fflush(stdout);
     }
     rc = kOk;
   });

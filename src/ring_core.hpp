@@ -1,0 +1,244 @@
+// The ring's algorithms over a mapped region: reserving, committing and reading records,
+// with every value read from shared memory checked before use. No system calls here
+// except futex_wake (and membarrier through heavy_fence): naming, locking, liveness and
+// waiting live in src/shm_ring.cpp, which drives these in loops. The fuzz target drives
+// RingReader directly over hostile bytes.
+//
+// A RingWriter or RingReader is one side's private state (cached indices, the position
+// of its own outstanding loan or view). Neither is thread-safe: one thread uses one at a
+// time; the memory they share with other processes is made of atomics.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ipcx/detail/ring_layout.hpp"
+#include "ipcx/error.hpp"
+
+namespace ipcx::detail {
+
+struct RingConfig {
+  std::uint64_t capacity = 0;
+  std::uint64_t max_message = 0;
+  std::uint64_t header_size = ring::kHeaderSize;
+  std::uint64_t total_size = 0;
+  ring::Pattern pattern = ring::Pattern::spsc;
+  ring::Policy policy = ring::Policy::block;
+  std::uint32_t slots = 1;
+};
+
+// Checks the identity line of a mapped ring against the bytes actually mapped and copies
+// it out; afterwards the identity in shared memory is never read again. `why` gets the
+// failed check.
+Result<RingConfig> read_identity(const std::byte* base, std::size_t mapped, std::string_view object);
+// Writes a fresh header into zeroed memory of cfg.total_size bytes.
+void write_identity(std::byte* base, const RingConfig& cfg);
+
+// The outcome of one non-blocking step.
+enum class Step : std::uint8_t {
+  ok,
+  none,     // nothing to read / no space now: the caller waits or says would_block
+  corrupt,  // shared memory failed a check; why() says which
+};
+
+// Memory ordering between a side that sleeps and one that must see its waiter count.
+// When this process registered for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), the hot
+// side (light_fence) needs only a compiler barrier and the sleeping side (heavy_fence)
+// pays for a barrier on every CPU; otherwise both use a full fence.
+bool register_asymmetric_fence() noexcept;  // once per process (re-done after fork)
+void heavy_fence() noexcept;
+
+class RingBase {
+ public:
+  RingBase(std::byte* base, const RingConfig& cfg, bool asymmetric) noexcept;
+  const RingConfig& config() const noexcept { return cfg_; }
+  const char* why() const noexcept { return why_; }
+  ring::Header* header() const noexcept { return hdr_; }
+
+ protected:
+  ring::RecordHeader* rec(std::uint64_t pos) const noexcept {
+    return reinterpret_cast<ring::RecordHeader*>(data_ + (pos & mask_));
+  }
+  std::byte* payload(std::uint64_t pos) const noexcept { return data_ + (pos & mask_) + ring::kRecordHeader; }
+  Step corrupt(const char* why) noexcept {
+    why_ = why;
+    return Step::corrupt;
+  }
+  void light_fence() const noexcept {
+    // Orders this side's commit (or release) before its load of the waiter count. With
+    // membarrier the sleeper's heavy_fence supplies the CPU barrier, so only the compiler
+    // must not reorder; otherwise a full fence here.
+    if (asymmetric_) {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+  }
+  // Wakes the sleepers on `w`, if any: a load on the hot path, a system call only when
+  // someone sleeps. relaxed: ordered after the caller's store by light_fence (and the
+  // sleeper's heavy_fence).
+  void notify(ring::WaitLine& w) const noexcept {
+    light_fence();
+    if (w.waiters.load(std::memory_order_relaxed) != 0) [[unlikely]] wake(w);
+  }
+  // Bumps a wait line's futex and wakes every sleeper.
+  static void wake(ring::WaitLine& w) noexcept;
+
+  ring::Header* hdr_;
+  std::byte* data_;
+  RingConfig cfg_;
+  std::uint64_t cap_;
+  std::uint64_t mask_;
+  bool asymmetric_;
+  const char* why_ = "";
+};
+
+// The producer side: the spsc producer, one of the mpsc producers, or the publisher.
+class RingWriter : public RingBase {
+ public:
+  struct Reservation {
+    std::uint64_t pos = 0;         // the record's position
+    std::uint64_t span = 0;        // bytes reserved for it (mpsc: fixed at reserve time)
+    std::uint64_t claim_end = 0;   // mpsc: end of the reservation, padding included
+    std::byte* data = nullptr;     // where the payload goes
+    std::uint64_t capacity = 0;    // payload bytes reserved
+  };
+
+  // `slot`: the mpsc producer's slot (ignored otherwise). Checks the shared indices.
+  RingWriter(std::byte* base, const RingConfig& cfg, std::uint32_t slot, bool asymmetric) noexcept;
+  Step attach() noexcept;
+
+  // Reserves room for a payload of `len` bytes (len <= max_message). Step::none: no room
+  // now (the ring is full, or pubsub: a subscriber in the way is reading).
+  Step try_reserve(std::uint64_t len, Reservation& r) noexcept {
+    if (cfg_.pattern != ring::Pattern::mpsc) {
+      // The common case inline: no padding needed and the cached bound says there is room.
+      const std::uint64_t span = ring::record_span(len);
+      const std::uint64_t p = tail_;
+      if ((p & mask_) + span <= cap_ && p + span - cached_bound_ <= cap_) [[likely]] {
+        r.pos = p;
+        r.span = span;
+        r.claim_end = p + span;
+        r.data = payload(p);
+        r.capacity = len;
+        return Step::ok;
+      }
+    }
+    return try_reserve_slow(len, r);
+  }
+  // Publishes the payload (len <= r.capacity) and wakes a sleeping reader.
+  void commit(const Reservation& r, std::uint64_t len) noexcept {
+    if (cfg_.pattern != ring::Pattern::spsc) return commit_slow(r, len);
+    auto* h = rec(r.pos);
+    h->len.store(static_cast<std::uint32_t>(len), std::memory_order_relaxed);
+    // release: the payload and the length are visible to a reader that sees the stamp.
+    h->stamp.store(r.pos | ring::kKindMessage, std::memory_order_release);
+    tail_ = r.pos + ring::record_span(len);
+    // release: whoever reads the tail (a closing side, a new producer) sees the records.
+    hdr_->producer.tail.store(tail_, std::memory_order_release);
+    notify(hdr_->data_wait);
+  }
+  // Gives the reservation up: nothing is delivered.
+  void abandon(const Reservation& r) noexcept;
+
+  // pubsub: the first used slot whose reader holds the publisher back, or -1.
+  int blocking_slot() const noexcept { return blocking_slot_; }
+  // Forgets cached bounds (after a slot was reaped).
+  void invalidate() noexcept { cached_bound_ = 0; }
+  // Bytes committed but not yet consumed (spsc/mpsc; a hint).
+  std::uint64_t backlog() const noexcept;
+
+ private:
+  Step try_reserve_slow(std::uint64_t len, Reservation& r) noexcept;
+  void commit_slow(const Reservation& r, std::uint64_t len) noexcept;
+  Step refresh_bound(std::uint64_t end) noexcept;
+  Step refresh_subscribers(std::uint64_t end) noexcept;
+  void write_padding(std::uint64_t pos, std::uint64_t bytes) noexcept;
+  void publish_tail() noexcept;
+
+  std::uint32_t slot_;
+  std::uint64_t tail_ = 0;          // spsc/pubsub: the next record position (private copy)
+  std::uint64_t seq_ = 0;           // pubsub: the next message's sequence number
+  std::uint32_t version_ = 0;       // pubsub: seqlock counter
+  std::uint64_t cached_bound_ = 0;  // the oldest position a reader may still need
+  int blocking_slot_ = -1;
+};
+
+// The consumer side: the spsc/mpsc consumer, or one subscriber.
+class RingReader : public RingBase {
+ public:
+  struct View {
+    const std::byte* data = nullptr;
+    std::uint64_t len = 0;
+    std::uint64_t pos = 0;
+    std::uint64_t next = 0;  // the position after this record
+    std::uint64_t lost = 0;  // pubsub drop: messages this subscriber missed before this one
+  };
+
+  // `slot`: the subscriber's slot (pubsub), ignored otherwise.
+  RingReader(std::byte* base, const RingConfig& cfg, std::uint32_t slot, bool asymmetric) noexcept;
+  // Takes the consumer's position from shared memory (spsc/mpsc) or joins the publisher's
+  // stream at its current end (pubsub).
+  Step attach() noexcept;
+
+  // The next message, in place; skips padding. Step::none when there is none yet.
+  Step try_read(View& v) noexcept {
+    if (cfg_.pattern != ring::Pattern::pubsub) {
+      // The common case inline: a complete message at the read position, within bounds.
+      auto* r = rec(head_);
+      // acquire: pairs with the writer's release store of the stamp.
+      const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
+      if (!ring::stamped(st, head_)) return Step::none;
+      const std::uint64_t len = r->len.load(std::memory_order_relaxed);  // ordered by the stamp's acquire
+      if ((st & ring::kKindMask) == ring::kKindMessage && len <= cfg_.max_message &&
+          (head_ & mask_) + ring::kRecordHeader + len <= cap_) [[likely]] {
+        v.data = payload(head_);
+        v.len = len;
+        v.pos = head_;
+        v.next = head_ + ring::record_span(len);
+        v.lost = 0;
+        return Step::ok;
+      }
+    }
+    return try_read_slow(v);
+  }
+  // Done with the view: its space may be reused.
+  void release(const View& v) noexcept { advance(v.next); }
+  // Puts the view back unread (its message stays next), e.g. when a buffer was too small.
+  void unread(const View& v) noexcept;
+
+  // True when records are reserved past the read position but the next is not complete
+  // (mpsc: a producer is writing it, or died writing it).
+  bool stalled() const noexcept;
+  // mpsc: a reservation at the read position whose producer is dead (bit i of dead_slots)
+  // is skipped. Step::ok if something was skipped, none if nothing could be, corrupt if
+  // the claims contradict each other.
+  Step skip_dead_claim(std::uint64_t dead_slots) noexcept;
+  // mpsc: whether slot i has no reservation that is still ahead of the read position.
+  bool claim_settled(std::uint32_t slot) const noexcept;
+  // Whether committed records wait to be read (a hint; for the pollable descriptor).
+  bool readable() const noexcept;
+  std::uint64_t position() const noexcept;
+
+ private:
+  Step try_read_slow(View& v) noexcept;
+  void advance(std::uint64_t next) noexcept {
+    if (cfg_.pattern == ring::Pattern::pubsub) {
+      // release: our reads of the record happen before the publisher reuses its space;
+      // the store also clears our pin.
+      hdr_->slots[slot_].cursor.store(next, std::memory_order_release);
+    } else {
+      head_ = next;
+      // release: as above, for the producers.
+      hdr_->consumer.head.store(next, std::memory_order_release);
+    }
+    notify(hdr_->space_wait);
+  }
+
+  std::uint32_t slot_;
+  std::uint64_t head_ = 0;       // spsc/mpsc: the read position (private copy)
+  std::uint64_t expected_ = 0;   // pubsub: the next sequence number this subscriber expects
+};
+
+}  // namespace ipcx::detail

@@ -1,0 +1,1132 @@
+// shm:// — the ring of src/ring.cpp in a named shared-memory file, with the lifetime,
+// liveness and waiting around it, as a Channel and as RingProducer / RingConsumer.
+//
+// Naming: ring NAME lives in /dev/shm/ipcx.ring.NAME (the POSIX shm name
+// "/ipcx.ring.NAME"). Creation builds the whole header in an unnamed O_TMPFILE file and
+// then links it under the name, so an opener never sees a half-made ring and exactly one
+// creator wins (link fails with EEXIST for the others, who then open the winner's).
+//
+// Liveness: every side holds an OFD write lock on one byte of the file (its role byte or
+// its slot byte; see ring_layout.hpp). The kernel drops it when the side dies, in any PID
+// namespace; a survivor tests it with F_OFD_GETLK, or takes it (F_OFD_SETLK) to reap a
+// dead slot. Attaching holds a shared lock on byte 0; removing the name takes byte 0 and
+// every role byte exclusively, so nobody attaches to a name that is being removed.
+#include "ipcx/ring.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstring>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "ipcx/detail/transport.hpp"
+#include "ring_core.hpp"
+#include "sys/eventfd.hpp"
+#include "sys/futex.hpp"
+#include "sys/io.hpp"
+#include "sys/ofd_lock.hpp"
+
+namespace ipcx {
+
+std::string_view to_string(RingPattern p) noexcept {
+  switch (p) {
+    case RingPattern::spsc: return "spsc";
+    case RingPattern::mpsc: return "mpsc";
+    case RingPattern::pubsub: return "pubsub";
+  }
+  return "?";
+}
+std::string_view to_string(SlowSubscriber p) noexcept { return p == SlowSubscriber::block ? "block" : "drop"; }
+std::string_view to_string(WaitStrategy w) noexcept {
+  switch (w) {
+    case WaitStrategy::spin: return "spin";
+    case WaitStrategy::yield: return "yield";
+    case WaitStrategy::sleep: return "sleep";
+    case WaitStrategy::poll: return "poll";
+  }
+  return "?";
+}
+
+std::string ring_path(std::string_view name) { return fmt::format("/dev/shm/ipcx.ring.{}", name); }
+
+namespace detail {
+namespace {
+
+using namespace ring;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kDefaultCapacity = 1 << 20;
+constexpr unsigned kDefaultSlots = 16;
+// How often a side that spins or yields (or calls try_) asks the kernel whether its peer
+// lives; a sleeper asks each time it wakes, at least every kSleepChunk. Both keep
+// "peer gone" well within a second, and an idle sleeper wakes only five times a second.
+constexpr auto kLivenessInterval = std::chrono::milliseconds(50);
+constexpr auto kSleepChunk = std::chrono::milliseconds(200);
+// Liveness costs a system call; a producer that never waits asks every this many sends.
+constexpr unsigned kSendsPerCheck = 32;
+
+Result<void> validate_ring_name(std::string_view name) {
+  auto bad = [&](std::string why) { return fail(Errc::invalid_argument, "open", name, std::move(why)); };
+  if (name.empty()) return bad("a ring needs a name");
+  if (name.size() > 200) return bad(fmt::format("ring name is {} bytes; at most 200", name.size()));
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    if (!ok) return bad("a ring name may hold only letters, digits, '-', '_' and '.'");
+  }
+  if (name.find("..") != std::string_view::npos) return bad("a ring name may not contain '..'");
+  return {};
+}
+
+std::uint64_t next_pow2(std::uint64_t v) {
+  std::uint64_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+Clock::time_point coarse_now() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return Clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+// A mapping this file owns (until ipcx/mapping.hpp lands on main).
+class Map {
+ public:
+  Map() = default;
+  Map(void* p, std::size_t n) : p_(p), n_(n) {}
+  Map(Map&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  Map& operator=(Map&& o) noexcept {
+    if (this != &o) {
+      reset();
+      p_ = std::exchange(o.p_, nullptr);
+      n_ = std::exchange(o.n_, 0);
+    }
+    return *this;
+  }
+  ~Map() { reset(); }
+  void reset() noexcept {
+    if (p_) ::munmap(p_, n_);  // cannot fail for a region we mapped
+    p_ = nullptr;
+  }
+  std::byte* bytes() const noexcept { return static_cast<std::byte*>(p_); }
+  std::size_t size() const noexcept { return n_; }
+
+  static Result<Map> map(int fd, std::size_t n, const std::string& object) {
+    // MAP_POPULATE: fault every page in now, not on the data path. No EINTR from mmap.
+    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (p == MAP_FAILED) return fail_errno("mmap", errno, object);
+    return Map(p, n);
+  }
+
+ private:
+  void* p_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+std::string no_space_detail(std::uint64_t want) {
+  struct statvfs sv{};
+  if (::statvfs("/dev/shm", &sv) != 0) return fmt::format("{} bytes asked", want);
+  return fmt::format("{} bytes asked, {} free in /dev/shm; raise its size (mount -o remount,size=...) or ask for "
+                     "a smaller capacity", want, static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize);
+}
+
+// Makes a complete ring file in /dev/shm and links it as `path`. EEXIST (kept as the
+// error's code) if someone else linked first.
+Result<void> create_segment(const std::string& path, const RingConfig& cfg, unsigned mode, const std::string& object) {
+  const std::uint64_t total = cfg.total_size;
+  std::string tmp_path;
+  // O_TMPFILE: the file has no name until linkat; a crash before then leaves nothing.
+  int raw = ::open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
+  if (raw < 0) {
+    // No O_TMPFILE here: a temporary name, removed once linked.
+    static std::atomic<unsigned> counter{0};
+    tmp_path = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter.fetch_add(1));
+    raw = ::open(tmp_path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+    if (raw < 0) return fail_errno("open", errno, tmp_path);
+  }
+  Fd fd(raw);
+  auto cleanup = [&] {
+    if (!tmp_path.empty()) ::unlink(tmp_path.c_str());
+  };
+  // Exactly the mode asked: open() applied the umask. No EINTR from fchmod.
+  if (::fchmod(fd.get(), mode & 07777) != 0) {
+    cleanup();
+    return fail_errno("fchmod", errno, object);
+  }
+  // Reserve every byte now, so a full /dev/shm fails here and not as SIGBUS later.
+  // fallocate: EINTR is retried (the allocation restarts where it stopped).
+  int rc;
+  do {
+    rc = ::fallocate(fd.get(), 0, 0, static_cast<off_t>(total));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    int err = errno;
+    cleanup();
+    auto e = Error::from_errno("fallocate", err, object);
+    if (err == ENOSPC) e = std::move(e).with_detail(no_space_detail(total));
+    return fail(std::move(e));
+  }
+  {
+    auto m = Map::map(fd.get(), total, object);
+    if (!m) {
+      cleanup();
+      return fail(std::move(m.error()));
+    }
+    write_identity(m->bytes(), cfg);
+  }
+  if (tmp_path.empty()) {
+    std::string proc = fmt::format("/proc/self/fd/{}", fd.get());
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      return fail_errno("linkat", errno, object);
+    }
+    return {};
+  }
+  int lr = ::link(tmp_path.c_str(), path.c_str());
+  int err = errno;
+  cleanup();
+  if (lr != 0) return fail_errno("link", err, object);
+  return {};
+}
+
+}  // namespace
+
+// One side of a ring: a producer (RingWriter) or a consumer (RingReader).
+class ShmRing final : public ChannelImpl {
+ public:
+  struct Params {
+    std::string name;
+    std::string object;  // how errors name it: the URL, or shm://NAME
+    RingOptions opt;
+    bool consumer = false;
+  };
+
+  static Result<std::unique_ptr<ShmRing>> open(const Params& p);
+  ~ShmRing() override;
+
+  // ChannelImpl
+  Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override;
+  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override;
+  Result<Message> receive_message(const ReceiveOptions& o, Deadline d) override;
+  int pollable_fd() const noexcept override { return efd_.get(); }
+  std::size_t max_message_size() const noexcept override { return info_.max_message; }
+  Result<Loan> loan(std::size_t size, Deadline d) override;
+  Result<void> commit(Loan& loan, std::size_t size, const SendOptions& o) override;
+  void abandon(Loan& loan) noexcept override;
+  Result<ReadView> read(Deadline d) override;
+  void release(ReadView& view) noexcept override;
+
+  const RingInfo& info() const noexcept { return info_; }
+  std::uint64_t lost() const noexcept { return lost_total_; }
+  const std::string& object() const noexcept { return object_; }
+
+ private:
+  ShmRing() = default;
+  Result<void> attach_role(bool& busy);
+  void detach() noexcept;
+
+  enum class Got : std::uint8_t { value, again, error };
+  Got next_view(Deadline d, const char* op, RingReader::View& v);
+  Got reserve(std::size_t len, Deadline d, const char* op, RingWriter::Reservation& r);
+  Got read_attempt(bool force, RingReader::View& v, const char* op);
+  Got reserve_attempt(bool force, std::size_t len, RingWriter::Reservation& r, const char* op);
+  template <class Attempt>
+  Got wait_loop(Deadline d, WaitLine& wl, const char* op, Attempt&& attempt);
+
+  // Liveness. `force`: ask the kernel (rate-limited by the caller).
+  Result<bool> producer_side_gone(bool force, const char* op);
+  Result<bool> consumer_side_gone(bool force, const char* op);
+  std::uint64_t reap_slots() noexcept;  // returns the dead slots that could not be reaped yet
+  bool single_alive() const noexcept;
+  bool due() noexcept;
+  std::unexpected<Error> corrupt(const char* op, const char* why) const {
+    return fail(Errc::corrupt, op, object_, why);
+  }
+  bool undelivered() const noexcept;
+
+  // The pollable descriptor's thread (wait=poll consumers).
+  void start_bridge();
+  void bridge_main();
+  bool bridge_should_signal(Clock::time_point& last_check) const noexcept;
+  void rearm_bridge() noexcept;
+
+  std::string name_;
+  std::string object_;
+  std::string path_;
+  Fd fd_;
+  Map map_;
+  RingConfig cfg_;
+  RingInfo info_;
+  RingOptions opt_;
+  bool consumer_ = false;
+  bool asymmetric_ = false;
+  long lock_byte_ = -1;
+  std::uint32_t slot_ = 0;
+  Header* hdr_ = nullptr;
+  std::unique_ptr<RingWriter> writer_;
+  std::unique_ptr<RingReader> reader_;
+
+  bool loan_active_ = false;
+  RingWriter::Reservation res_;
+  bool view_active_ = false;
+  RingReader::View view_;
+  std::uint64_t lost_total_ = 0;
+  unsigned sends_ = 0;
+  Clock::time_point last_check_{};
+  Error err_;  // the error of the last attempt that failed
+
+  Fd efd_;
+  std::thread bridge_;
+  std::atomic<std::uint32_t> bridge_armed_{1};
+  std::atomic<bool> bridge_stop_{false};
+};
+
+Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
+  if (auto v = validate_ring_name(p.name); !v) return fail(std::move(v.error()));
+  const RingOptions& o = p.opt;
+  // The ring this side would create.
+  RingConfig want;
+  want.pattern = static_cast<Pattern>(static_cast<int>(o.pattern.value_or(RingPattern::spsc)) + 1);
+  if (o.policy && want.pattern != Pattern::pubsub) {
+    return fail(Errc::invalid_argument, "open", p.object, "policy= applies to pattern=pubsub only");
+  }
+  want.policy = o.policy.value_or(SlowSubscriber::block) == SlowSubscriber::block ? Policy::block : Policy::drop;
+  if (o.slots && (*o.slots < 1 || *o.slots > kMaxSlots)) {
+    return fail(Errc::invalid_argument, "open", p.object, fmt::format("slots={} outside 1..{}", *o.slots, kMaxSlots));
+  }
+  want.slots = want.pattern == Pattern::spsc ? 1 : o.slots.value_or(kDefaultSlots);
+  if (o.capacity && (*o.capacity < kMinCapacity || *o.capacity > kMaxCapacity)) {
+    return fail(Errc::invalid_argument, "open", p.object,
+                fmt::format("capacity={} outside [{}, {}]", *o.capacity, kMinCapacity, kMaxCapacity));
+  }
+  if (o.max_message && (*o.max_message == 0 || *o.max_message > max_payload(kMaxCapacity))) {
+    return fail(Errc::invalid_argument, "open", p.object, fmt::format("max={} is out of range", *o.max_message));
+  }
+  if (o.capacity) {
+    want.capacity = next_pow2(*o.capacity);
+  } else {
+    want.capacity = kDefaultCapacity;
+    if (o.max_message) want.capacity = std::max<std::uint64_t>(want.capacity, next_pow2(2 * record_span(*o.max_message)));
+  }
+  want.max_message = o.max_message.value_or(max_payload(want.capacity));
+  if (want.max_message > max_payload(want.capacity)) {
+    return fail(Errc::invalid_argument, "open", p.object,
+                fmt::format("max={} needs capacity of at least {} (a message takes at most half the ring)",
+                            want.max_message, next_pow2(2 * record_span(want.max_message))));
+  }
+  want.header_size = kHeaderSize;
+  want.total_size = kHeaderSize + want.capacity;
+
+  std::unique_ptr<ShmRing> r(new ShmRing());
+  r->name_ = p.name;
+  r->object_ = p.object;
+  r->path_ = ring_path(p.name);
+  r->opt_ = o;
+  r->consumer_ = p.consumer;
+  r->asymmetric_ = register_asymmetric_fence();
+
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    bool created = false;
+    int raw = ::open(r->path_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (raw < 0) {
+      if (errno != ENOENT) return fail_errno("open", errno, p.object);
+      if (o.create == RingCreate::open_only) {
+        return fail(Error::from_errno("open", ENOENT, p.object).with_detail("no such ring, and create=0"));
+      }
+      auto c = create_segment(r->path_, want, o.mode, p.object);
+      if (!c) {
+        if (c.error().code() == EEXIST) continue;  // another side created it first: open that one
+        return fail(std::move(c.error()));
+      }
+      raw = ::open(r->path_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+      if (raw < 0) {
+        if (errno == ENOENT) continue;  // already removed again; start over
+        return fail_errno("open", errno, p.object);
+      }
+      created = true;
+    } else if (o.create == RingCreate::exclusive) {
+      ::close(raw);
+      return fail(Error::from_errno("open", EEXIST, p.object).with_detail("the ring exists, and excl=1"));
+    }
+    r->fd_ = Fd(raw);
+    // Attach under a shared gate lock: a closing side that removes the name takes it
+    // exclusively, so the name we opened cannot be removed while we attach.
+    if (auto g = sys::ofd_lock(r->fd_.get(), sys::LockKind::read, kLockGate, 1); !g) {
+      return fail(std::move(g.error()).with_object(p.object));
+    }
+    struct stat mine {}, named {};
+    if (::fstat(r->fd_.get(), &mine) != 0) return fail_errno("fstat", errno, p.object);
+    if (::stat(r->path_.c_str(), &named) != 0 || named.st_ino != mine.st_ino || named.st_dev != mine.st_dev) {
+      r->fd_.reset();  // removed (and maybe re-created) between our open and our lock
+      continue;
+    }
+    if (!S_ISREG(mine.st_mode)) return fail(Errc::corrupt, "open", p.object, "the ring's file is not a regular file");
+    const auto size = static_cast<std::uint64_t>(mine.st_size);
+    if (size < kHeaderSize || size > kHeaderSize + kMaxCapacity) {
+      return fail(Errc::corrupt, "open", p.object, fmt::format("the ring's file has {} bytes, not a ring's size", size));
+    }
+    auto m = Map::map(r->fd_.get(), size, p.object);
+    if (!m) return fail(std::move(m.error()));
+    r->map_ = std::move(*m);
+    auto cfg = read_identity(r->map_.bytes(), r->map_.size(), p.object);
+    if (!cfg) return fail(std::move(cfg.error()));
+    r->cfg_ = *cfg;
+    auto mismatch = [&](const char* what, auto have, auto asked) {
+      return fail(Errc::invalid_argument, "open", p.object,
+                  fmt::format("the ring exists with {}={}, not {}; open it without {}=, or remove it first", what, have,
+                              asked, what));
+    };
+    if (o.pattern && want.pattern != cfg->pattern) {
+      return mismatch("pattern", to_string(static_cast<RingPattern>(static_cast<int>(cfg->pattern) - 1)), to_string(*o.pattern));
+    }
+    if (o.capacity && want.capacity != cfg->capacity) return mismatch("capacity", cfg->capacity, want.capacity);
+    if (o.max_message && want.max_message != cfg->max_message) return mismatch("max", cfg->max_message, want.max_message);
+    if (o.policy && want.policy != cfg->policy) {
+      return mismatch("policy", cfg->policy == Policy::block ? "block" : "drop", to_string(*o.policy));
+    }
+    if (o.slots && cfg->pattern != Pattern::spsc && want.slots != cfg->slots) return mismatch("slots", cfg->slots, want.slots);
+    r->hdr_ = reinterpret_cast<Header*>(r->map_.bytes());
+    r->info_.name = p.name;
+    r->info_.capacity = cfg->capacity;
+    r->info_.max_message = cfg->max_message;
+    r->info_.pattern = static_cast<RingPattern>(static_cast<int>(cfg->pattern) - 1);
+    r->info_.policy = cfg->policy == Policy::block ? SlowSubscriber::block : SlowSubscriber::drop;
+    r->info_.slots = cfg->slots;
+    r->info_.created = created;
+    bool busy = false;
+    auto a = r->attach_role(busy);
+    (void)sys::ofd_lock(r->fd_.get(), sys::LockKind::unlock, kLockGate, 1);
+    if (!a) return fail(std::move(a.error()));
+    if (r->consumer_ && o.wait == WaitStrategy::poll) r->start_bridge();
+    return r;
+  }
+  return fail(Errc::system, "open", p.object, "the ring kept being removed and re-created while opening; gave up");
+}
+
+// Takes this side's role lock, marks the session, and attaches the writer or reader.
+// Runs under the gate lock.
+Result<void> ShmRing::attach_role(bool& busy) {
+  const bool pubsub = cfg_.pattern == Pattern::pubsub;
+  const bool single = pubsub ? !consumer_ : consumer_;
+  SessionLine& ses = hdr_->session;
+  if (single) {
+    auto got = sys::ofd_try_lock(fd_.get(), sys::LockKind::write, kLockSingle, 1);
+    if (!got) return fail(std::move(got.error()).with_object(object_));
+    if (!*got) {
+      busy = true;
+      return fail(Error::from_errno("open", EBUSY, object_)
+                      .with_detail(fmt::format("the ring already has a {}", pubsub ? "publisher" : "consumer")));
+    }
+    lock_byte_ = kLockSingle;
+  } else {
+    for (std::uint32_t i = 0; i < cfg_.slots && lock_byte_ < 0; ++i) {
+      auto got = sys::ofd_try_lock(fd_.get(), sys::LockKind::write, kLockSlot0 + i, 1);
+      if (!got) return fail(std::move(got.error()).with_object(object_));
+      if (!*got) continue;
+      Slot& s = hdr_->slots[i];
+      // acquire: a previous holder's last stores to the slot.
+      if (s.state.load(std::memory_order_acquire) == kSlotUsed) {
+        // Its holder died. An mpsc reservation it left behind is the consumer's to skip
+        // first; otherwise reap the slot and take it.
+        const std::uint64_t cp = s.claim_pos.load(std::memory_order_acquire);
+        if (cfg_.pattern == Pattern::mpsc && cp != kClaimIdle) {
+          (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, kLockSlot0 + i, 1);
+          continue;
+        }
+        s.state.store(kSlotFree, std::memory_order_release);
+        std::uint32_t live = ses.many_live.load(std::memory_order_relaxed);
+        while (live > 0 && !ses.many_live.compare_exchange_weak(live, live - 1, std::memory_order_acq_rel)) {
+        }
+      }
+      lock_byte_ = kLockSlot0 + i;
+      slot_ = i;
+    }
+    if (lock_byte_ < 0) {
+      busy = true;
+      return fail(Error::from_errno("open", EBUSY, object_)
+                      .with_detail(cfg_.pattern == Pattern::spsc
+                                       ? std::string("the spsc ring already has a producer (pattern=mpsc takes many)")
+                                       : fmt::format("all {} slots are taken (slots= at creation sets how many)", cfg_.slots)));
+    }
+  }
+  Step s = Step::ok;
+  if (consumer_) {
+    reader_ = std::make_unique<RingReader>(map_.bytes(), cfg_, slot_, asymmetric_);
+    s = reader_->attach();  // pubsub: marks the slot used and joins
+    if (s == Step::corrupt) {
+      auto e = corrupt("open", reader_->why());
+      reader_.reset();
+      (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, lock_byte_, 1);
+      lock_byte_ = -1;
+      return e;
+    }
+  } else {
+    if (!single) {
+      Slot& sl = hdr_->slots[slot_];
+      sl.claim_pos.store(kClaimIdle, std::memory_order_relaxed);
+      sl.state.store(kSlotUsed, std::memory_order_release);  // release: the idle claim first
+    }
+    writer_ = std::make_unique<RingWriter>(map_.bytes(), cfg_, slot_, asymmetric_);
+    s = writer_->attach();
+    if (s == Step::corrupt) {
+      auto e = corrupt("open", writer_->why());
+      writer_.reset();
+      if (!single) hdr_->slots[slot_].state.store(kSlotFree, std::memory_order_release);
+      (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, lock_byte_, 1);
+      lock_byte_ = -1;
+      return e;
+    }
+  }
+  // release: the attachment (and for a reader, its join) is visible with the state.
+  if (single) {
+    ses.single_state.store(kSingleAttached, std::memory_order_release);
+  } else {
+    ses.many_live.fetch_add(1, std::memory_order_acq_rel);
+    ses.many_ever.store(1, std::memory_order_release);
+  }
+  return {};
+}
+
+bool ShmRing::undelivered() const noexcept {
+  if (cfg_.pattern == Pattern::pubsub) return false;  // publish/subscribe keeps nothing for later
+  const std::uint64_t cap = cfg_.capacity;
+  std::uint64_t pos = hdr_->consumer.head.load(std::memory_order_acquire);
+  if ((pos & (kRecordAlign - 1)) != 0) return false;
+  std::byte* data = map_.bytes() + cfg_.header_size;
+  for (int i = 0; i < 64; ++i) {
+    auto* r = reinterpret_cast<RecordHeader*>(data + (pos & (cap - 1)));
+    const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
+    if (!stamped(st, pos)) return false;
+    if ((st & kKindMask) == kKindMessage) return true;
+    pos += record_span(r->len.load(std::memory_order_relaxed) & 0x7fffffff);
+  }
+  return true;
+}
+
+void ShmRing::detach() noexcept {
+  if (!hdr_ || lock_byte_ < 0) return;
+  SessionLine& ses = hdr_->session;
+  if (loan_active_ && writer_) {
+    writer_->abandon(res_);
+    loan_active_ = false;
+  }
+  const bool pubsub = cfg_.pattern == Pattern::pubsub;
+  if (lock_byte_ == kLockSingle) {
+    // release: everything this side did happens before a peer sees it gone.
+    ses.single_state.store(kSingleDetached, std::memory_order_release);
+    // Wake those waiting on us, so they see it now rather than at their next check.
+    WaitLine& wl = pubsub ? hdr_->data_wait : hdr_->space_wait;
+    wl.futex.fetch_add(1, std::memory_order_release);
+    (void)sys::futex_wake(&wl.futex, INT_MAX);
+  } else {
+    hdr_->slots[slot_].state.store(kSlotFree, std::memory_order_release);
+    std::uint32_t live = ses.many_live.load(std::memory_order_relaxed);
+    while (live > 0 && !ses.many_live.compare_exchange_weak(live, live - 1, std::memory_order_acq_rel)) {
+    }
+    WaitLine& wl = pubsub ? hdr_->space_wait : hdr_->data_wait;
+    wl.futex.fetch_add(1, std::memory_order_release);
+    (void)sys::futex_wake(&wl.futex, INT_MAX);
+  }
+  (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, lock_byte_, 1);
+  lock_byte_ = -1;
+  // The last side out removes the name, unless messages wait for a consumer. Nobody can
+  // be attached or attaching while we hold every byte exclusively.
+  auto all = sys::ofd_try_lock(fd_.get(), sys::LockKind::write, kLockGate, kLockSlot0 + kMaxSlots);
+  if (all && *all) {
+    if (!undelivered()) {
+      struct stat mine {}, named {};
+      if (::fstat(fd_.get(), &mine) == 0 && ::stat(path_.c_str(), &named) == 0 && mine.st_ino == named.st_ino &&
+          mine.st_dev == named.st_dev) {
+        ::unlink(path_.c_str());
+      }
+    }
+    (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, kLockGate, kLockSlot0 + kMaxSlots);
+  }
+}
+
+ShmRing::~ShmRing() {
+  if (bridge_.joinable()) {
+    bridge_stop_.store(true, std::memory_order_release);
+    bridge_armed_.store(1, std::memory_order_release);
+    (void)sys::futex_wake(&bridge_armed_, INT_MAX);
+    hdr_->data_wait.futex.fetch_add(1, std::memory_order_release);
+    (void)sys::futex_wake(&hdr_->data_wait.futex, INT_MAX);
+    bridge_.join();
+  }
+  detach();
+}
+
+// ---------------------------------------------------------------------------------------
+// Liveness
+
+bool ShmRing::due() noexcept {
+  const auto now = coarse_now();
+  if (now - last_check_ < kLivenessInterval) return false;
+  last_check_ = now;
+  return true;
+}
+
+bool ShmRing::single_alive() const noexcept {
+  auto c = sys::ofd_conflict(fd_.get(), sys::LockKind::write, kLockSingle, 1);
+  return !c || *c;  // when in doubt, alive
+}
+
+std::uint64_t ShmRing::reap_slots() noexcept {
+  std::uint64_t dead = 0;
+  SessionLine& ses = hdr_->session;
+  for (std::uint32_t i = 0; i < cfg_.slots; ++i) {
+    Slot& s = hdr_->slots[i];
+    if (s.state.load(std::memory_order_acquire) != kSlotUsed) continue;
+    auto got = sys::ofd_try_lock(fd_.get(), sys::LockKind::write, kLockSlot0 + i, 1);
+    if (!got || !*got) continue;  // alive (or attaching)
+    if (reader_ && !reader_->claim_settled(i)) {
+      dead |= std::uint64_t{1} << i;  // a reservation of its is still ahead of us
+    } else {
+      s.state.store(kSlotFree, std::memory_order_release);
+      std::uint32_t live = ses.many_live.load(std::memory_order_relaxed);
+      while (live > 0 && !ses.many_live.compare_exchange_weak(live, live - 1, std::memory_order_acq_rel)) {
+      }
+      if (writer_) writer_->invalidate();
+    }
+    (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, kLockSlot0 + i, 1);
+  }
+  return dead;
+}
+
+// A producer (spsc/mpsc) asks: is the consumer gone? The publisher never is told so.
+Result<bool> ShmRing::producer_side_gone(bool force, const char* op) {
+  if (cfg_.pattern == Pattern::pubsub) {
+    if (force) reap_slots();  // dead subscribers must not hold the publisher back
+    return false;
+  }
+  // acquire: a consumer's detach is seen with everything it did before.
+  const std::uint32_t st = hdr_->session.single_state.load(std::memory_order_acquire);
+  if (st == kSingleDetached) {
+    return fail(Errc::peer_gone, op, object_, "the consumer closed the ring");
+  }
+  if (st == kSingleAttached && force && !single_alive()) {
+    return fail(Errc::peer_gone, op, object_, "the consumer died");
+  }
+  return false;
+}
+
+// A consumer or subscriber asks: is the producing side gone (after the ring is drained)?
+// Returns true if it made progress (skipped a dead producer's reservation).
+Result<bool> ShmRing::consumer_side_gone(bool force, const char* op) {
+  SessionLine& ses = hdr_->session;
+  if (cfg_.pattern == Pattern::pubsub) {
+    const std::uint32_t st = ses.single_state.load(std::memory_order_acquire);
+    if (st == kSingleDetached) return fail(Errc::peer_gone, op, object_, "the publisher closed the ring");
+    if (st == kSingleAttached && force && !single_alive()) return fail(Errc::peer_gone, op, object_, "the publisher died");
+    return false;
+  }
+  if (ses.many_ever.load(std::memory_order_acquire) == 0) return false;  // no producer yet: wait for one
+  if (force) {
+    const std::uint64_t dead = reap_slots();
+    if (dead != 0) {
+      const Step s = reader_->skip_dead_claim(dead);
+      if (s == Step::corrupt) return corrupt(op, reader_->why());
+      if (s == Step::ok) return true;
+    }
+  }
+  // acquire: a producer's last commit happens before its detach is seen.
+  if (ses.many_live.load(std::memory_order_acquire) == 0) {
+    return fail(Errc::peer_gone, op, object_, cfg_.pattern == Pattern::spsc ? "the producer is gone" : "every producer is gone");
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------
+// Waiting
+
+// attempt(force) returns Got::value, Got::again ("not yet"), or Got::error with err_ set.
+// Waits by this side's strategy until the deadline; on timeout (or "not yet" for an
+// immediate deadline) err_ is set without allocating: these are data-path outcomes.
+template <class Attempt>
+ShmRing::Got ShmRing::wait_loop(Deadline d, WaitLine& wl, const char* op, Attempt&& attempt) {
+  Got g = attempt(false);
+  if (g != Got::again) return g;
+  if (d.is_immediate()) {
+    g = attempt(due());
+    if (g == Got::again) err_ = Error::make(Errc::would_block, op);
+    return g;
+  }
+  const WaitStrategy ws = opt_.wait;
+  const auto timed_out = [&] {
+    err_ = Error::make(Errc::timed_out, op);
+    return Got::error;
+  };
+  // Spin: the peer is probably about to act, and a wake-up costs far more than this.
+  const auto spin_end = Clock::now() + (ws == WaitStrategy::spin ? std::chrono::microseconds(0) : opt_.spin);
+  for (unsigned i = 1;; ++i) {
+    cpu_relax();
+    const bool periodic = (i & 255) == 0;
+    g = attempt(periodic && due());
+    if (g != Got::again) return g;
+    if (!periodic) continue;
+    const auto now = Clock::now();
+    if (!d.is_never() && now >= d.time_point()) return timed_out();
+    if (ws != WaitStrategy::spin && now >= spin_end) break;
+  }
+  if (ws == WaitStrategy::yield) {
+    for (;;) {
+      ::sched_yield();
+      g = attempt(due());
+      if (g != Got::again) return g;
+      if (d.expired()) return timed_out();
+    }
+  }
+  // Sleep on the futex: announce ourselves, make sure the peer's "any sleepers?" load
+  // sees that or we see its work, then sleep until woken or the next liveness check.
+  for (;;) {
+    Deadline chunk = Deadline::after(kSleepChunk);
+    if (!d.is_never() && d.time_point() < chunk.time_point()) chunk = d;
+    const std::uint32_t seen = wl.futex.load(std::memory_order_acquire);  // acquire: what a waker did first
+    wl.waiters.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before the re-check below
+    heavy_fence();
+    g = attempt(false);
+    if (g != Got::again) {
+      wl.waiters.fetch_sub(1, std::memory_order_relaxed);
+      return g;
+    }
+    auto w = sys::futex_wait(&wl.futex, seen, chunk);
+    wl.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only a hint for wakers
+    if (!w && !w.error().would_block() && !w.error().timed_out()) {
+      err_ = std::move(w.error()).with_object(object_);
+      return Got::error;
+    }
+    g = attempt(due());
+    if (g != Got::again) return g;
+    if (d.expired()) return timed_out();
+  }
+}
+
+ShmRing::Got ShmRing::read_attempt(bool force, RingReader::View& v, const char* op) {
+  for (int round = 0; round < 2; ++round) {
+    const Step s = reader_->try_read(v);
+    if (s == Step::ok) return Got::value;
+    if (s == Step::corrupt) {
+      err_ = Error::make(Errc::corrupt, op, object_, reader_->why());
+      return Got::error;
+    }
+    auto gone = consumer_side_gone(force, op);
+    if (gone && *gone) continue;  // skipped a dead producer's reservation: look again
+    if (!gone) {
+      // Drain first: what was committed before the peer left is still delivered.
+      if (gone.error().peer_gone() && reader_->try_read(v) == Step::ok) return Got::value;
+      err_ = std::move(gone.error());
+      return Got::error;
+    }
+    break;
+  }
+  return Got::again;
+}
+
+// The next view into `v`, waiting by the deadline; Got::error with err_ set otherwise.
+// Results go out through references: small structs copied field by field between calls
+// cost store-forwarding stalls on the hot path.
+ShmRing::Got ShmRing::next_view(Deadline d, const char* op, RingReader::View& v) {
+  if (!reader_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_,
+                       "this side of the ring sends; receive on a side opened with Channel::bind or ?role=recv");
+    return Got::error;
+  }
+  if (view_active_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_, "release the previous view first");
+    return Got::error;
+  }
+  Got g = Got::value;
+  if (reader_->try_read(v) != Step::ok) {  // else the fast path: a message is there
+    g = wait_loop(d, hdr_->data_wait, op, [&](bool force) { return read_attempt(force, v, op); });
+    if (g != Got::value && efd_ && (err_.would_block() || err_.timed_out())) {
+      // Poll mode: the caller goes back to epoll; re-arm the doorbell, then look once more
+      // so that a message that came in between is not left unsignalled.
+      rearm_bridge();
+      if (read_attempt(false, v, op) == Got::value) g = Got::value;
+    }
+    if (g != Got::value) return g;
+  }
+  lost_total_ += v.lost;
+  return Got::value;
+}
+
+ShmRing::Got ShmRing::reserve_attempt(bool force, std::size_t len, RingWriter::Reservation& r, const char* op) {
+  if (cfg_.pattern != Pattern::pubsub || force) {
+    auto gone = producer_side_gone(force, op);
+    if (!gone) {
+      err_ = std::move(gone.error());
+      return Got::error;
+    }
+  }
+  const Step s = writer_->try_reserve(len, r);
+  if (s == Step::ok) return Got::value;
+  if (s == Step::corrupt) {
+    err_ = Error::make(Errc::corrupt, op, object_, writer_->why());
+    return Got::error;
+  }
+  return Got::again;  // full
+}
+
+ShmRing::Got ShmRing::reserve(std::size_t len, Deadline d, const char* op, RingWriter::Reservation& r) {
+  if (!writer_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_,
+                       "this side of the ring receives; send on a side opened with Channel::open or ?role=send");
+    return Got::error;
+  }
+  if (loan_active_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_, "commit or drop the previous loan first");
+    return Got::error;
+  }
+  if (len > cfg_.max_message) [[unlikely]] {
+    err_ = Error::make(Errc::message_too_large, op, object_,
+                       fmt::format("{} bytes; the ring's maximum message is {} (max= at creation)", len, cfg_.max_message))
+               .with_size(len);
+    return Got::error;
+  }
+  if (++sends_ % kSendsPerCheck == 0 && due()) [[unlikely]] {
+    auto gone = producer_side_gone(true, op);
+    if (!gone) {
+      err_ = std::move(gone.error());
+      return Got::error;
+    }
+  }
+  // Fast path: room now and the consumer has not left.
+  if ((cfg_.pattern == Pattern::pubsub ||
+       hdr_->session.single_state.load(std::memory_order_acquire) != kSingleDetached) &&  // acquire: as in producer_side_gone
+      writer_->try_reserve(len, r) == Step::ok) [[likely]] {
+    return Got::value;
+  }
+  return wait_loop(d, hdr_->space_wait, op, [&](bool force) { return reserve_attempt(force, len, r, op); });
+}
+
+// ---------------------------------------------------------------------------------------
+// Channel
+
+Result<void> ShmRing::send(std::span<const std::byte> msg, const SendOptions&, Deadline d) {
+  RingWriter::Reservation r;
+  if (reserve(msg.size(), d, "send", r) != Got::value) return fail(std::move(err_));
+  if (!msg.empty()) std::memcpy(r.data, msg.data(), msg.size());
+  writer_->commit(r, msg.size());
+  return {};
+}
+
+Result<Received> ShmRing::receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) {
+  RingReader::View v;
+  if (next_view(d, "receive", v) != Got::value) return fail(std::move(err_));
+  if (v.len > buf.size()) {
+    reader_->unread(v);
+    lost_total_ -= v.lost;
+    return fail(Error::make(Errc::message_too_large, "receive", object_,
+                            fmt::format("the message is {} bytes, the buffer {}", v.len, buf.size()))
+                    .with_size(v.len));
+  }
+  if (v.len != 0) std::memcpy(buf.data(), v.data, v.len);
+  reader_->release(v);
+  Result<Received> out(std::in_place);
+  out->size = v.len;
+  out->lost = v.lost;
+  return out;
+}
+
+Result<Message> ShmRing::receive_message(const ReceiveOptions&, Deadline d) {
+  RingReader::View v;
+  if (next_view(d, "receive", v) != Got::value) return fail(std::move(err_));
+  Result<Message> m(std::in_place);
+  m->data.assign(v.data, v.data + v.len);
+  m->lost = v.lost;
+  reader_->release(v);
+  return m;
+}
+
+Result<Loan> ShmRing::loan(std::size_t size, Deadline d) {
+  if (reserve(size, d, "loan", res_) != Got::value) return fail(std::move(err_));
+  loan_active_ = true;
+  return Result<Loan>(std::in_place, this, std::span<std::byte>(res_.data, size), res_.pos);
+}
+
+Result<void> ShmRing::commit(Loan& loan, std::size_t size, const SendOptions&) {
+  if (!loan_active_ || !loan.active() || loan.token() != res_.pos) [[unlikely]] {
+    return fail(Errc::invalid_argument, "commit", object_, "the loan is not this channel's outstanding loan");
+  }
+  if (size > res_.capacity) [[unlikely]] {
+    return fail(Error::make(Errc::message_too_large, "commit", object_,
+                            fmt::format("committing {} bytes of a {}-byte loan", size, res_.capacity))
+                    .with_size(size));
+  }
+  writer_->commit(res_, size);
+  loan_active_ = false;
+  loan.disarm();
+  return {};
+}
+
+void ShmRing::abandon(Loan& loan) noexcept {
+  if (!loan_active_ || loan.token() != res_.pos) return;
+  writer_->abandon(res_);
+  loan_active_ = false;
+  loan.disarm();
+}
+
+Result<ReadView> ShmRing::read(Deadline d) {
+  if (next_view(d, "read", view_) != Got::value) return fail(std::move(err_));
+  view_active_ = true;
+  return Result<ReadView>(std::in_place, this, std::span<const std::byte>(view_.data, view_.len), view_.pos,
+                          view_.lost);
+}
+
+void ShmRing::release(ReadView& view) noexcept {
+  if (!view_active_ || view.token() != view_.pos) return;
+  reader_->release(view_);
+  view_active_ = false;
+}
+
+// ---------------------------------------------------------------------------------------
+// The pollable descriptor: a thread that sleeps on the ring for the consumer and rings an
+// eventfd when there is something to read (or the peer is gone), then waits to be
+// re-armed by the consumer once it has drained the ring. The eventfd is this process's
+// own, so no descriptor has to cross to the producer.
+
+void ShmRing::start_bridge() {
+  auto e = sys::eventfd(0, EFD_NONBLOCK);
+  if (!e) return;  // pollable_fd() stays -1; waiting still works
+  efd_ = std::move(*e);
+  bridge_ = std::thread([this] { bridge_main(); });
+}
+
+void ShmRing::rearm_bridge() noexcept {
+  (void)sys::eventfd_take(efd_.get());  // would_block when already clear: fine
+  // release: the drain above happens before the thread looks at the ring again.
+  bridge_armed_.store(1, std::memory_order_release);
+  (void)sys::futex_wake(&bridge_armed_, 1);
+}
+
+bool ShmRing::bridge_should_signal(Clock::time_point& last_check) const noexcept {
+  if (reader_->readable()) return true;
+  const auto now = coarse_now();
+  if (now - last_check < kLivenessInterval) return false;
+  last_check = now;
+  // Read-only checks (the consumer's thread does the reaping).
+  const SessionLine& ses = hdr_->session;
+  if (cfg_.pattern == Pattern::pubsub) {
+    const std::uint32_t st = ses.single_state.load(std::memory_order_acquire);
+    return st == kSingleDetached || (st == kSingleAttached && !single_alive());
+  }
+  if (ses.many_ever.load(std::memory_order_acquire) == 0) return false;
+  if (ses.many_live.load(std::memory_order_acquire) == 0) return true;
+  bool any_dead = false, any_alive = false;
+  for (std::uint32_t i = 0; i < cfg_.slots; ++i) {
+    if (hdr_->slots[i].state.load(std::memory_order_acquire) != kSlotUsed) continue;
+    auto c = sys::ofd_conflict(fd_.get(), sys::LockKind::write, kLockSlot0 + i, 1);
+    if (c && !*c) any_dead = true; else any_alive = true;
+  }
+  return any_dead && (!any_alive || reader_->stalled());
+}
+
+void ShmRing::bridge_main() {
+  Clock::time_point last_check{};
+  WaitLine& wl = hdr_->data_wait;
+  while (!bridge_stop_.load(std::memory_order_acquire)) {
+    // acquire: the consumer's drain of the eventfd happened before it re-armed us.
+    if (bridge_armed_.load(std::memory_order_acquire) == 0) {
+      (void)sys::futex_wait(&bridge_armed_, 0, Deadline::after(std::chrono::milliseconds(500)));
+      continue;
+    }
+    if (bridge_should_signal(last_check)) {
+      bridge_armed_.store(0, std::memory_order_relaxed);  // relaxed: only this thread clears it
+      (void)sys::eventfd_add(efd_.get(), 1);
+      continue;
+    }
+    const std::uint32_t seen = wl.futex.load(std::memory_order_acquire);
+    wl.waiters.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before the re-check
+    heavy_fence();
+    if (!reader_->readable() && !bridge_stop_.load(std::memory_order_acquire)) {
+      (void)sys::futex_wait(&wl.futex, seen, Deadline::after(kSleepChunk));
+    }
+    wl.waiters.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The opener for Channel::open / Channel::bind.
+
+Result<std::unique_ptr<ChannelImpl>> open_shm_ring(const Url& url, bool bind) {
+  auto o = RingOptions::from_url(url);
+  if (!o) return fail(std::move(o.error()));
+  bool consumer = bind;
+  if (auto role = url.option("role")) {
+    if (*role == "send") {
+      consumer = false;
+    } else if (*role == "recv") {
+      consumer = true;
+    } else {
+      return fail(Errc::bad_url, "url", url.text, fmt::format("option role='{}' is not send or recv", *role));
+    }
+  }
+  ShmRing::Params p{url.name, url.text, *o, consumer};
+  auto r = ShmRing::open(p);
+  if (!r) return fail(std::move(r.error()));
+  return std::unique_ptr<ChannelImpl>(std::move(*r));
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------
+// Options and handles
+
+Result<RingOptions> RingOptions::from_url(const Url& url) {
+  if (auto c = url.check_options({"capacity", "max", "pattern", "policy", "slots", "wait", "spin", "mode", "create",
+                                  "excl", "role"});
+      !c) {
+    return fail(std::move(c.error()));
+  }
+  auto bad = [&](std::string why) { return fail(Errc::bad_url, "url", url.text, std::move(why)); };
+  RingOptions o;
+  if (url.option("capacity")) {
+    auto v = url.option_size("capacity", 0);
+    if (!v) return fail(std::move(v.error()));
+    o.capacity = *v;
+  }
+  if (url.option("max")) {
+    auto v = url.option_size("max", 0);
+    if (!v) return fail(std::move(v.error()));
+    o.max_message = *v;
+  }
+  if (auto v = url.option("pattern")) {
+    if (*v == "spsc") o.pattern = RingPattern::spsc;
+    else if (*v == "mpsc") o.pattern = RingPattern::mpsc;
+    else if (*v == "pubsub") o.pattern = RingPattern::pubsub;
+    else return bad(fmt::format("option pattern='{}' is not spsc, mpsc or pubsub", *v));
+  }
+  if (auto v = url.option("policy")) {
+    if (*v == "block") o.policy = SlowSubscriber::block;
+    else if (*v == "drop") o.policy = SlowSubscriber::drop;
+    else return bad(fmt::format("option policy='{}' is not block or drop", *v));
+  }
+  if (url.option("slots")) {
+    auto v = url.option_uint("slots", 0);
+    if (!v) return fail(std::move(v.error()));
+    if (*v < 1 || *v > detail::ring::kMaxSlots) return bad(fmt::format("option slots={} is not 1..{}", *v, detail::ring::kMaxSlots));
+    o.slots = static_cast<unsigned>(*v);
+  }
+  if (auto v = url.option("wait")) {
+    if (*v == "spin") o.wait = WaitStrategy::spin;
+    else if (*v == "yield") o.wait = WaitStrategy::yield;
+    else if (*v == "sleep") o.wait = WaitStrategy::sleep;
+    else if (*v == "poll") o.wait = WaitStrategy::poll;
+    else return bad(fmt::format("option wait='{}' is not spin, yield, sleep or poll", *v));
+  }
+  auto spin = url.option_uint("spin", 20);
+  if (!spin) return fail(std::move(spin.error()));
+  if (*spin > 10'000'000) return bad("option spin= is in microseconds, at most 10000000");
+  o.spin = std::chrono::microseconds(*spin);
+  auto mode = url.option_mode("mode", 0600);
+  if (!mode) return fail(std::move(mode.error()));
+  o.mode = *mode;
+  auto create = url.option_bool("create", true);
+  if (!create) return fail(std::move(create.error()));
+  auto excl = url.option_bool("excl", false);
+  if (!excl) return fail(std::move(excl.error()));
+  if (*excl && !*create) return bad("excl=1 asks to create and create=0 forbids it");
+  o.create = *excl ? RingCreate::exclusive : *create ? RingCreate::open_or_create : RingCreate::open_only;
+  return o;
+}
+
+RingProducer::RingProducer() = default;
+RingProducer::RingProducer(std::unique_ptr<detail::ShmRing> impl) : impl_(std::move(impl)) {}
+RingProducer::RingProducer(RingProducer&&) noexcept = default;
+RingProducer& RingProducer::operator=(RingProducer&&) noexcept = default;
+RingProducer::~RingProducer() = default;
+
+Result<RingProducer> RingProducer::open(std::string_view name, const RingOptions& o) {
+  detail::ShmRing::Params p{std::string(name), fmt::format("shm://{}", name), o, false};
+  auto r = detail::ShmRing::open(p);
+  if (!r) return fail(std::move(r.error()));
+  return RingProducer(std::move(*r));
+}
+
+namespace {
+std::unexpected<Error> empty_handle(const char* op) {
+  return fail(Errc::invalid_argument, op, {}, "the ring handle is empty (moved from or default-constructed)");
+}
+}  // namespace
+
+Result<Loan> RingProducer::loan(std::size_t size, Deadline d) {
+  if (!impl_) return empty_handle("loan");
+  return impl_->loan(size, d);
+}
+Result<void> RingProducer::commit(Loan&& loan, std::size_t size) {
+  if (!impl_) return empty_handle("commit");
+  return impl_->commit(loan, size, {});
+}
+Result<void> RingProducer::send(std::span<const std::byte> msg, Deadline d) {
+  if (!impl_) return empty_handle("send");
+  return impl_->send(msg, {}, d);
+}
+const RingInfo& RingProducer::info() const noexcept {
+  static const RingInfo kEmpty;
+  return impl_ ? impl_->info() : kEmpty;
+}
+std::size_t RingProducer::max_message_size() const noexcept { return impl_ ? impl_->max_message_size() : 0; }
+Channel RingProducer::into_channel() && {
+  if (!impl_) return Channel();
+  std::string url = impl_->object();
+  return Channel(std::move(impl_), std::move(url));
+}
+
+RingConsumer::RingConsumer() = default;
+RingConsumer::RingConsumer(std::unique_ptr<detail::ShmRing> impl) : impl_(std::move(impl)) {}
+RingConsumer::RingConsumer(RingConsumer&&) noexcept = default;
+RingConsumer& RingConsumer::operator=(RingConsumer&&) noexcept = default;
+RingConsumer::~RingConsumer() = default;
+
+Result<RingConsumer> RingConsumer::open(std::string_view name, const RingOptions& o) {
+  detail::ShmRing::Params p{std::string(name), fmt::format("shm://{}", name), o, true};
+  auto r = detail::ShmRing::open(p);
+  if (!r) return fail(std::move(r.error()));
+  return RingConsumer(std::move(*r));
+}
+Result<ReadView> RingConsumer::read(Deadline d) {
+  if (!impl_) return empty_handle("read");
+  return impl_->read(d);
+}
+Result<Received> RingConsumer::receive(std::span<std::byte> buf, Deadline d) {
+  if (!impl_) return empty_handle("receive");
+  return impl_->receive(buf, {}, d);
+}
+int RingConsumer::pollable_fd() const noexcept { return impl_ ? impl_->pollable_fd() : -1; }
+std::uint64_t RingConsumer::lost() const noexcept { return impl_ ? impl_->lost() : 0; }
+const RingInfo& RingConsumer::info() const noexcept {
+  static const RingInfo kEmpty;
+  return impl_ ? impl_->info() : kEmpty;
+}
+std::size_t RingConsumer::max_message_size() const noexcept { return impl_ ? impl_->max_message_size() : 0; }
+Channel RingConsumer::into_channel() && {
+  if (!impl_) return Channel();
+  std::string url = impl_->object();
+  return Channel(std::move(impl_), std::move(url));
+}
+
+Result<void> remove_ring(std::string_view name) {
+  if (auto v = detail::validate_ring_name(name); !v) return fail(std::move(v.error()));
+  std::string path = ring_path(name);
+  if (::unlink(path.c_str()) != 0) return fail_errno("unlink", errno, fmt::format("shm://{}", name));
+  return {};
+}
+
+}  // namespace ipcx

@@ -1,0 +1,183 @@
+// The Channels and the Listener over sockets (socket.hpp describes what they do), and the
+// URL options the unix*, tcp and udp openers share.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ipcx/detail/transport.hpp"
+#include "ipcx/socket.hpp"
+
+namespace ipcx::detail {
+
+inline constexpr std::size_t kSocketDefaultMax = 64u << 20;  // stream sockets: 64 MiB
+inline constexpr std::uint32_t kRefusalMarker = 0xffffffffu;  // framed refusal: never a valid length
+inline constexpr std::size_t kRefusalReasonMax = 4096;
+
+// allow_uid / allow_gid: a peer passes if its uid or its gid is listed.
+struct AllowList {
+  std::vector<uid_t> uids;
+  std::vector<gid_t> gids;
+  std::string text;  // as the URL said it, for errors: "allow_uid=0,1000"
+
+  bool empty() const noexcept { return uids.empty() && gids.empty(); }
+  bool allows(const PeerCredentials& c) const noexcept;
+};
+
+// The URL options of the socket schemes, parsed and checked.
+struct SocketUrlOptions {
+  bool raw = false;
+  std::optional<std::uint64_t> max;
+  unsigned mode = 0600;
+  bool mode_given = false;
+  std::string dir;  // resolved; empty: the URL's path as it is
+  AllowList allow;
+  bool nodelay = true;
+  bool keepalive = false;
+  std::size_t sndbuf = 0;
+  std::size_t rcvbuf = 0;
+  std::optional<std::chrono::nanoseconds> timeout;
+  bool wait = false;
+  int backlog = SOMAXCONN;
+
+  Deadline connect_deadline() const;
+};
+Result<SocketUrlOptions> parse_socket_options(const Url& url);
+// The query options worth passing to the other side (framing, max), as "?a=b&c=d" or "".
+std::string peer_query(const Url& url);
+// Applies sndbuf / rcvbuf (and, for TCP, nodelay / keepalive).
+Result<void> apply_socket_options(Socket& s, const SocketUrlOptions& o);
+// Connects a fresh socket to each address in turn (a unixgram one autobound first); if
+// none answers and `wait` is set, starts again until the `timeout`.
+Result<Socket> connect_with_retry(std::span<const SocketAddress> addrs, SocketType type, const SocketUrlOptions& o,
+                                  const std::string& object);
+
+// The part every socket channel shares.
+class SocketChannel : public ChannelImpl {
+ public:
+  int pollable_fd() const noexcept override { return sock_.fd(); }
+  std::size_t max_message_size() const noexcept override { return max_; }
+  std::optional<PeerCredentials> peer() const override { return peer_; }
+  const Socket& socket() const noexcept { return sock_; }
+  // A socket file this channel bound (bound unixgram); unlinked when the channel closes.
+  void own_path(SocketPath p) { path_ = std::move(p); }
+
+ protected:
+  SocketChannel(Socket s, std::size_t max, std::string object, std::optional<PeerCredentials> peer)
+      : sock_(std::move(s)), max_(max), object_(std::move(object)), peer_(peer) {}
+
+  std::unexpected<Error> refused(const char* op, std::string_view reason) const;
+  std::unexpected<Error> with_context(Error e) const;
+
+  SocketPath path_;  // declared before sock_: the file goes before the socket closes
+  Socket sock_;
+  std::size_t max_;
+  std::string object_;
+  std::optional<PeerCredentials> peer_;
+};
+
+// Unix stream and TCP: length-framed messages (4-byte little-endian length) with the
+// descriptors of each frame matched back to it, or raw bytes. Nothing is consumed until a
+// whole message is in hand, so a timeout or a short buffer can be retried. Not
+// thread-safe beyond one sender and one receiver thread (they touch disjoint state).
+class StreamSocketChannel final : public SocketChannel {
+ public:
+  // `connecting`: this side connected, so a refusal from the listener may arrive.
+  StreamSocketChannel(Socket s, bool raw, std::size_t max, std::string object, bool connecting,
+                      std::optional<PeerCredentials> peer);
+
+  Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override;
+  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override;
+  Result<Message> receive_message(const ReceiveOptions& o, Deadline d) override;
+
+ private:
+  struct FrameFds {
+    std::uint64_t offset;  // stream offset of the frame's first byte
+    std::vector<Fd> fds;
+    bool lost;             // MSG_CTRUNC came with them
+  };
+
+  Result<void> fill(Deadline d, std::size_t need);
+  Result<std::size_t> next_frame(Deadline d);
+  void attach_fds(std::vector<Fd> fds, bool lost);
+  void consume(std::size_t n);
+  FrameFds take_fds(std::uint64_t offset);
+  std::unexpected<Error> break_stream(std::string why);
+  Result<void> send_pieces(std::span<const std::byte> header, std::span<const std::byte> body,
+                           std::span<const int> fds, Deadline d);
+  Result<void> flush_pending(Deadline d);
+  std::unexpected<Error> send_failed(Error e);
+  Result<Received> receive_raw(std::span<std::byte> buf, Deadline d);
+
+  bool raw_;
+  bool connecting_;
+  std::vector<std::byte> rx_;
+  std::size_t rpos_ = 0;  // start of the next frame in rx_
+  std::size_t rend_ = 0;  // end of the bytes read
+  std::uint64_t base_ = 0;  // stream offset of rx_[0]
+  std::deque<FrameFds> rx_fds_;
+  std::vector<std::byte> tx_pending_;  // the rest of a frame whose send timed out
+  std::optional<Error> broken_;        // why the stream can no longer be read
+};
+
+// Unix datagram and seqpacket, and UDP: one datagram or packet is one message.
+class PacketSocketChannel final : public SocketChannel {
+ public:
+  // `connected`: sends go to the connected peer; otherwise to the last sender.
+  // `udp_limit`: the UDP payload limit of this socket's family, 0 for Unix sockets.
+  PacketSocketChannel(Socket s, std::size_t max, std::string object, bool connected, bool connecting,
+                      std::optional<PeerCredentials> peer, std::size_t udp_limit);
+
+  Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override;
+  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override;
+  Result<Message> receive_message(const ReceiveOptions& o, Deadline d) override;
+
+ private:
+  Result<Received> receive_into(std::span<std::byte> buf, Deadline d, bool size_known);
+  std::unexpected<Error> receive_failed(Error e);
+  Result<void> pending_refusal();
+
+  bool connected_;
+  bool check_refusal_;  // seqpacket, connecting side: the first packet may be a refusal
+  std::size_t udp_limit_;
+  SocketAddress reply_to_;
+  bool heard_from_anyone_ = false;
+  std::optional<Error> broken_;
+};
+
+// The accepting side of unix, unixpacket and tcp.
+class SocketListener final : public ListenerImpl {
+ public:
+  SocketListener(Socket s, SocketPath path, SocketUrlOptions o, std::string object, std::string local_url);
+
+  Result<Channel> accept(Deadline d) override;
+  int pollable_fd() const noexcept override { return sock_.fd(); }
+  std::string local_url() const override { return local_url_; }
+
+ private:
+  void send_refusal(Socket& c, const std::string& reason);
+
+  SocketPath path_;
+  Socket sock_;
+  SocketUrlOptions o_;
+  std::string object_;
+  std::string local_url_;
+};
+
+// The channel for a connected (or pair) socket of any type.
+std::unique_ptr<ChannelImpl> make_connected_channel(Socket s, bool raw, std::size_t max, std::string object,
+                                                    bool connecting, std::optional<PeerCredentials> peer);
+// The default `max` for a socket: 64 MiB for streams; SO_SNDBUF - 32 for Unix datagram
+// and seqpacket (what unix_dgram_sendmsg takes); the payload limit for UDP.
+std::size_t default_max(const Socket& s);
+std::size_t udp_limit(int family) noexcept;
+// The URL of a socket address: "unix:///p", "unixgram:@n", "tcp://[::1]:80"...
+std::string url_for(const SocketAddress& a, SocketType type);
+
+}  // namespace ipcx::detail

@@ -1,0 +1,121 @@
+// The installed man page and bash completion (generated from the binary's own option
+// tables), --help with an example on every command, --version, and usage exit codes.
+#include <sstream>
+
+#include "cli_support.hpp"
+
+namespace ipcx::test {
+namespace {
+
+class CliGenerated : public InstalledCli {};
+
+// The subcommands `ipcx --help` lists.
+std::vector<std::string> subcommands() {
+  auto r = InstalledCli::ipcx("--help");
+  EXPECT_EQ(r.status, 0);
+  std::vector<std::string> out;
+  std::istringstream in(r.out);
+  bool in_list = false;
+  for (std::string l; std::getline(in, l);) {
+    if (l.starts_with("Subcommands:")) {
+      in_list = true;
+      continue;
+    }
+    if (in_list && l.starts_with("  ")) {
+      std::istringstream w(l);
+      std::string name;
+      w >> name;
+      out.push_back(name);
+    }
+  }
+  return out;
+}
+
+TEST_F(CliGenerated, EveryCommandHasHelpWithAnExample) {
+  auto cmds = subcommands();
+  for (const char* c : {"send", "recv", "bridge", "ls", "stat", "rm", "doctor"}) {
+    EXPECT_NE(std::find(cmds.begin(), cmds.end(), c), cmds.end()) << c << " missing from --help";
+  }
+  EXPECT_EQ(std::find(cmds.begin(), cmds.end(), "completion"), cmds.end()) << "generators stay hidden";
+  for (const auto& c : cmds) {
+    auto r = ipcx(c + " --help");
+    EXPECT_EQ(r.status, 0) << c;
+    EXPECT_NE(r.out.find("Example"), std::string::npos) << c << " --help has no example:\n" << r.out;
+  }
+}
+
+TEST_F(CliGenerated, ManPageDocumentsEveryCommandAndOption) {
+  std::string man = read_text_file(prefix() + "/share/man/man1/ipcx.1");
+  ASSERT_FALSE(man.empty()) << "share/man/man1/ipcx.1 was not installed";
+  EXPECT_TRUE(man.find(".TH IPCX 1") != std::string::npos) << man.substr(0, 200);
+  for (const auto& c : subcommands()) {
+    EXPECT_NE(man.find(".SS \"ipcx " + c), std::string::npos) << c;
+  }
+  for (const char* opt : {"\\-\\-stale", "\\-\\-json", "\\-\\-force", "\\-\\-listen", "\\-\\-yes"}) {
+    EXPECT_NE(man.find(opt), std::string::npos) << opt;
+  }
+  EXPECT_NE(man.find(".SH EXIT STATUS"), std::string::npos);
+  EXPECT_NE(man.find(".BR ipcrm (1)"), std::string::npos);
+  // It is what the installed binary prints now: generated, not kept by hand.
+  auto now = ipcx("man");
+  EXPECT_EQ(now.status, 0);
+  EXPECT_EQ(now.out, man);
+  // man(1) renders it without warnings, where man is installed.
+  auto render = shell("command -v man >/dev/null || exit 77; MANWIDTH=100 man --warnings -l " +
+                      sh_quote(prefix() + "/share/man/man1/ipcx.1"));
+  if (render.status != 77) {
+    EXPECT_EQ(render.status, 0) << render.err;
+    EXPECT_TRUE(render.err.empty()) << render.err;
+  }
+}
+
+// Completes `line` (words separated by spaces; the last word is being typed).
+std::string complete(const std::string& line) {
+  std::string script = InstalledCli::prefix() + "/share/bash-completion/completions/ipcx";
+  std::string cmd = fmt::format(
+      "bash -c {}",
+      sh_quote(fmt::format("PATH={}/bin:$PATH; source {}; read -ra COMP_WORDS <<< {}; "
+                           "[[ {} == *' ' ]] && COMP_WORDS+=(''); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1)); "
+                           "COMP_LINE={}; _ipcx; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                           sh_quote(InstalledCli::prefix()), sh_quote(script), sh_quote(line), sh_quote(line),
+                           sh_quote(line))));
+  auto r = InstalledCli::shell(cmd);
+  EXPECT_EQ(r.status, 0) << r.err;
+  return r.out;
+}
+
+TEST_F(CliGenerated, BashCompletionWalksTheCommands) {
+  std::string script = read_text_file(prefix() + "/share/bash-completion/completions/ipcx");
+  ASSERT_NE(script.find("complete -F _ipcx ipcx"), std::string::npos);
+  EXPECT_EQ(complete("ipcx l"), "ls\n");
+  EXPECT_EQ(complete("ipcx do"), "doctor\n");
+  EXPECT_NE(complete("ipcx ls --").find("--stale\n"), std::string::npos);
+  EXPECT_NE(complete("ipcx rm --f").find("--force\n"), std::string::npos);
+  std::string types = complete("ipcx ls --type sysv");
+  EXPECT_NE(types.find("sysvshm\n"), std::string::npos) << types;
+  EXPECT_NE(types.find("sysvmq\n"), std::string::npos) << types;
+  EXPECT_NE(complete("ipcx recv posix").find("posixmq://"), std::string::npos);
+  // stat and rm complete the objects that exist now.
+  PlainObjects objs;
+  Holder child([&] { return objs.create_and_use(); }, true);
+  ASSERT_EQ(child.result(), 0);
+  std::string shm = complete("ipcx stat posixshm:///ipcxt");
+  EXPECT_NE(shm.find(objs.shm_name), std::string::npos) << shm;
+  child.release();
+  objs.remove_all();
+}
+
+TEST_F(CliGenerated, VersionAndUsageErrors) {
+  auto v = ipcx("--version");
+  EXPECT_EQ(v.status, 0);
+  EXPECT_FALSE(v.out.empty());
+  auto none = ipcx("");
+  EXPECT_EQ(none.status, 2);
+  EXPECT_FALSE(none.err.empty());
+  auto unknown = ipcx("frobnicate");
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.err.find("frobnicate"), std::string::npos) << unknown.err;
+}
+
+}  // namespace
+}  // namespace ipcx::test

@@ -1,0 +1,254 @@
+// ipcx bridge URL_A URL_B: forwards messages between two channels until either side goes
+// away, then prints how many it forwarded each way.
+//
+// One thread, one poll() over both channels' pollable_fd() and a self-pipe for SIGINT and
+// SIGTERM. A readable side is drained with try_receive until it would block (a framed
+// stream may hold whole messages in its buffer that poll() cannot see), and each message
+// is sent on the other side with the same sysvmq type and posixmq priority. A channel
+// without a pollable descriptor is polled every few milliseconds.
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "ipcx/channel.hpp"
+#include "output.hpp"
+#include "sys/io.hpp"
+
+namespace ipcx::cli {
+namespace {
+
+int g_signal_fd = -1;  // write end of the self-pipe; set once before handlers are installed
+
+extern "C" void on_signal(int) {
+  const char c = 's';
+  // write(2) is async-signal-safe; a full pipe already holds a wake-up, so the result is moot.
+  [[maybe_unused]] ssize_t n = ::write(g_signal_fd, &c, 1);
+}
+
+struct Direction {
+  Channel* from = nullptr;
+  Channel* to = nullptr;
+  std::string label;  // "A -> B"
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+};
+
+// A mailbox scheme: a message sent is read back by the same side, so forwarding both ways
+// would echo every message. They need a direction.
+bool is_mailbox(Scheme s) { return s == Scheme::fifo || s == Scheme::posixmq || s == Scheme::sysvmq; }
+
+enum class Step { idle, progressed, ended };
+
+// Moves every message that is ready on d.from to d.to.
+Step pump(Direction& d, std::string& ended, bool& failed) {
+  Step step = Step::idle;
+  for (;;) {
+    auto m = d.from->try_receive_message();
+    if (!m) {
+      const Error& e = m.error();
+      if (e.would_block() || e.timed_out()) return step;
+      if (e.peer_gone()) {
+        ended = fmt::format("{} went away: {}", d.from->url(), e.detail().empty() ? e.message() : e.detail());
+        return Step::ended;
+      }
+      ended = e.message();
+      failed = true;
+      return Step::ended;
+    }
+    SendOptions so;
+    so.type = m->type > 0 ? m->type : 1;
+    so.priority = m->priority;
+    auto s = d.to->send(m->data, Deadline::never(), so);
+    if (!s) {
+      if (s.error().peer_gone()) {
+        const Error& e = s.error();
+        ended = fmt::format("{} went away: {}", d.to->url(), e.detail().empty() ? e.message() : e.detail());
+      } else {
+        ended = s.error().message();
+        failed = true;
+      }
+      return Step::ended;
+    }
+    ++d.messages;
+    d.bytes += m->data.size();
+    step = Step::progressed;
+  }
+}
+
+}  // namespace
+
+void add_bridge(CLI::App& app, int& rc) {
+  auto* cmd = app.add_subcommand("bridge", "Forward messages between two channels until either side goes away");
+  cmd->footer(
+      "Forwards both ways by default; -u forwards only URL_A to URL_B, -U only URL_B to URL_A.\n"
+      "fifo://, posixmq:// and sysvmq:// are mailboxes (a side reads what it sends), so a bridge\n"
+      "with one of them needs -u or -U. On exit it prints the messages and bytes forwarded each\n"
+      "way. Exit status: 0 when a side went away or on SIGINT/SIGTERM, 1 on an error.\n"
+      "Examples:\n"
+      "  ipcx bridge -u fifo:///tmp/in posixmq:///jobs\n"
+      "  ipcx bridge shm://cam0 tcp://0.0.0.0:7000 --listen   # expose a local channel on TCP");
+  struct Opts {
+    std::string a, b;
+    bool a_to_b_only = false;
+    bool b_to_a_only = false;
+    bool listen = false;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("URL_A", o->a, "First channel")->required();
+  cmd->add_option("URL_B", o->b, "Second channel")->required();
+  auto* u = cmd->add_flag("-u", o->a_to_b_only, "Forward only from URL_A to URL_B");
+  cmd->add_flag("-U", o->b_to_a_only, "Forward only from URL_B to URL_A")->excludes(u);
+  cmd->add_flag("-l,--listen", o->listen,
+                "URL_B is a listening address (unix, unixpacket, tcp): accept one connection there first");
+  cmd->add_flag("--json", o->json, "Print the counts as one JSON object");
+  cmd->callback([o, &rc] {
+    auto ua = Url::parse(o->a);
+    auto ub = Url::parse(o->b);
+    for (auto* p : {&ua, &ub}) {
+      if (!*p) {
+        error(p->error().message());
+        rc = kUsage;
+        return;
+      }
+    }
+    const bool read_a = !o->b_to_a_only;
+    const bool read_b = !o->a_to_b_only;
+    if (read_a && read_b) {
+      for (const auto* p : {&*ua, &*ub}) {
+        if (is_mailbox(p->scheme)) {
+          error(fmt::format("bridge {}: {}:// is a mailbox: a bridge would read back what it forwards into it; "
+                            "give a direction with -u (URL_A to URL_B) or -U (URL_B to URL_A)",
+                            p->text, to_string(p->scheme)));
+          rc = kUsage;
+          return;
+        }
+      }
+    }
+
+    // SIGINT/SIGTERM end the bridge through the self-pipe; a second one kills (SA_RESETHAND)
+    // in case a send is stuck.
+    auto sp = sys::pipe2(O_NONBLOCK);
+    if (!sp) {
+      error(sp.error().message());
+      rc = kRuntimeError;
+      return;
+    }
+    g_signal_fd = sp->write.get();
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    ::sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+
+    // A side that receives is bound (datagram schemes receive at their address); a side
+    // that only sends is opened.
+    auto open_side = [](const Url& url, bool receives) { return receives ? Channel::bind(url) : Channel::open(url); };
+    auto a = open_side(*ua, read_a);
+    if (!a) {
+      error(a.error().message());
+      rc = kRuntimeError;
+      return;
+    }
+    Result<Channel> b = Channel();
+    if (o->listen) {
+      auto l = Listener::listen(*ub);
+      if (!l) {
+        error(l.error().message());
+        rc = kRuntimeError;
+        return;
+      }
+      fmt::print(stderr, "ipcx bridge: listening on {}\n", l->local_url());
+      std::array<pollfd, 2> pf{pollfd{l->pollable_fd(), POLLIN, 0}, pollfd{sp->read.get(), POLLIN, 0}};
+      for (;;) {
+        int n = ::poll(pf.data(), pf.size(), -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (pf[1].revents) {
+          error("bridge: interrupted before a connection came");
+          rc = kOk;
+          return;
+        }
+        b = l->try_accept();
+        if (b) break;
+        if (!b.error().would_block()) {
+          error(b.error().message());
+          rc = kRuntimeError;
+          return;
+        }
+      }
+    } else {
+      b = open_side(*ub, read_b);
+      if (!b) {
+        error(b.error().message());
+        rc = kRuntimeError;
+        return;
+      }
+    }
+
+    Direction ab{&*a, &*b, fmt::format("{} -> {}", o->a, o->b)};
+    Direction ba{&*b, &*a, fmt::format("{} -> {}", o->b, o->a)};
+    std::string ended;
+    bool failed = false;
+    int idle_ms = 1;
+    while (ended.empty()) {
+      std::array<pollfd, 3> pf{};
+      std::size_t n = 0;
+      pf[n++] = {sp->read.get(), POLLIN, 0};
+      int fa = read_a ? a->pollable_fd() : -1;
+      int fb = read_b ? b->pollable_fd() : -1;
+      if (fa >= 0) pf[n++] = {fa, POLLIN, 0};
+      if (fb >= 0) pf[n++] = {fb, POLLIN, 0};
+      // A side with no descriptor is polled: back off from 1 to 20 ms while idle.
+      bool blind = (read_a && fa < 0) || (read_b && fb < 0);
+      int r = ::poll(pf.data(), n, blind ? idle_ms : -1);
+      if (r < 0 && errno != EINTR) {
+        error(fmt::format("bridge: poll: {}", std::strerror(errno)));
+        rc = kRuntimeError;
+        return;
+      }
+      if (pf[0].revents) {
+        ended = "stopped by a signal";
+        break;
+      }
+      bool progressed = false;
+      // Readiness (or a hang-up) is rechecked by the pump itself; every side is tried each
+      // round, so neither starves and a hang-up is seen as peer_gone.
+      for (auto* d : {read_a ? &ab : nullptr, read_b ? &ba : nullptr}) {
+        if (!d || !ended.empty()) continue;
+        Step s = pump(*d, ended, failed);
+        progressed = progressed || s == Step::progressed;
+      }
+      idle_ms = progressed ? 1 : std::min(idle_ms * 2, 20);
+    }
+
+    if (o->json) {
+      Json j{{"a", o->a},
+                       {"b", o->b},
+                       {"a_to_b", {{"messages", ab.messages}, {"bytes", ab.bytes}}},
+                       {"b_to_a", {{"messages", ba.messages}, {"bytes", ba.bytes}}},
+                       {"ended", ended}};
+      fmt::print("{}\n", dump(j, false));
+    } else {
+      fmt::print("{}: {} messages, {} bytes\n", ab.label, ab.messages, ab.bytes);
+      fmt::print("{}: {} messages, {} bytes\n", ba.label, ba.messages, ba.bytes);
+      fmt::print("ended: {}\n", ended);
+    }
+    std::fflush(stdout);
+    if (failed) error(fmt::format("bridge: {}", ended));
+    rc = failed ? kRuntimeError : kOk;
+  });
+}
+
+}  // namespace ipcx::cli
