@@ -240,7 +240,10 @@ int run(const Options& o, const std::string& command) {
   rep.command = command;
   rep.placement = placement->describe();
   std::string size_list;
-  for (auto s : sizes) size_list += (size_list.empty() ? "" : ",") + size_label(s);
+  for (auto s : sizes) {
+    if (!size_list.empty()) size_list += ',';
+    size_list += size_label(s);
+  }
   auto ms = [](std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   rep.settings = fmt::format("sizes {}; per row: warm-up {} ms, round trips {} ms, one-way {} ms{}; floor {} ms beside "
                              "each row{}",

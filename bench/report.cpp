@@ -83,7 +83,9 @@ Machine machine_facts() {
   if (::sched_getaffinity(0, sizeof set, &set) == 0) {
     std::string s;
     for (int i = 0; i < CPU_SETSIZE; ++i) {
-      if (CPU_ISSET(i, &set)) s += (s.empty() ? "" : ",") + std::to_string(i);
+      if (!CPU_ISSET(i, &set)) continue;
+      if (!s.empty()) s += ',';
+      s += std::to_string(i);
     }
     m.allowed_cpus = s;
   }
