@@ -393,11 +393,9 @@ void child_signals() {
       ::usleep(200);
     }
   }
+  if (!p) record(b, true, p.error());  // before closing: the peer's failure follows from ours
   link->reset();
-  if (!p) {
-    record(b, true, p.error());
-    child_exit(1);
-  }
+  if (!p) child_exit(1);
   b.server_phase.store(static_cast<int>(Phase::done));
   b.server_state.store(static_cast<int>(State::ok));
   child_exit(0);
@@ -425,11 +423,9 @@ void child_signals() {
   }
   auto p = client_protocol(**link, spec, rtt_only, b);
   if (p) b.client_phase.store(static_cast<int>(Phase::done));  // the server may close now
+  if (!p) record(b, false, p.error());  // before closing: the peer's failure follows from ours
   link->reset();
-  if (!p) {
-    record(b, false, p.error());
-    child_exit(1);
-  }
+  if (!p) child_exit(1);
   b.client_state.store(static_cast<int>(State::ok));
   child_exit(0);
 }
