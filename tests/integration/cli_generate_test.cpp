@@ -87,7 +87,8 @@ std::string complete(const std::string& line) {
 TEST_F(CliGenerated, BashCompletionWalksTheCommands) {
   std::string script = read_text_file(prefix() + "/share/bash-completion/completions/ipcx");
   ASSERT_NE(script.find("complete -F _ipcx ipcx"), std::string::npos);
-  EXPECT_EQ(complete("ipcx l"), "ls\n");
+  EXPECT_EQ(complete("ipcx l"), "listen\nls\n");
+  EXPECT_EQ(complete("ipcx ls"), "ls\n");
   EXPECT_EQ(complete("ipcx do"), "doctor\n");
   EXPECT_NE(complete("ipcx ls --").find("--stale\n"), std::string::npos);
   EXPECT_NE(complete("ipcx rm --f").find("--force\n"), std::string::npos);

@@ -15,16 +15,7 @@ namespace {
 
 using test::run;
 
-// test::cli_path() reads IPCX_CLI_PATH, but it is compiled into the support library, which
-// does not get that definition (only each test executable does); resolve it here.
-std::string cli_path() {
-  if (const char* env = std::getenv("IPCX_CLI")) return env;
-#ifdef IPCX_CLI_PATH
-  return IPCX_CLI_PATH;
-#else
-  return test::cli_path();
-#endif
-}
+std::string cli_path() { return test::cli_path(); }
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 

@@ -531,12 +531,7 @@ TEST(Ring, PollableDescriptorWithEpoll) {
 // The CLI: `ipcx send` and `ipcx recv` over shm://, in both orders; the first side to open
 // creates the ring.
 TEST(Ring, CliSendAndRecv) {
-#ifdef IPCX_CLI_PATH
-  // The macro reaches test files, not the support library that cli_path() is built in.
-  const std::string cli = IPCX_CLI_PATH;
-#else
   const std::string cli = ipcx::test::cli_path();
-#endif
   {
     const std::string url = "shm://" + ipcx::test::unique_name("cli1");
     auto s = ipcx::test::run(fmt::format("{} send '{}' alpha beta gamma", cli, url));

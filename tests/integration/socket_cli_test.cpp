@@ -25,15 +25,8 @@ namespace {
 
 using test::Piped;
 
-// The CLI under test. cli() is compiled into the support library, which is not
-// given IPCX_CLI_PATH, so this test asks for the path it was built with directly.
-std::string cli() {
-#ifdef IPCX_CLI_PATH
-  return IPCX_CLI_PATH;
-#else
-  return test::cli_path();
-#endif
-}
+// The CLI under test.
+std::string cli() { return test::cli_path(); }
 
 bool have(const char* tool) { return test::run(fmt::format("command -v {} >/dev/null", tool)).status == 0; }
 
