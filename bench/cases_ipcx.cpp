@@ -17,16 +17,8 @@
 #include "cases.hpp"
 #include "ipcx/channel.hpp"
 #include "ipcx/pipe.hpp"
-#include "links.hpp"
-
-// The shm:// ring's own header, once the ring is part of ipcx: its names are removed with
-// remove_ring() after each row (a process killed mid-row leaves them otherwise).
-#if __has_include("ipcx/ring.hpp")
 #include "ipcx/ring.hpp"
-#define IPCX_BENCH_HAVE_RING 1
-#else
-#define IPCX_BENCH_HAVE_RING 0
-#endif
+#include "links.hpp"
 
 namespace ipcx::bench {
 namespace {
@@ -321,9 +313,9 @@ class IpcxShm final : public IpcxTwoWay {
     return {};
   }
   void cleanup(const RunSpec&) override {
-#if IPCX_BENCH_HAVE_RING
-    for (const auto& n : names_) (void)remove_ring(n);  // usually gone already: the last close removes it
-#endif
+    // Usually gone already (the last side to close removes a ring); a process killed
+    // mid-row leaves it.
+    for (const auto& n : names_) (void)remove_ring(n);
     names_.clear();
   }
 

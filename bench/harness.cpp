@@ -195,6 +195,9 @@ struct Board {
   std::atomic<int> client_phase;
   std::atomic<int> server_state;
   std::atomic<int> client_state;
+  // Which side failed first (1 server, 2 client): the other side's failure usually follows
+  // from it (the peer closed), so the first one is the row's reason.
+  std::atomic<int> first_failure;
   char server_why[1024];
   char client_why[1024];
   char rendezvous[1024];
@@ -343,6 +346,8 @@ Res<void> client_protocol(Link& link, const RunSpec& spec, bool rtt_only, Board&
 
 void record(Board& b, bool server, const Problem& p) {
   auto& state = server ? b.server_state : b.client_state;
+  int none = 0;
+  if (p.kind == Problem::Kind::failed) b.first_failure.compare_exchange_strong(none, server ? 1 : 2);
   put(server ? b.server_why : b.client_why, p.why);
   state.store(static_cast<int>(p.kind == Problem::Kind::skipped ? State::skipped : State::failed));
 }
@@ -388,11 +393,9 @@ void child_signals() {
       ::usleep(200);
     }
   }
+  if (!p) record(b, true, p.error());  // before closing: the peer's failure follows from ours
   link->reset();
-  if (!p) {
-    record(b, true, p.error());
-    child_exit(1);
-  }
+  if (!p) child_exit(1);
   b.server_phase.store(static_cast<int>(Phase::done));
   b.server_state.store(static_cast<int>(State::ok));
   child_exit(0);
@@ -420,11 +423,9 @@ void child_signals() {
   }
   auto p = client_protocol(**link, spec, rtt_only, b);
   if (p) b.client_phase.store(static_cast<int>(Phase::done));  // the server may close now
+  if (!p) record(b, false, p.error());  // before closing: the peer's failure follows from ours
   link->reset();
-  if (!p) {
-    record(b, false, p.error());
-    child_exit(1);
-  }
+  if (!p) child_exit(1);
   b.client_state.store(static_cast<int>(State::ok));
   child_exit(0);
 }
@@ -544,6 +545,8 @@ Outcome measure(Case& c, const RunSpec& spec, bool rtt_only) {
                              kPhaseNames[b->client_phase.load()]);
   } else if (sstate == State::skipped) {
     out.status = fmt::format("skipped: {}", b->server_why);
+  } else if (b->first_failure.load() == 2 && cstate == State::failed) {
+    out.status = fmt::format("failed: {}", b->client_why);
   } else if (sstate == State::failed) {
     out.status = fmt::format("failed: {}", b->server_why);
   } else if (cstate == State::skipped && b->client_why[0]) {

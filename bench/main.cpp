@@ -240,7 +240,10 @@ int run(const Options& o, const std::string& command) {
   rep.command = command;
   rep.placement = placement->describe();
   std::string size_list;
-  for (auto s : sizes) size_list += (size_list.empty() ? "" : ",") + size_label(s);
+  for (auto s : sizes) {
+    if (!size_list.empty()) size_list += ',';
+    size_list += size_label(s);
+  }
   auto ms = [](std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   rep.settings = fmt::format("sizes {}; per row: warm-up {} ms, round trips {} ms, one-way {} ms{}; floor {} ms beside "
                              "each row{}",
@@ -249,6 +252,11 @@ int run(const Options& o, const std::string& command) {
                              ms(budget.floor), o.quick ? " (--quick)" : "");
   std::fputs(render_header(rep).c_str(), stdout);
   std::fflush(stdout);
+  if (rep.machine.load > rep.machine.cores) {
+    fmt::print(stderr, "ipcx-bench: the load average is {:.1f} on {} CPUs: other processes compete for them, and the "
+                       "numbers (spin rows above all) will show it\n",
+               rep.machine.load, rep.machine.cores);
+  }
 
   auto floor_case = make_floor();
   std::size_t total = 0;
@@ -324,6 +332,7 @@ int run(const Options& o, const std::string& command) {
 
   compute_ratios(rep.rows);
   std::fputs(render_table(rep).c_str(), stdout);
+  std::fputs(fmt::format("\nload at the end: {:.2f} (1-minute load average)\n", load_average()).c_str(), stdout);
   std::fflush(stdout);
   if (!o.json.empty() && !write_file(o.json, render_json(rep))) rc = rc ? rc : 1;
   if (!o.csv.empty() && !write_file(o.csv, render_csv(rep))) rc = rc ? rc : 1;

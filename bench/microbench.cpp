@@ -18,12 +18,8 @@
 #include <fmt/format.h>
 
 #include "framing.hpp"
-#include "ipcx/url.hpp"
-
-#if __has_include("ipcx/ring.hpp")
 #include "ipcx/ring.hpp"
-#define IPCX_MICROBENCH_RING 1
-#endif
+#include "ipcx/url.hpp"
 
 namespace {
 
@@ -67,7 +63,6 @@ void BM_FramedStream(benchmark::State& state) {
 }
 BENCHMARK(BM_FramedStream)->Arg(64)->Arg(1024)->Arg(16 * 1024);
 
-#ifdef IPCX_MICROBENCH_RING
 // Both ends of one ring in this process; the ring's name is removed when they close.
 struct RingPair {
   std::string name = fmt::format("ipcxb-{}-micro", ::getpid());
@@ -135,7 +130,6 @@ void BM_RingZeroCopy(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_RingZeroCopy)->Arg(64)->Arg(16 * 1024);
-#endif
 
 }  // namespace
 

@@ -188,10 +188,13 @@ class Roudi {
   std::vector<std::string> existed_;
 };
 
-iox::capro::ServiceDescription topic(const std::string& stem, const char* event) {
-  return {iox::capro::IdString_t(iox::cxx::TruncateToCapacity, "ipcx-bench"),
-          iox::capro::IdString_t(iox::cxx::TruncateToCapacity, stem.c_str()),
-          iox::capro::IdString_t(iox::cxx::TruncateToCapacity, event)};
+iox::capro::IdString_t id_string(std::string_view s) {
+  // With the length given: the overload without it copies the whole capacity.
+  return iox::capro::IdString_t(iox::cxx::TruncateToCapacity, s.data(), s.size());
+}
+
+iox::capro::ServiceDescription topic(const std::string& stem, std::string_view event) {
+  return {id_string("ipcx-bench"), id_string(stem), id_string(event)};
 }
 
 struct Ports {
@@ -215,7 +218,7 @@ void init_runtime(const std::string& name) {
   // Its default is verbose; errors still show (and a failed row says why).
   iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kError,
                                                            iox::log::LogLevelOutput::kHideLogLevel);
-  iox::runtime::PoshRuntime::initRuntime(iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.c_str()));
+  iox::runtime::PoshRuntime::initRuntime(iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.data(), name.size()));
 }
 
 Res<void> wait_for_subscriber(iox::popo::UntypedPublisher& pub) {

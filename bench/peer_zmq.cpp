@@ -116,7 +116,8 @@ class Zmq final : public Case {
       char ep[256];
       std::size_t len = sizeof ep;
       if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, ep, &len) != 0) return zmq_failed("ZMQ_LAST_ENDPOINT");
-      rendezvous += (i ? " " : "") + std::string(ep);
+      if (i) rendezvous += ' ';
+      rendezvous += ep;
     }
     return {};
   }

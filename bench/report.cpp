@@ -78,16 +78,26 @@ Machine machine_facts() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   m.date = buf;
+  m.load = load_average();
   m.clocksource = first_line_of("/sys/devices/system/clocksource/clocksource0/current_clocksource");
   cpu_set_t set;
   if (::sched_getaffinity(0, sizeof set, &set) == 0) {
     std::string s;
     for (int i = 0; i < CPU_SETSIZE; ++i) {
-      if (CPU_ISSET(i, &set)) s += (s.empty() ? "" : ",") + std::to_string(i);
+      if (!CPU_ISSET(i, &set)) continue;
+      if (!s.empty()) s += ',';
+      s += std::to_string(i);
     }
     m.allowed_cpus = s;
   }
   return m;
+}
+
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double v = -1;
+  if (!(in >> v)) return -1;
+  return v;
 }
 
 std::string size_label(std::size_t size) {
@@ -124,6 +134,9 @@ std::string render_header(const Report& r) {
                    m.clocksource);
   h += fmt::format("kernel:    {}\n", m.kernel);
   h += fmt::format("date:      {}\n", m.date);
+  h += fmt::format("load:      {:.2f} (1-minute load average at the start; more than the CPUs in use means other "
+                   "processes compete, and spin rows suffer most)\n",
+                   m.load);
   h += fmt::format("placement: {}\n", r.placement);
   h += fmt::format("run:       {}\n", r.settings);
   h += fmt::format("command:   {}\n", r.command);

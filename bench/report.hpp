@@ -18,8 +18,10 @@ struct Machine {
   // Not in the JSON's machine object, printed in the header:
   std::string clocksource;
   std::string allowed_cpus;
+  double load = -1;  // 1-minute load average (/proc/loadavg) when the facts were read
 };
 Machine machine_facts();
+double load_average();  // the 1-minute load average, -1 if unknown
 
 struct Row {
   std::string case_name;

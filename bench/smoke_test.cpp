@@ -191,4 +191,35 @@ TEST(BenchSmoke, BadArgumentsAreUsageErrors) {
   EXPECT_NE(b.output().find("out of range"), std::string::npos) << b.output();
 }
 
+// `ipcx bench` finds ipcx-bench next to itself (the build tree) and passes everything on.
+TEST(BenchCli, IpcxBenchRunsTheBenchmarkWithItsArguments) {
+  auto r = ipcx::test::run(fmt::format("{} bench --cases floor --sizes 64 --iterations 50", ipcx::test::cli_path()));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("command:   ipcx bench --cases floor --sizes 64 --iterations 50"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("\nfloor "), std::string::npos) << r.output;
+  auto help = ipcx::test::run(fmt::format("{} bench --help", ipcx::test::cli_path()));
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.output.find("--iterations"), std::string::npos) << "ipcx-bench's own help: " << help.output;
+}
+
+// Away from the build tree, with nothing installed, it says where it looked; IPCX_BENCH
+// points it at a benchmark anywhere.
+TEST(BenchCli, IpcxBenchSaysWhereItLookedAndHonoursIpcxBench) {
+  std::string dir = ipcx::test::unique_path("cli");
+  ASSERT_EQ(ipcx::test::run(fmt::format("mkdir {0} && cp {1} {0}/ipcx", dir, ipcx::test::cli_path())).status, 0);
+  auto missing = ipcx::test::run(fmt::format("env -u IPCX_BENCH {}/ipcx bench --quick", dir));
+  auto found = ipcx::test::run(
+      fmt::format("IPCX_BENCH={} {}/ipcx bench --cases floor --sizes 64 --iterations 20", IPCX_BENCH_PATH, dir));
+  ipcx::test::run(fmt::format("rm -rf {}", dir));
+  if (missing.output.find("Round trip") != std::string::npos) {
+    GTEST_SKIP() << "an ipcx-bench is installed on this host; the not-found path cannot be seen";
+  }
+  EXPECT_EQ(missing.status, 1) << missing.output;
+  EXPECT_NE(missing.output.find("ipcx-bench is not installed"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find(dir + "/ipcx-bench"), std::string::npos) << missing.output;
+  EXPECT_EQ(found.status, 0) << found.output;
+  EXPECT_NE(found.output.find("\nfloor "), std::string::npos) << found.output;
+}
+
 }  // namespace

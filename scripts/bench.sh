@@ -13,7 +13,12 @@ scripts/deps.sh --bench
 build=build-release
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DIPCX_BUILD_TESTS=OFF -DIPCX_BUILD_EXAMPLES=OFF -DIPCX_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" --target ipcx_cli ipcx-bench
+echo "bench.sh: building ipcx and ipcx-bench in $build/ (log: $build/build.log)" >&2
+if ! cmake --build "$build" -j"$(nproc)" --target ipcx_cli ipcx-bench >"$build/build.log" 2>&1; then
+  tail -n 40 "$build/build.log" >&2
+  echo "bench.sh: the build failed; the whole log is $build/build.log" >&2
+  exit 1
+fi
 
 if (($# == 0)); then
   set -- --quick

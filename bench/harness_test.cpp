@@ -1,0 +1,188 @@
+// The harness's checks: a message that arrives corrupt, out of order or not at all fails
+// its row (no numbers), percentiles are nearest-rank over every sample, a case that
+// cannot run is skipped with its reason. The cases here are pipes whose Link misbehaves on
+// purpose.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+#include "links.hpp"
+
+namespace ipcx::bench {
+namespace {
+
+TEST(Pattern, AcceptsWhatItMadeAndNamesWhatIsWrong) {
+  Pattern p(256);
+  std::vector<std::byte> m(256);
+  p.fill(m, 7, Kind::rtt);
+  EXPECT_EQ(p.check(m, 7, Kind::rtt), "");
+
+  EXPECT_NE(p.check(m, 8, Kind::rtt).find("expected message 8"), std::string::npos);
+  EXPECT_NE(p.check(m, 7, Kind::oneway).find("oneway"), std::string::npos);
+
+  auto flipped = m;
+  flipped[200] ^= std::byte{0x01};
+  EXPECT_NE(p.check(flipped, 7, Kind::rtt).find("at byte 200"), std::string::npos);
+
+  EXPECT_NE(p.check(std::span<const std::byte>(m.data(), 255), 7, Kind::rtt).find("255 bytes"), std::string::npos);
+
+  // Every size has its own body: a message of another size's pattern is caught.
+  Pattern other(256 + 8);
+  std::vector<std::byte> o(264);
+  other.fill(o, 7, Kind::rtt);
+  EXPECT_NE(p.check(std::span<const std::byte>(o.data(), 256), 7, Kind::rtt), "");
+}
+
+TEST(Summarize, NearestRankOverEverySample) {
+  std::vector<std::uint64_t> s(1000);
+  std::iota(s.begin(), s.end(), 1);
+  std::reverse(s.begin(), s.end());
+  Latency l = summarize(s);
+  EXPECT_EQ(l.samples, 1000u);
+  EXPECT_EQ(l.p50, 500u);
+  EXPECT_EQ(l.p99, 990u);
+  EXPECT_EQ(l.p999, 999u);
+  EXPECT_EQ(l.max, 1000u);
+
+  std::vector<std::uint64_t> one{42};
+  Latency m = summarize(one);
+  EXPECT_EQ(m.p50, 42u);
+  EXPECT_EQ(m.p999, 42u);
+}
+
+enum class Fault { none, corrupt_echo, drop_oneway, reorder_oneway, skip_setup };
+
+// Passes messages through, except the one its fault picks.
+class FaultyLink final : public Link {
+ public:
+  FaultyLink(std::unique_ptr<Link> inner, Fault f, bool server) : inner_(std::move(inner)), fault_(f), server_(server) {}
+  Res<void> send(std::span<const std::byte> msg) override {
+    Header h = read_header(msg);
+    if (fault_ == Fault::corrupt_echo && server_ && h.kind == Kind::rtt && h.seq == 5) {
+      std::vector<std::byte> bad(msg.begin(), msg.end());
+      bad[bad.size() - 1] ^= std::byte{0x40};
+      return inner_->send(bad);
+    }
+    if (!server_ && h.kind == Kind::oneway && h.seq == 3) {
+      if (fault_ == Fault::drop_oneway) return {};
+      if (fault_ == Fault::reorder_oneway) {
+        held_.assign(msg.begin(), msg.end());
+        return {};
+      }
+    }
+    auto r = inner_->send(msg);
+    if (r && !held_.empty() && h.seq == 4) {  // 3 goes out after 4
+      r = inner_->send(held_);
+      held_.clear();
+    }
+    return r;
+  }
+  Res<std::size_t> receive(std::span<std::byte> buf) override { return inner_->receive(buf); }
+  Res<void> set_mode(Mode m) override { return inner_->set_mode(m); }
+
+ private:
+  std::unique_ptr<Link> inner_;
+  Fault fault_;
+  bool server_;
+  std::vector<std::byte> held_;
+};
+
+class PipeCase final : public Case {
+ public:
+  explicit PipeCase(Fault f) : Case("pipe", "raw", "kernel"), fault_(f) {}
+  Res<void> prepare(const RunSpec&) override {
+    if (::pipe2(up_, O_CLOEXEC) != 0 || ::pipe2(down_, O_CLOEXEC) != 0) return failed_errno("pipe2", errno);
+    return {};
+  }
+  void after_fork() override { close_all(); }
+  void cleanup(const RunSpec&) override { close_all(); }
+  Res<void> server_setup(const RunSpec&, std::string&) override {
+    if (fault_ == Fault::skip_setup) return skipped("limit: this case cannot carry it");
+    return {};
+  }
+  Res<std::unique_ptr<Link>> server_link(const RunSpec&) override {
+    auto l = std::make_unique<StreamLink>(OwnedFd(std::exchange(up_[0], -1)), OwnedFd(std::exchange(down_[1], -1)));
+    close_all();
+    return std::make_unique<FaultyLink>(std::move(l), fault_, true);
+  }
+  Res<std::unique_ptr<Link>> client_link(const RunSpec&, const std::string&) override {
+    auto l = std::make_unique<StreamLink>(OwnedFd(std::exchange(down_[0], -1)), OwnedFd(std::exchange(up_[1], -1)));
+    close_all();
+    return std::make_unique<FaultyLink>(std::move(l), fault_, false);
+  }
+
+ private:
+  void close_all() {
+    for (int* p : {up_, down_}) {
+      for (int i = 0; i < 2; ++i) {
+        if (p[i] >= 0) ::close(p[i]);
+        p[i] = -1;
+      }
+    }
+  }
+  Fault fault_;
+  int up_[2] = {-1, -1};
+  int down_[2] = {-1, -1};
+};
+
+RunSpec small_spec() {
+  RunSpec s;
+  s.size = 64;
+  s.stem = name_prefix() + "test";
+  s.placement.kind = Placement::Kind::none;
+  s.budget.warmup = std::chrono::milliseconds(5);
+  s.budget.warmup_iterations = 2;
+  s.budget.rtt = std::chrono::milliseconds(200);
+  s.budget.oneway = std::chrono::milliseconds(200);
+  s.budget.max_round_trips = 50;
+  s.budget.max_oneway = 50;
+  return s;
+}
+
+TEST(Measure, AnIntactRunHasNumbersFromEverySample) {
+  PipeCase c(Fault::none);
+  Outcome o = measure(c, small_spec());
+  ASSERT_EQ(o.status, "ok");
+  ASSERT_TRUE(o.rtt);
+  EXPECT_EQ(o.rtt->samples, 50u);
+  EXPECT_LE(o.rtt->p50, o.rtt->max);
+  ASSERT_TRUE(o.throughput);
+  EXPECT_GT(o.throughput->msgs_per_s, 0);
+}
+
+TEST(Measure, ACorruptEchoFailsTheRowWithoutNumbers) {
+  PipeCase c(Fault::corrupt_echo);
+  Outcome o = measure(c, small_spec());
+  EXPECT_EQ(o.status.rfind("failed: round trip: message 5: payload differs", 0), 0u) << o.status;
+  EXPECT_FALSE(o.rtt);
+  EXPECT_FALSE(o.throughput);
+}
+
+TEST(Measure, ALostOneWayMessageFailsTheRow) {
+  PipeCase c(Fault::drop_oneway);
+  Outcome o = measure(c, small_spec());
+  EXPECT_EQ(o.status.rfind("failed: one-way: expected message 3", 0), 0u) << o.status;
+  EXPECT_FALSE(o.rtt);
+}
+
+TEST(Measure, AReorderedOneWayMessageFailsTheRow) {
+  PipeCase c(Fault::reorder_oneway);
+  Outcome o = measure(c, small_spec());
+  EXPECT_EQ(o.status.rfind("failed: one-way: expected message 3", 0), 0u) << o.status;
+}
+
+TEST(Measure, ACaseThatCannotRunIsSkippedWithItsReason) {
+  PipeCase c(Fault::skip_setup);
+  Outcome o = measure(c, small_spec());
+  EXPECT_EQ(o.status, "skipped: limit: this case cannot carry it");
+  EXPECT_FALSE(o.rtt);
+}
+
+}  // namespace
+}  // namespace ipcx::bench
