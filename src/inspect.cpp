@@ -1222,9 +1222,7 @@ Result<void> remove_object(const Object& o) {
         return fail(Errc::not_supported, "rm", o.url,
                     "an abstract socket has no file; it goes away when its owner closes it");
       }
-      // unlink(2) does not block: no EINTR.
-      if (::unlink(o.path.c_str()) != 0) return fail_errno("unlink", errno, o.path);
-      return {};
+      return done(sys::unlink(o.path.c_str()));
     case Kind::ring: return done(remove_ring(o.name));
   }
   return fail(Errc::not_supported, "rm", o.url);
