@@ -25,12 +25,17 @@
 
 #include <fmt/format.h>
 
+#include "ipcx/detail/ring_layout.hpp"
+#include "ipcx/mapping.hpp"
 #include "ipcx/posix_mq.hpp"
+#include "ipcx/ring.hpp"
 #include "ipcx/semaphore.hpp"
 #include "ipcx/shm.hpp"
 #include "ipcx/sysv_mq.hpp"
 #include "ipcx/sysv_sem.hpp"
 #include "ipcx/sysv_shm.hpp"
+#include "sys/io.hpp"
+#include "sys/ofd_lock.hpp"
 
 namespace ipcx::inspect {
 namespace {
@@ -304,11 +309,36 @@ void judge(Object& o, const ProcessIndex& idx) {
       }
       return set_state(o, State::stale, fmt::format("no waiters; {} gone", gone));
     }
+    case Kind::ring: {
+      // The liveness locks are the kernel's word, in any PID namespace and for any user.
+      auto detail = [&](std::string_view key) -> std::string {
+        for (const auto& [k, v] : o.details) {
+          if (k == key) return v;
+        }
+        return {};
+      };
+      std::string attached = detail("sides_attached");
+      if (!attached.empty()) {
+        const bool pubsub = detail("pattern") == "pubsub";
+        const char* single = pubsub ? "publisher" : "consumer";
+        const char* many = pubsub ? "subscribers" : "producers";
+        if (attached != "0") {
+          return set_state(o, State::in_use, fmt::format("{} {}; {} {}", single, detail(single), many, detail(many)));
+        }
+        if (!users.empty()) {
+          return set_state(o, State::in_use, fmt::format("no side attached, but open in {} process{}", users.size(),
+                                                          users.size() == 1 ? "" : "es"));
+        }
+        std::string why = "no side attached";
+        if (o.depth.value_or(0) > 0) why += fmt::format("; {} message(s) wait for a consumer", *o.depth);
+        return set_state(o, State::stale, why);
+      }
+      [[fallthrough]];  // not a readable ring: judged as a file
+    }
     case Kind::posix_shm:
     case Kind::posix_sem:
     case Kind::posix_mq:
-    case Kind::fifo:
-    case Kind::ring: {
+    case Kind::fifo: {
       if (!users.empty()) {
         return set_state(o, State::in_use,
                          fmt::format("used by {} process{}", users.size(), users.size() == 1 ? "" : "es"));
@@ -476,12 +506,122 @@ void read_posix_sem_value(Object& o) {
   if (info && info->value) o.values.push_back(*info->value);
 }
 
+// ---------------------------------------------------------------------------------------
+// ipcx rings: /dev/shm/ipcx.ring.NAME (docs/shm-ring-layout.md).
+
+constexpr std::string_view kRingPrefix = "ipcx.ring.";
+
+// Whether another open file description holds a lock on `byte`: a side attached there.
+bool lock_held(int fd, long byte) {
+  auto c = sys::ofd_conflict(fd, sys::LockKind::write, byte, 1);
+  return c && *c;
+}
+
+// Reads the ring's header through a read-only mapping (nothing in it is trusted: every
+// value is checked before use), counts the messages waiting (spsc/mpsc), and asks the
+// kernel which sides hold their liveness locks. The mapping and descriptor are gone
+// before the process scan.
+void read_ring(Object& o) {
+  namespace r = detail::ring;
+  auto fd = sys::open(o.path.c_str(), O_RDONLY);
+  if (!fd) {
+    o.details.emplace_back("header", fmt::format("not readable: {}", fd.error().message()));
+    return;
+  }
+  auto st = sys::fstat(fd->get());
+  if (!st || static_cast<std::uint64_t>(st->st_size) < r::kHeaderSize) {
+    o.details.emplace_back("header", "not a ring: the file is shorter than a ring header");
+    return;
+  }
+  const auto file_size = static_cast<std::uint64_t>(st->st_size);
+  auto head_map = Mapping::map(fd->get(), r::kHeaderSize, Access::read_only, 0, 0, o.path);
+  if (!head_map) return;
+  const auto* h = static_cast<const r::Header*>(head_map->data());
+  const r::Identity id = h->identity;  // written once before the name existed
+  const bool pow2 = id.capacity != 0 && (id.capacity & (id.capacity - 1)) == 0;
+  if (id.magic != r::kMagic || id.version != r::kLayoutVersion || id.header_size != r::kHeaderSize || !pow2 ||
+      id.capacity < r::kMinCapacity || id.capacity > r::kMaxCapacity || id.slots < 1 || id.slots > r::kMaxSlots ||
+      id.pattern < 1 || id.pattern > 3 || id.total_size != id.header_size + id.capacity || id.total_size > file_size) {
+    o.details.emplace_back("header", fmt::format("not a valid ring (magic 0x{:016x}, version {})", id.magic, id.version));
+    return;
+  }
+  const auto pattern = static_cast<r::Pattern>(id.pattern);
+  o.capacity = id.capacity;
+  o.max_message = id.max_message;
+  const char* pattern_name = pattern == r::Pattern::spsc ? "spsc" : pattern == r::Pattern::mpsc ? "mpsc" : "pubsub";
+  o.details.emplace_back("pattern", pattern_name);
+  if (pattern == r::Pattern::pubsub) {
+    o.details.emplace_back("policy", id.policy == static_cast<std::uint32_t>(r::Policy::drop) ? "drop" : "block");
+  }
+  o.details.emplace_back("slots", std::to_string(id.slots));
+
+  // Sides: the single side (consumer, or publisher for pubsub) on byte 1, slot i on 2 + i.
+  const bool single_live = lock_held(fd->get(), r::kLockSingle);
+  const std::uint32_t single_state = h->session.single_state.load(std::memory_order_acquire);
+  const char* single_name = pattern == r::Pattern::pubsub ? "publisher" : "consumer";
+  std::string single = single_live                               ? "attached"
+                       : single_state == r::kSingleNever         ? "never attached"
+                       : single_state == r::kSingleDetached      ? "detached"
+                                                                 : "gone (died attached)";
+  o.details.emplace_back(single_name, single);
+  unsigned many_live = 0, many_dead = 0;
+  for (std::uint32_t i = 0; i < id.slots; ++i) {
+    bool used = h->slots[i].state.load(std::memory_order_acquire) == r::kSlotUsed;
+    bool held = lock_held(fd->get(), r::kLockSlot0 + static_cast<long>(i));
+    if (held) ++many_live;
+    else if (used) ++many_dead;
+  }
+  const char* many_name = pattern == r::Pattern::pubsub ? "subscribers" : "producers";
+  o.details.emplace_back(many_name, fmt::format("{} attached of {}{}", many_live, id.slots,
+                                                many_dead ? fmt::format(", {} died attached", many_dead) : ""));
+  o.details.emplace_back("sides_attached", std::to_string(many_live + (single_live ? 1 : 0)));
+
+  const std::uint64_t tail = h->producer.tail.load(std::memory_order_acquire);
+  if (pattern == r::Pattern::pubsub) {
+    o.details.emplace_back("published", std::to_string(h->producer.tail_seq.load(std::memory_order_acquire)));
+    return;
+  }
+  const std::uint64_t head = h->consumer.head.load(std::memory_order_acquire);
+  if (tail < head || tail - head > id.capacity) {
+    o.details.emplace_back("data", fmt::format("inconsistent positions (head {}, tail {})", head, tail));
+    return;
+  }
+  o.details.emplace_back("queued_bytes", std::to_string(tail - head));
+  // Count the complete messages from head to tail; stop at the first record not yet
+  // complete (an mpsc producer filling it) or that fails a check.
+  auto data_map = Mapping::map(fd->get(), static_cast<std::size_t>(id.total_size), Access::read_only, 0, 0, o.path);
+  if (!data_map) return;
+  const auto* data = static_cast<const std::byte*>(data_map->data()) + id.header_size;
+  std::uint64_t messages = 0;
+  std::uint64_t pos = head;
+  for (std::uint64_t steps = 0; pos < tail && steps < (1u << 20); ++steps) {
+    const std::uint64_t off = pos & (id.capacity - 1);
+    if (off + r::kRecordHeader > id.capacity) break;
+    const auto* rec = reinterpret_cast<const r::RecordHeader*>(data + off);
+    const std::uint64_t stamp = rec->stamp.load(std::memory_order_acquire);
+    if ((stamp & ~r::kKindMask) != pos) break;
+    const std::uint64_t kind = stamp & r::kKindMask;
+    const std::uint64_t len = rec->len.load(std::memory_order_relaxed);
+    if (len > id.capacity || off + r::kRecordHeader + len > id.capacity) break;
+    if (kind == r::kKindMessage) ++messages;
+    else if (kind != r::kKindPadding && kind != r::kKindAbandoned) break;
+    pos += (r::kRecordHeader + len + r::kRecordAlign - 1) / r::kRecordAlign * r::kRecordAlign;
+  }
+  o.depth = messages;
+}
+
 std::optional<Object> posix_shm_object(const std::string& entry, const struct stat& st, bool details) {
   if (!S_ISREG(st.st_mode)) return std::nullopt;
   Object o;
   o.path = fmt::format("{}/{}", kShmDir, entry);
   fill_from_stat(o, st);
-  if (entry.starts_with("sem.") && entry.size() > 4) {
+  if (entry.starts_with(kRingPrefix) && entry.size() > kRingPrefix.size()) {
+    o.kind = Kind::ring;
+    o.name = entry.substr(kRingPrefix.size());
+    o.url = "shm://" + o.name;
+    o.size = static_cast<std::uint64_t>(st.st_size);
+    read_ring(o);  // cheap: a header and the records between head and tail
+  } else if (entry.starts_with("sem.") && entry.size() > 4) {
     o.kind = Kind::posix_sem;
     o.name = "/" + entry.substr(4);
     o.url = "posixsem://" + o.name;
@@ -496,7 +636,7 @@ std::optional<Object> posix_shm_object(const std::string& entry, const struct st
 }
 
 void list_dev_shm(std::vector<Object>& out, std::vector<std::string>& notes, bool want_shm, bool want_sem,
-                  bool details) {
+                  bool want_ring, bool details) {
   DIR* d = ::opendir(kShmDir);
   if (!d) {
     notes.push_back(fmt::format("POSIX shared memory not listed: {}: {}", kShmDir, std::strerror(errno)));
@@ -506,7 +646,8 @@ void list_dev_shm(std::vector<Object>& out, std::vector<std::string>& notes, boo
     std::string entry = e->d_name;
     if (entry == "." || entry == "..") continue;
     bool is_sem = entry.starts_with("sem.");
-    if ((is_sem && !want_sem) || (!is_sem && !want_shm)) continue;
+    bool is_ring = entry.starts_with(kRingPrefix);
+    if ((is_sem && !want_sem) || (is_ring && !want_ring) || (!is_sem && !is_ring && !want_shm)) continue;
     struct stat st {};
     if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (auto o = posix_shm_object(entry, st, details)) out.push_back(std::move(*o));
@@ -824,6 +965,22 @@ Result<Object> stat_posix(const Url& u) {
   return finish(std::move(*o));
 }
 
+Result<Object> stat_ring(const Url& u) {
+  if (!u.options.empty()) {
+    return fail(Errc::invalid_argument, "stat", u.text, "a ring is named by shm://NAME alone; its options are fixed at creation");
+  }
+  std::string entry = std::string(kRingPrefix) + u.name;
+  std::string path = ring_path(u.name);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return not_found(u, fmt::format("no ring {} ({} does not exist)", u.name, path));
+    return fail_errno("stat", errno, path);
+  }
+  auto o = posix_shm_object(entry, st, true);
+  if (!o) return fail(Errc::invalid_argument, "stat", u.text, fmt::format("{} is not a regular file", path));
+  return finish(std::move(*o));
+}
+
 Result<Object> stat_fifo(const Url& u) {
   struct stat st {};
   if (::stat(u.name.c_str(), &st) != 0) {
@@ -937,13 +1094,15 @@ Result<Listing> list_objects(const ListOptions& lo) {
   if (wants(k, Kind::sysv_shm)) list_sysv_shm(l.objects, l.notes);
   if (wants(k, Kind::sysv_sem)) list_sysv_sem(l.objects, l.notes, lo.details);
   if (wants(k, Kind::sysv_msg)) list_sysv_msg(l.objects, l.notes, lo.details);
-  if (wants(k, Kind::posix_shm) || wants(k, Kind::posix_sem)) {
-    list_dev_shm(l.objects, l.notes, wants(k, Kind::posix_shm), wants(k, Kind::posix_sem), lo.details);
+  if (wants(k, Kind::posix_shm) || wants(k, Kind::posix_sem) || wants(k, Kind::ring)) {
+    list_dev_shm(l.objects, l.notes, wants(k, Kind::posix_shm), wants(k, Kind::posix_sem), wants(k, Kind::ring),
+                 lo.details);
   }
   if (wants(k, Kind::posix_mq)) list_mqueue(l.objects, l.notes, lo.details);
   std::vector<ino_t> socket_inodes;
   if (wants(k, Kind::unix_socket)) list_unix(l.objects, socket_inodes);
-  const bool want_maps = wants(k, Kind::sysv_shm) || wants(k, Kind::posix_shm) || wants(k, Kind::posix_sem);
+  const bool want_maps =
+      wants(k, Kind::sysv_shm) || wants(k, Kind::posix_shm) || wants(k, Kind::posix_sem) || wants(k, Kind::ring);
   auto idx = scan_processes(want_maps);
   attach_users(l.objects, socket_inodes, idx);
   if (idx.hidden > 0 && ::geteuid() != 0) {
@@ -965,8 +1124,7 @@ Result<Object> stat_object(const Url& u) {
     case Scheme::unix_stream:
     case Scheme::unix_dgram:
     case Scheme::unix_seqpacket: return stat_unix(u);
-    case Scheme::shm:
-      return fail(Errc::not_supported, "stat", u.text, "shm:// rings are not inspected by this version of ipcx");
+    case Scheme::shm: return stat_ring(u);
     case Scheme::tcp:
     case Scheme::udp:
       return fail(Errc::not_supported, "stat", u.text,
@@ -1064,11 +1222,8 @@ Result<void> remove_object(const Object& o) {
         return fail(Errc::not_supported, "rm", o.url,
                     "an abstract socket has no file; it goes away when its owner closes it");
       }
-      // unlink(2) does not block: no EINTR.
-      if (::unlink(o.path.c_str()) != 0) return fail_errno("unlink", errno, o.path);
-      return {};
-    case Kind::ring:
-      return fail(Errc::not_supported, "rm", o.url, "shm:// rings are not removed by this version of ipcx");
+      return done(sys::unlink(o.path.c_str()));
+    case Kind::ring: return done(remove_ring(o.name));
   }
   return fail(Errc::not_supported, "rm", o.url);
 }

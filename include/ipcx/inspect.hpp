@@ -17,6 +17,8 @@
 //   sysvsem   nobody waits, and every process that last changed a semaphore is gone
 //             (never operated on: unknown)
 //   posix*    no live process has it open or mapped (POSIX records no creator)
+//   shm       (rings) no side holds its liveness lock and no process has it open; messages
+//             left for the next consumer do not keep it (ipcx rm --stale would drop them)
 //   fifo      no process has it open
 //   unix      a socket file with no socket bound to it (only found by stat, by path)
 // `unknown` is never stale: ipcx removes only what it can show nobody uses. As non-root,
@@ -80,8 +82,8 @@ struct Object {
   unsigned mode = 0;                // permission bits (07777)
   std::optional<std::uint64_t> size;         // bytes: segment size, bytes queued
   std::optional<std::uint64_t> depth;        // messages queued
-  std::optional<std::uint64_t> capacity;     // posixmq mq_maxmsg, ring slots
-  std::optional<std::uint64_t> max_message;  // posixmq mq_msgsize, sysvmq msg_qbytes
+  std::optional<std::uint64_t> capacity;     // posixmq mq_maxmsg; ring data bytes
+  std::optional<std::uint64_t> max_message;  // posixmq mq_msgsize, sysvmq msg_qbytes, ring max payload
   std::optional<std::uint64_t> attached;     // sysvshm nattch
   std::optional<std::uint64_t> nsems;        // sysvsem: semaphores in the set
   std::optional<std::uint64_t> waiters;      // sysvsem: processes blocked in semop (ncnt + zcnt)

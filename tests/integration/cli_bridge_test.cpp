@@ -5,6 +5,7 @@
 
 #include "cli_support.hpp"
 #include "ipcx/channel.hpp"
+#include "ipcx/ring.hpp"
 
 namespace ipcx::test {
 namespace {
@@ -86,6 +87,95 @@ TEST_F(CliBridge, ReverseDirectionAndStopOnSignalWithJsonCounts) {
   EXPECT_EQ(j["ended"], "stopped by a signal");
   ::unlink(a.c_str());
   ::unlink(b.c_str());
+}
+
+TEST_F(CliBridge, UnixToUnixBothWaysAThousandEachWay) {
+  // Two listeners; the bridge connects to both. Side B lives in a child that echoes what it
+  // gets, tagged, so each direction carries a thousand messages.
+  const std::string ua = "unix:@" + unique_name("a"), ub = "unix:@" + unique_name("b");
+  auto la = Listener::listen(ua);
+  ASSERT_TRUE(la) << la.error().message();
+  auto lb = Listener::listen(ub);
+  ASSERT_TRUE(lb) << lb.error().message();
+  auto side_b = Child::spawn([&] {
+    auto c = lb->accept(Deadline::after(10s));
+    if (!c) return 10;
+    for (int i = 0; i < 1000; ++i) {
+      auto m = c->receive_message(Deadline::after(10s));
+      if (!m || m->text() != fmt::format("a{}", i)) return 11;
+      if (!c->send(as_bytes(fmt::format("b{}", i)), Deadline::after(10s))) return 12;
+    }
+    auto end = c->receive_message(Deadline::after(10s));
+    return !end && end.error().peer_gone() ? 0 : 13;
+  });
+  auto bridge = Child::exec({bin(), "bridge", ua, ub});
+  auto ca = la->accept(Deadline::after(10s));
+  ASSERT_TRUE(ca) << ca.error().message();
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(ca->send(as_bytes(fmt::format("a{}", i)), Deadline::after(10s))) << i;
+    auto m = ca->receive_message(Deadline::after(10s));
+    ASSERT_TRUE(m) << i << ": " << m.error().message();
+    ASSERT_EQ(m->text(), fmt::format("b{}", i));
+  }
+  ca = Channel();  // side A hangs up: the bridge ends and hangs up on B
+  EXPECT_EQ(bridge.wait(), 0) << bridge.output();
+  EXPECT_EQ(side_b.wait(), 0) << "side B: 11 wrong message, 12 send failed, 13 no hang-up";
+  EXPECT_NE(bridge.output().find(fmt::format("{} -> {}: 1000 messages", ua, ub)), std::string::npos) << bridge.output();
+  EXPECT_NE(bridge.output().find(fmt::format("{} -> {}: 1000 messages", ub, ua)), std::string::npos) << bridge.output();
+}
+
+TEST_F(CliBridge, PosixMqToSysvMqCarriesAThousand) {
+  const std::string mq = "posixmq://" + unique_posix_name("mq");
+  const std::string sq = fmt::format("sysvmq://0x{:08x}", static_cast<std::uint32_t>(unique_key()));
+  auto rxq = Channel::open(sq + "?remove=1");  // this side made it: removed when it closes
+  ASSERT_TRUE(rxq) << rxq.error().message();
+  auto txq = Channel::open(mq + "?unlink=1");
+  ASSERT_TRUE(txq) << txq.error().message();
+  auto bridge = Child::exec({bin(), "bridge", "-u", "--json", mq, sq});
+  auto sender = Child::spawn([&] {
+    auto ch = Channel::open(mq + "?create=0");
+    if (!ch) return 10;
+    for (int i = 0; i < 1000; ++i) {
+      if (!ch->send(as_bytes(payload(i).substr(0, 100)), Deadline::after(10s))) return 11;
+    }
+    return 0;
+  });
+  for (int i = 0; i < 1000; ++i) {
+    auto m = rxq->receive_message(Deadline::after(10s));
+    ASSERT_TRUE(m) << i << ": " << m.error().message();
+    ASSERT_EQ(m->text(), payload(i).substr(0, 100)) << i;
+  }
+  EXPECT_EQ(sender.wait(), 0);
+  // Message queues have no hang-up: a mailbox bridge runs until it is stopped.
+  bridge.kill(SIGTERM);
+  EXPECT_EQ(bridge.wait(), 0) << bridge.output();
+  auto j = nlohmann::json::parse(bridge.output(), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << bridge.output();
+  EXPECT_EQ(j["a_to_b"]["messages"], 1000);
+}
+
+TEST_F(CliBridge, ListenAcceptsOneConnectionAndForwardsARing) {
+  // shm:// ring (the bridge consumes) -> a unix connection the bridge accepts.
+  const std::string ring = "shm://" + unique_name("ring");
+  const std::string at = "unix:@" + unique_name("listen");
+  auto bridge = Child::exec({bin(), "bridge", "-u", ring, at, "--listen"});
+  auto rx = Channel::open(at + "?wait=1&timeout=10");
+  ASSERT_TRUE(rx) << rx.error().message();
+  {
+    auto tx = Channel::open(ring);
+    ASSERT_TRUE(tx) << tx.error().message();
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(tx->send(as_bytes(payload(i)), Deadline::after(10s))) << i;
+    for (int i = 0; i < 1000; ++i) {
+      auto m = rx->receive_message(Deadline::after(10s));
+      ASSERT_TRUE(m) << i << ": " << m.error().message();
+      ASSERT_EQ(m->text(), payload(i));
+    }
+  }  // the producer detaches: the bridge's consumer sees peer_gone
+  EXPECT_EQ(bridge.wait(), 0) << bridge.output();
+  EXPECT_NE(bridge.output().find("listening on unix:@"), std::string::npos) << bridge.output();
+  EXPECT_NE(bridge.output().find(fmt::format("{} -> ", ring)), std::string::npos) << bridge.output();
+  EXPECT_NE(bridge.output().find(": 1000 messages"), std::string::npos) << bridge.output();
+  (void)remove_ring(ring.substr(6));  // normally gone with its last side
 }
 
 TEST_F(CliBridge, MailboxBothWaysAndBadUrlsAreUsageErrors) {

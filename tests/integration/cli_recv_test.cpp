@@ -66,6 +66,54 @@ TEST_F(CliRecv, JsonLinesTextOrBase64) {
   ::unlink(path.c_str());
 }
 
+TEST_F(CliRecv, JsonCarriesTypePriorityAndPeer) {
+  // System V: the message type.
+  const std::string sq = fmt::format("sysvmq://0x{:08x}", static_cast<std::uint32_t>(unique_key()));
+  auto q = Channel::open(sq + "?remove=1");
+  ASSERT_TRUE(q) << q.error().message();
+  SendOptions typed;
+  typed.type = 42;
+  ASSERT_TRUE(q->send(as_bytes("typed"), Deadline::after(10s), typed));
+  auto r = ipcx(fmt::format("recv {} --json --count 1 --timeout 10", sq));
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["text"], "typed");
+  EXPECT_EQ(j["type"], 42);
+  EXPECT_FALSE(j.contains("priority"));
+
+  // POSIX: the priority.
+  const std::string pq = "posixmq://" + unique_posix_name("mq");
+  auto p = Channel::open(pq + "?unlink=1");
+  ASSERT_TRUE(p) << p.error().message();
+  SendOptions urgent;
+  urgent.priority = 7;
+  ASSERT_TRUE(p->send(as_bytes("urgent"), Deadline::after(10s), urgent));
+  auto rp = ipcx(fmt::format("recv {} --json --count 1 --timeout 10", pq));
+  ASSERT_EQ(rp.status, 0) << rp.err;
+  auto jp = nlohmann::json::parse(rp.out);
+  EXPECT_EQ(jp["priority"], 7);
+  EXPECT_FALSE(jp.contains("type"));
+
+  // Unix stream: the peer's credentials. A child listens (SO_PEERCRED names the process
+  // that listened); ipcx recv connects, retrying until it does (wait=1).
+  const std::string at = "unix:@" + unique_name("recv");
+  auto server = Child::spawn([&] {
+    auto l = Listener::listen(at);
+    if (!l) return 2;
+    auto c = l->accept(Deadline::after(10s));
+    return c && c->send(as_bytes("from the server"), Deadline::after(10s)) ? 0 : 1;
+  });
+  const pid_t server_pid = server.pid();
+  auto ru = ipcx(fmt::format("recv '{}?wait=1&timeout=10' --json --count 1 --timeout 10", at));
+  EXPECT_EQ(server.wait(), 0);
+  ASSERT_EQ(ru.status, 0) << ru.err;
+  auto ju = nlohmann::json::parse(ru.out);
+  EXPECT_EQ(ju["text"], "from the server");
+  ASSERT_TRUE(ju.contains("peer")) << ru.out;
+  EXPECT_EQ(ju["peer"]["pid"], server_pid);
+  EXPECT_EQ(ju["peer"]["uid"], ::geteuid());
+}
+
 TEST_F(CliRecv, PlainOutputAndTimeout) {
   const std::string path = unique_path("fifo");
   ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "cli_support.hpp"
+#include "ipcx/channel.hpp"
+#include "ipcx/ring.hpp"
 
 namespace ipcx::test {
 namespace {
@@ -177,6 +179,49 @@ TEST_F(CliRm, ByKeyIdAndIpcrmOptions) {
   EXPECT_EQ(sock.status, 0) << sock.err;
   EXPECT_NE(::access(objs.sock_path.c_str(), F_OK), 0);
   objs.remove_all();
+}
+
+TEST_F(CliRm, RingsByLivenessLock) {
+  // A producer attaches and leaves a message for a consumer that never came.
+  const std::string name = unique_name("ring");
+  const std::string url = "shm://" + name;
+  Holder producer(
+      [&] {
+        auto tx = RingProducer::open(name);
+        if (!tx) return 1;
+        static std::optional<RingProducer> keep;  // attached until the child exits
+        keep.emplace(std::move(*tx));
+        return keep->send(as_bytes("left for later")) ? 0 : 2;
+      },
+      true);
+  ASSERT_EQ(producer.result(), 0);
+
+  auto ls = ipcx("ls --json --type shm");
+  ASSERT_EQ(ls.status, 0) << ls.err;
+  auto o = find_url(json_of(ls), url);
+  ASSERT_FALSE(o.is_null()) << ls.out;
+  EXPECT_EQ(o["state"], "in-use");
+  EXPECT_EQ(o["depth"], 1);
+  EXPECT_EQ(o["details"]["pattern"], "spsc");
+  EXPECT_EQ(o["details"]["consumer"], "never attached");
+  EXPECT_EQ(o["details"]["producers"], "1 attached of 1");
+  auto refused = ipcx("rm " + url);
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.err.find("in use"), std::string::npos) << refused.err;
+
+  producer.release();
+  // The child _exits holding its handle: its slot is still marked used, but the kernel
+  // dropped its lock. The ring outlives it (a message waits); no side holds a lock: stale.
+  auto st = ipcx("stat --json " + url);
+  ASSERT_EQ(st.status, 0) << st.err;
+  auto j = json_of(st);
+  EXPECT_EQ(j["state"], "stale");
+  EXPECT_EQ(j["details"]["producers"], "0 attached of 1, 1 died attached");
+  auto rm = ipcx(fmt::format("rm --stale --yes --type shm --match {}", sh_quote(name_glob())));
+  EXPECT_EQ(rm.status, 0) << rm.err;
+  EXPECT_NE(rm.out.find("removed " + url), std::string::npos) << rm.out;
+  EXPECT_NE(::access(ring_path(name).c_str(), F_OK), 0);
+  (void)remove_ring(name);
 }
 
 TEST_F(CliRm, FifoByUrl) {

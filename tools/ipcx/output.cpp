@@ -115,9 +115,22 @@ std::string use_summary(const inspect::Object& o) {
     case Kind::posix_sem:
       if (!o.values.empty()) return fmt::format("value {}", o.values.front());
       return "-";
-    case Kind::posix_shm:
-    case Kind::fifo:
     case Kind::ring: {
+      auto detail = [&](std::string_view key) -> std::string {
+        for (const auto& [k, v] : o.details) {
+          if (k == key) return v;
+        }
+        return {};
+      };
+      std::string pattern = detail("pattern");
+      if (pattern.empty()) return "not a ring";
+      std::string attached = detail("sides_attached");
+      if (pattern == "pubsub") return fmt::format("pubsub, {} side{} attached", attached, attached == "1" ? "" : "s");
+      return fmt::format("{}, {} msg{}, {} side{} attached", pattern, o.depth.value_or(0), o.depth.value_or(0) == 1 ? "" : "s",
+                         attached, attached == "1" ? "" : "s");
+    }
+    case Kind::posix_shm:
+    case Kind::fifo: {
       auto n = o.users().size();
       return fmt::format("{} user{}", n, n == 1 ? "" : "s");
     }

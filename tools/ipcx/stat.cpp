@@ -82,9 +82,16 @@ void print_object(const inspect::Object& o) {
   row("owner", fmt::format("{} (uid {}), group {} (gid {})", user_name(o.uid), o.uid, group_name(o.gid), o.gid));
   if (o.cuid) row("creator", fmt::format("{} (uid {}), group {} (gid {})", user_name(*o.cuid), *o.cuid, group_name(o.cgid.value_or(0)), o.cgid.value_or(0)));
   row("mode", mode_string(o.mode));
-  if (o.size) row(o.kind == inspect::Kind::sysv_shm || o.kind == inspect::Kind::posix_shm ? "size" : "bytes",
-                  fmt::format("{} ({})", *o.size, human_bytes(*o.size)));
-  if (o.depth) row("messages", o.capacity ? fmt::format("{} of {}", *o.depth, *o.capacity) : std::to_string(*o.depth));
+  const bool ring = o.kind == inspect::Kind::ring;
+  const bool segment = o.kind == inspect::Kind::sysv_shm || o.kind == inspect::Kind::posix_shm || ring;
+  if (o.size) row(segment ? "size" : "bytes", fmt::format("{} ({})", *o.size, human_bytes(*o.size)));
+  if (ring && o.capacity) {
+    row("capacity", fmt::format("{} data bytes ({}), largest message {} bytes", *o.capacity, human_bytes(*o.capacity),
+                                o.max_message.value_or(0)));
+  }
+  if (o.depth) {
+    row("messages", o.capacity && !ring ? fmt::format("{} of {}", *o.depth, *o.capacity) : std::to_string(*o.depth));
+  }
   if (o.attached) row("attached", std::to_string(*o.attached));
   if (o.nsems) row("semaphores", std::to_string(*o.nsems));
   if (!o.values.empty()) {
