@@ -18,11 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::Child;
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::byte>((i * 31 + seed) & 0xff);
-  return v;
-}
+using test::pattern;
 
 TEST(Pipe, OrderedMessagesFromChildThenPeerGone) {
   auto p = make_pipe();

@@ -30,11 +30,7 @@ using test::Child;
 using test::child_fail;
 using test::Gate;
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::byte>((i * 13 + seed) & 0xff);
-  return v;
-}
+using test::pattern;
 
 std::vector<std::byte> le32(std::uint32_t v) {
   return {std::byte(v & 0xff), std::byte((v >> 8) & 0xff), std::byte((v >> 16) & 0xff), std::byte(v >> 24)};

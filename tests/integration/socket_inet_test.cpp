@@ -25,11 +25,7 @@ namespace {
 using test::Child;
 using test::child_fail;
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::byte>((i * 37 + seed) & 0xff);
-  return v;
-}
+using test::pattern;
 
 bool ipv6_loopback_available() {
   auto s = Socket::create(AF_INET6, SocketType::datagram);

@@ -29,11 +29,7 @@ using test::Child;
 using test::child_fail;
 using test::Gate;
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::byte>((i * 131 + seed) & 0xff);
-  return v;
-}
+using test::pattern;
 
 const std::vector<std::size_t> kSizes = {0, 1, 100, 4096, 70000, 1u << 20};
 

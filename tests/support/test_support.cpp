@@ -60,6 +60,12 @@ std::int32_t unique_key() {
   return static_cast<std::int32_t>(k);
 }
 
+std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
+  std::vector<std::byte> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::byte>((i * 131 + seed) & 0xff);
+  return v;
+}
+
 std::vector<std::string> leftovers() {
   std::vector<std::string> out;
   const std::string tag = process_tag();

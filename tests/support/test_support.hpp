@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -25,6 +26,10 @@ std::string unique_name(std::string_view what);
 std::int32_t unique_key();
 // The tag every unique name carries: "ipcxt-<pid>-"
 std::string process_tag();
+
+// n bytes of a payload that differs with the position and the seed, for checking that
+// what arrives is what was sent.
+std::vector<std::byte> pattern(std::size_t n, unsigned seed);
 
 // Whatever still exists with this process's tag (empty when clean).
 std::vector<std::string> leftovers();
