@@ -150,6 +150,13 @@ struct PlainObjects {
   std::string sock_path = unique_path("sock");
   std::string abstract_name = unique_name("abstract");
 
+  PlainObjects() = default;
+  PlainObjects(const PlainObjects&) = delete;
+  PlainObjects& operator=(const PlainObjects&) = delete;
+  // A failed assertion returns early: nothing is left behind either way. (Forked children
+  // leave through _exit, so only the test's own process runs this.)
+  ~PlainObjects() { remove_all(); }
+
   static bool mqueue_mounted() {
     struct statfs fs {};
     return ::statfs("/dev/mqueue", &fs) == 0 && fs.f_type == 0x19800202;

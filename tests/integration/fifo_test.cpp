@@ -192,20 +192,21 @@ TEST(Fifo, PendingSchemesAndNonChannelsAreClearErrors) {
 
 TEST(Fifo, SeveralWritersInterleaveWholeSmallMessages) {
   // Frames up to PIPE_BUF are atomic: two writers never split each other's messages.
-  // Known defect, not yet understood: about one run in ten the reader's first receive
-  // reports peer_gone within 1 ms (EOF, then poll() reports POLLHUP) while both writers
-  // are alive. Skipped until fixed, so CI does not pass or fail by chance.
-  GTEST_SKIP() << "flaky: spurious peer_gone on the first receive with two FIFO writers";
+  // Both writers hold the FIFO open before either sends the bulk: if one could finish and
+  // close before the other opened, the reader would rightly see every writer gone.
   const std::string path = test::unique_path("fifo");
   auto reader = Channel::open("fifo://" + path + "?remove=1");
   ASSERT_TRUE(reader);
   ASSERT_NE(reader->pollable_fd(), -1);  // opens the read end now, so writers can open
+  test::Gate go;
   auto writer = [&](char tag) {
     return Child::spawn([&, tag] {
       auto w = Channel::open("fifo://" + path);
       if (!w) return 1;
       std::string msg(4000, tag);
-      for (int i = 0; i < 200; ++i) {
+      if (!w->send(as_bytes(msg), Deadline::after(10s))) return 2;  // opens the write end
+      if (go.wait() != 'x') return 3;
+      for (int i = 1; i < 200; ++i) {
         if (!w->send(as_bytes(msg), Deadline::after(10s))) return 2;
       }
       return 0;
@@ -215,8 +216,14 @@ TEST(Fifo, SeveralWritersInterleaveWholeSmallMessages) {
   auto b = writer('b');
   int counts[2] = {0, 0};
   for (int i = 0; i < 400; ++i) {
+    if (i == 2) {  // one message from each: both write ends are open
+      ASSERT_EQ(counts[0], 1);
+      ASSERT_EQ(counts[1], 1);
+      go.open();
+      go.open();
+    }
     auto m = reader->receive_message_for(10s);
-    ASSERT_TRUE(m) << m.error().message();
+    ASSERT_TRUE(m) << "message " << i << ": " << m.error().message();
     ASSERT_EQ(m->data.size(), 4000u);
     const char tag = m->text()[0];
     ASSERT_TRUE(tag == 'a' || tag == 'b');
@@ -227,6 +234,10 @@ TEST(Fifo, SeveralWritersInterleaveWholeSmallMessages) {
   EXPECT_EQ(counts[1], 200);
   EXPECT_EQ(a.wait(), 0);
   EXPECT_EQ(b.wait(), 0);
+  // Both writers have closed: the reader is told so.
+  auto gone = reader->receive_message_for(10s);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().kind(), Errc::peer_gone) << gone.error().message();
 }
 
 }  // namespace

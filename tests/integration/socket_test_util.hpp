@@ -21,6 +21,7 @@
 
 #include "ipcx/channel.hpp"
 #include "ipcx/error.hpp"
+#include "support/test_support.hpp"
 
 namespace ipcx::test {
 
@@ -36,32 +37,21 @@ inline int count_fds() {
   return n - 1;
 }
 
-// One process opens, the other waits. Made before fork; each side uses its own end.
-class Gate {
- public:
-  Gate() {
-    if (::pipe2(fds_, O_CLOEXEC) != 0) std::abort();
+// The highest open descriptor of this process (not counting the one used to list them),
+// or -1 when /proc/self/fd cannot be read.
+inline int highest_fd() {
+  DIR* d = ::opendir("/proc/self/fd");
+  if (!d) return -1;
+  const int self = ::dirfd(d);
+  int highest = -1;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    const int fd = std::atoi(e->d_name);
+    if (fd != self && fd > highest) highest = fd;
   }
-  ~Gate() {
-    for (int fd : fds_) {
-      if (fd >= 0) ::close(fd);
-    }
-  }
-  Gate(const Gate&) = delete;
-  Gate& operator=(const Gate&) = delete;
-
-  void open(char c = 'x') { (void)!::write(fds_[1], &c, 1); }
-  // The byte written, or 0 on timeout / EOF.
-  char wait(int timeout_ms = 10000) {
-    pollfd p{fds_[0], POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) return 0;
-    char c = 0;
-    return ::read(fds_[0], &c, 1) == 1 ? c : 0;
-  }
-
- private:
-  int fds_[2] = {-1, -1};
-};
+  ::closedir(d);
+  return highest;
+}
 
 // In a forked child: become uid/gid 65534 (nobody), with no supplementary groups.
 inline bool drop_to_nobody() {

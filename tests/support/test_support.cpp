@@ -136,6 +136,25 @@ Child::~Child() {
   if (!out_path_.empty()) ::unlink(out_path_.c_str());
 }
 
+Gate::Gate() {
+  if (::pipe2(fds_, O_CLOEXEC) != 0) std::abort();
+}
+
+Gate::~Gate() {
+  for (int fd : fds_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+void Gate::open(char c) { (void)!::write(fds_[1], &c, 1); }
+
+char Gate::wait(int timeout_ms) {
+  pollfd p{fds_[0], POLLIN, 0};
+  if (::poll(&p, 1, timeout_ms) <= 0) return 0;
+  char c = 0;
+  return ::read(fds_[0], &c, 1) == 1 ? c : 0;
+}
+
 int Child::wait(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return -1;
   pollfd p{pidfd_, POLLIN, 0};

@@ -34,6 +34,23 @@ std::vector<std::byte> pattern(std::size_t n, unsigned seed);
 // Whatever still exists with this process's tag (empty when clean).
 std::vector<std::string> leftovers();
 
+// One process opens, the other waits: a pipe made before fork, so ordering never rests on
+// sleeps. open() may be called several times; each wait() takes one opening.
+class Gate {
+ public:
+  Gate();
+  ~Gate();
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+
+  void open(char c = 'x');
+  // The byte written, or 0 on timeout / EOF.
+  char wait(int timeout_ms = 10000);
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
 // A forked child running `body`; its return value is the exit status. Waits are bounded:
 // a child still running at the timeout is killed and the test fails.
 class Child {
