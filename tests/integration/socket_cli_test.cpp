@@ -230,7 +230,7 @@ TEST(CliRaw, SocatAndIpcxOverUdpBothWays) {
     auto socat = test::run(fmt::format("printf 'datagram from socat' | socat -u - UDP-SENDTO:127.0.0.1:{}", port));
     EXPECT_EQ(socat.status, 0) << socat.output;
     EXPECT_EQ(recv.wait(), 0) << recv.err();
-    EXPECT_EQ(recv.out(), "datagram from socat\n");
+    EXPECT_EQ(recv.out(), "datagram from socat");
   }
   {
     const std::uint16_t port = free_port(SocketType::datagram);
@@ -252,7 +252,7 @@ TEST(CliRaw, SocatSendsToIpcxRecvOverUnixgram) {
   auto socat = test::run(fmt::format("printf 'gram from socat' | socat -u - UNIX-SENDTO:{}", path));
   EXPECT_EQ(socat.status, 0) << socat.output;
   EXPECT_EQ(recv.wait(), 0) << recv.err();
-  EXPECT_EQ(recv.out(), "gram from socat\n");
+  EXPECT_EQ(recv.out(), "gram from socat");
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ void add_recv(CLI::App& app, int& rc) {
   cmd->add_option("--type", o->type,
                   "sysvmq: 0 first message, N>0 first of type N, N<0 lowest type up to |N|");
   cmd->add_flag("--except", o->except, "sysvmq: first message whose type is not --type (MSG_EXCEPT)");
-  cmd->add_flag("--raw", o->raw, "Stream sockets: bytes with no framing; prints each read as it comes");
+  cmd->add_flag("--raw", o->raw, "Bytes with no framing (talks to socat, nc); written to stdout exactly as they come, no newline added");
   cmd->add_flag("--json", o->json, "One JSON object per message and line, for programs");
   cmd->callback([o, &rc] {
     auto url = Url::parse(o->url);
@@ -88,7 +88,7 @@ void add_recv(CLI::App& app, int& rc) {
         std::fwrite(line.data(), 1, line.size(), stdout);
       } else {
         std::fwrite(m->data.data(), 1, m->data.size(), stdout);
-        std::fputc('\n', stdout);
+        if (!o->raw) std::fputc('\n', stdout);  // --raw: the bytes exactly, as listen --raw
       }
       std::fflush(stdout);
     }
