@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "cases.hpp"
+#include "idle.hpp"
 #include "report.hpp"
 
 namespace ipcx::bench {
@@ -317,6 +318,11 @@ int run(const Options& o, const std::string& command) {
       ++done;
     }
     if (began) c->end_series();
+  }
+  if (!g_stop.load() && (selected.empty() || selected.count("shm"))) {
+    progress.show("idle receiver CPU, shm ring, each wait strategy");
+    rep.idle = measure_idle_cpu(o.quick ? std::chrono::milliseconds(300) : std::chrono::milliseconds(1000),
+                                placement->server_cpu, fmt::format("{}{}", name_prefix(), stem_n++));
   }
   progress.done();
 

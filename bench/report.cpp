@@ -213,6 +213,18 @@ std::string render_table(const Report& r) {
       if (r.rows[i].size == size) t += line(all[i]);
     }
   }
+  if (!r.idle.empty()) {
+    t += "\nIdle receiver: an shm:// consumer blocked in receive() while nothing is sent; the CPU time it\n";
+    t += "used (user + system) as a share of one CPU\n";
+    for (const auto& i : r.idle) {
+      if (i.status == "ok") {
+        t += fmt::format("  shm {:<6} {:5.1f}% of a CPU  ({:.4f} s of CPU in {:.2f} s idle)\n", i.wait,
+                         100.0 * i.cpu_share(), i.cpu_seconds, i.idle_seconds);
+      } else {
+        t += fmt::format("  shm {:<6} {}\n", i.wait, i.status);
+      }
+    }
+  }
   return t;
 }
 
@@ -243,6 +255,18 @@ std::string render_json(const Report& r) {
     results.push_back(std::move(x));
   }
   j["results"] = std::move(results);
+  if (!r.idle.empty()) {
+    json idle = json::array();
+    for (const auto& i : r.idle) {
+      idle.push_back({{"case", "shm"},
+                      {"wait", i.wait},
+                      {"status", i.status},
+                      {"idle_s", i.idle_seconds},
+                      {"cpu_s", i.cpu_seconds},
+                      {"cpu_share", i.cpu_share()}});
+    }
+    j["idle_cpu"] = std::move(idle);
+  }
   return j.dump(2) + "\n";
 }
 

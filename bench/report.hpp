@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "idle.hpp"
 
 namespace ipcx::bench {
 
@@ -41,6 +42,7 @@ struct Report {
   std::string placement;     // Placement::describe()
   std::string settings;      // sizes, budgets
   std::vector<Row> rows;
+  std::vector<IdleResult> idle;  // the shm ring's idle receiver, per wait strategy (if shm ran)
 };
 
 // Fills Row::x_raw for ipcx rows that have an ok raw row beside them.
