@@ -321,7 +321,7 @@ int run(const Options& o, const std::string& command) {
   }
   if (!g_stop.load() && (selected.empty() || selected.count("shm"))) {
     progress.show("idle receiver CPU, shm ring, each wait strategy");
-    rep.idle = measure_idle_cpu(o.quick ? std::chrono::milliseconds(300) : std::chrono::milliseconds(1000),
+    rep.idle = measure_idle_cpu(o.quick || o.iterations ? std::chrono::milliseconds(300) : std::chrono::milliseconds(1000),
                                 placement->server_cpu, fmt::format("{}{}", name_prefix(), stem_n++));
   }
   progress.done();

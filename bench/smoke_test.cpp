@@ -89,7 +89,21 @@ const json& check_schema(const json& doc) {
   static const json empty = json::array();
   EXPECT_TRUE(doc.is_object());
   if (!doc.is_object()) return empty;
-  EXPECT_EQ(doc.size(), 2u) << "top level: machine and results only";
+  EXPECT_EQ(doc.size(), doc.contains("idle_cpu") ? 3u : 2u) << "top level: machine, results and idle_cpu only";
+  if (doc.contains("idle_cpu")) {
+    const json& idle = doc.at("idle_cpu");
+    EXPECT_EQ(idle.size(), 4u) << "one per wait strategy";
+    for (const json& i : idle) {
+      SCOPED_TRACE(i.dump());
+      EXPECT_EQ(i.size(), 6u);
+      EXPECT_EQ(i.at("case"), "shm");
+      EXPECT_TRUE(kWaits.count(i.at("wait").get<std::string>()));
+      EXPECT_EQ(i.at("status"), "ok");
+      EXPECT_GT(i.at("idle_s").get<double>(), 0.0);
+      EXPECT_GE(i.at("cpu_s").get<double>(), 0.0);
+      EXPECT_TRUE(i.at("cpu_share").is_number());
+    }
+  }
   const json& m = doc.at("machine");
   EXPECT_EQ(m.size(), 4u);
   EXPECT_TRUE(m.at("cpu").is_string());
@@ -169,6 +183,7 @@ TEST(BenchSmoke, EveryOtherLocalCaseRunsOrSaysWhyNotAndLeavesNothing) {
                       "--sizes", "64", "--iterations", "100"});
   ASSERT_EQ(r.status, 0) << r.output;
   const json& results = check_schema(r.doc);
+  EXPECT_TRUE(r.doc.contains("idle_cpu")) << "the shm case ran: its idle receiver is measured";
   EXPECT_GE(results.size(), 22u);
   for (const json& row : results) {
     EXPECT_EQ(row.at("status").get<std::string>().rfind("failed", 0), std::string::npos) << row.dump();
