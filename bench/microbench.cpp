@@ -5,10 +5,14 @@
 //   BM_RingCopy/N          shm ring: send (loan, memcpy, commit) then receive (copy out),
 //                          one process holding both ends, wait=spin (never waits here)
 //   BM_RingZeroCopy/N      shm ring: loan + commit, read + release, no copy
+//   BM_Memcpy/N            one plain memcpy of N bytes between two buffers: the unit in
+//                          which ipcx-bench's shm rows are read (the floor and the Channel
+//                          rows copy twice a hop, shm-zc once)
 // The cross-process numbers are ipcx-bench's; these isolate the library's own work.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -130,6 +134,19 @@ void BM_RingZeroCopy(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_RingZeroCopy)->Arg(64)->Arg(16 * 1024);
+
+void BM_Memcpy(benchmark::State& state) {
+  auto n = static_cast<std::size_t>(state.range(0));
+  std::vector<std::byte> src(n, std::byte{0x5a});
+  std::vector<std::byte> dst(n);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(src.data());
+    std::memcpy(dst.data(), src.data(), n);
+    benchmark::ClobberMemory();  // the copy is not optimized away
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_Memcpy)->Arg(64)->Arg(4 * 1024)->Arg(1024 * 1024);
 
 }  // namespace
 
