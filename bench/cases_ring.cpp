@@ -328,7 +328,9 @@ class ShmPubSub final : public Case {
     std::string s = fmt::format("pubsub, {} subscriber{}, policy={}", subscribers_, subscribers_ == 1 ? "" : "s",
                                 to_string(policy_));
     if (subscribers_ > 1) {
-      s += fmt::format("; subscribers 2-{} forked by the server, on its CPU", subscribers_);
+      // They inherit the server's affinity: pinned to its CPU (the publisher keeps its
+      // own), or not pinned with --no-pin.
+      s += fmt::format("; subscribers 2-{} forked by the server, with its CPU affinity", subscribers_);
     }
     s += "; read in place, echo on an spsc ring";
     if (policy_ == SlowSubscriber::drop) s += "; msgs/s = published";
