@@ -16,9 +16,9 @@ namespace ipcx::bench {
 using CaseList = std::vector<std::unique_ptr<Case>>;
 
 // Case names, as --cases takes them and the output prints them.
-inline constexpr std::array<std::string_view, 18> kCaseNames = {
-    "floor", "futex-floor", "pipe",   "fifo",    "unix",    "unixgram", "unixpacket", "tcp",     "udp",
-    "posixmq", "sysvmq",    "eventfd", "shm",    "boost-mq", "zmq-ipc", "zmq-tcp",   "nng-ipc", "iceoryx"};
+inline constexpr std::array<std::string_view, 20> kCaseNames = {
+    "floor",   "futex-floor", "pipe",    "fifo", "unix",   "unixgram",   "unixpacket", "tcp",     "udp",    "posixmq",
+    "sysvmq",  "eventfd",     "shm",     "shm-zc", "shm-pubsub", "boost-mq", "zmq-ipc",  "zmq-tcp", "nng-ipc", "iceoryx"};
 
 // Every row, ordered.
 CaseList all_cases();
@@ -31,6 +31,7 @@ std::unique_ptr<Case> make_floor();
 void add_shared_memory_raw(CaseList& out);  // floor, futex-floor, eventfd (cases_shm.cpp)
 void add_kernel_raw(CaseList& out);         // pipe … sysvmq, raw system calls (cases_raw.cpp)
 void add_ipcx(CaseList& out);               // ipcx Channel over every scheme (cases_ipcx.cpp)
+void add_ring(CaseList& out);               // shm-zc, shm-pubsub: the ring's own API (cases_ring.cpp)
 void add_peers(CaseList& out);              // Boost, ZeroMQ, nng, iceoryx (peers*.cpp)
 
 // Shared limits: why a mechanism cannot carry `size`-byte messages here, or empty. The raw

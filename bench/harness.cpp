@@ -201,6 +201,7 @@ struct Board {
   char server_why[1024];
   char client_why[1024];
   char rendezvous[1024];
+  char remark[1024];
   Latency rtt;
   std::uint64_t oneway_msgs;
   std::uint64_t oneway_ns;
@@ -222,23 +223,38 @@ void pin(int cpu) {
 
 Res<void> server_protocol(Link& link, const RunSpec& spec, Board& b) {
   Pattern pat(spec.size);
-  std::vector<std::byte> rx(spec.size);
-  std::uint64_t expect = 0;
-  for (;;) {
+  const bool zc = link.in_place();
+  std::vector<std::byte> rx(zc ? 0 : spec.size);
+  // The next message: where the transport holds it (zero-copy), or copied into rx.
+  auto next = [&]() -> Res<std::span<const std::byte>> {
+    if (zc) return link.receive_in_place();
     auto n = link.receive(rx);
     if (!n) return std::unexpected(std::move(n.error()));
-    std::span<const std::byte> msg(rx.data(), *n);
+    return std::span<const std::byte>(rx.data(), *n);
+  };
+  auto release = [&] {
+    if (zc) link.release_in_place();
+  };
+  std::uint64_t expect = 0;
+  for (;;) {
+    auto in = next();
+    if (!in) return std::unexpected(std::move(in.error()));
+    std::span<const std::byte> msg = *in;
     Header h = read_header(msg);
-    if (*n != spec.size || h.size != spec.size) {
+    if (msg.size() != spec.size || h.size != spec.size) {
       return failed(fmt::format("server: message {} arrived with {} bytes (header says {}), {} were sent", expect,
-                                *n, h.size, spec.size));
+                                msg.size(), h.size, spec.size));
     }
     if (h.seq != expect || (h.kind != Kind::rtt && h.kind != Kind::to_oneway && h.kind != Kind::fin)) {
       return failed(fmt::format("server: expected message {} of the round-trip phase, got message {} ({})", expect,
                                 h.seq, kind_name(h.kind)));
     }
     ++expect;
-    if (auto s = link.send(msg); !s) return s;
+    // Zero-copy: the echo is sent straight from where the message lies (its one copy is
+    // into the reply), and only then is the message's space released.
+    auto s = link.send(msg);
+    release();
+    if (!s) return s;
     if (h.kind == Kind::fin) return {};
     if (h.kind != Kind::to_oneway) continue;
 
@@ -247,22 +263,32 @@ Res<void> server_protocol(Link& link, const RunSpec& spec, Board& b) {
     if (auto m = link.set_mode(Mode::oneway); !m) return m;
     std::uint64_t got = 0;
     std::uint64_t t_first = 0;
+    // Messages the transport dropped by design (pubsub, policy=drop) in this phase: what
+    // arrives must still be the sender's messages in order, with the dropped ones skipped.
+    const std::uint64_t lost0 = link.lost();
     for (;;) {
-      auto r = link.receive(rx);
+      auto r = next();
       if (!r) return std::unexpected(std::move(r.error()));
-      std::span<const std::byte> m(rx.data(), *r);
+      std::span<const std::byte> m = *r;
+      const std::uint64_t lost = link.lost() - lost0;
       Header mh = read_header(m);
-      if (mh.kind == Kind::end && *r == spec.size) {
+      if (mh.kind == Kind::end && m.size() == spec.size) {
         std::uint64_t t_end = now_ns();
-        if (mh.seq != got) {
-          return failed(fmt::format("one-way: the sender sent {} messages, {} arrived", mh.seq, got));
+        release();
+        if (mh.seq != got + lost) {
+          if (lost == 0) return failed(fmt::format("one-way: the sender sent {} messages, {} arrived", mh.seq, got));
+          return failed(fmt::format("one-way: the sender sent {} messages, {} arrived and {} were dropped", mh.seq,
+                                    got, lost));
         }
-        b.oneway_msgs = got;
+        // The sender's count (the same as what arrived unless the transport dropped some).
+        b.oneway_msgs = mh.seq;
         b.oneway_ns = got ? t_end - t_first : 0;
         break;
       }
       if (got == 0) t_first = now_ns();
-      if (auto why = pat.check(m, got, Kind::oneway); !why.empty()) return failed("one-way: " + why);
+      auto why = pat.check(m, got + lost, Kind::oneway);
+      release();
+      if (!why.empty()) return failed("one-way: " + why);
       ++got;
     }
     if (auto m = link.set_mode(Mode::rtt); !m) return m;
@@ -273,8 +299,9 @@ Res<void> server_protocol(Link& link, const RunSpec& spec, Board& b) {
 Res<void> client_protocol(Link& link, const RunSpec& spec, bool rtt_only, Board& b) {
   const Budget& bu = spec.budget;
   Pattern pat(spec.size);
+  const bool zc = link.in_place();
   std::vector<std::byte> tx(spec.size);
-  std::vector<std::byte> rx(spec.size);
+  std::vector<std::byte> rx(zc ? 0 : spec.size);
   pat.fill(tx, 0, Kind::rtt);
   std::uint64_t seq = 0;
 
@@ -282,13 +309,24 @@ Res<void> client_protocol(Link& link, const RunSpec& spec, bool rtt_only, Board&
     write_header(tx, seq, kind);
     std::uint64_t t0 = now_ns();
     if (auto s = link.send(tx); !s) return s;
-    auto n = link.receive(rx);
-    std::uint64_t t1 = now_ns();
-    if (!n) return std::unexpected(std::move(n.error()));
-    if (ns) *ns = t1 - t0;
-    if (auto why = pat.check(std::span<const std::byte>(rx.data(), *n), seq, kind); !why.empty()) {
-      return failed("round trip: " + why);
+    std::span<const std::byte> echo;
+    if (zc) {
+      // The echo is checked where it lies, then released.
+      auto v = link.receive_in_place();
+      std::uint64_t t1 = now_ns();
+      if (!v) return std::unexpected(std::move(v.error()));
+      if (ns) *ns = t1 - t0;
+      echo = *v;
+    } else {
+      auto n = link.receive(rx);
+      std::uint64_t t1 = now_ns();
+      if (!n) return std::unexpected(std::move(n.error()));
+      if (ns) *ns = t1 - t0;
+      echo = std::span<const std::byte>(rx.data(), *n);
     }
+    auto why = pat.check(echo, seq, kind);
+    if (zc) link.release_in_place();
+    if (!why.empty()) return failed("round trip: " + why);
     ++seq;
     return {};
   };
@@ -384,6 +422,8 @@ void child_signals() {
   }
   b.server_phase.store(static_cast<int>(Phase::rtt));
   auto p = server_protocol(**link, spec, b);
+  if (p) p = (*link)->finish();
+  put(b.remark, (*link)->remark());
   if (p) {
     // Some libraries drop what is still queued when a socket closes (nng has no linger):
     // keep the server's end open until the client has its last reply.
@@ -495,18 +535,18 @@ bool reap(pid_t server, pid_t client, std::chrono::nanoseconds limit) {
 Outcome measure(Case& c, const RunSpec& spec, bool rtt_only) {
   Outcome out;
   auto region = SharedRegion::make(sizeof(Board));
-  if (!region) return Outcome{"failed: " + region.error().why, {}, {}};
+  if (!region) return Outcome{"failed: " + region.error().why, {}, {}, {}};
   auto* b = new (region->data()) Board{};
 
   if (auto p = c.prepare(spec); !p) {
     c.cleanup(spec);
     bool skip = p.error().kind == Problem::Kind::skipped;
-    return Outcome{(skip ? "skipped: " : "failed: ") + p.error().why, {}, {}};
+    return Outcome{(skip ? "skipped: " : "failed: ") + p.error().why, {}, {}, {}};
   }
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) {
     c.cleanup(spec);
-    return Outcome{fmt::format("failed: pipe2: {}", std::strerror(errno)), {}, {}};
+    return Outcome{fmt::format("failed: pipe2: {}", std::strerror(errno)), {}, {}, {}};
   }
   std::fflush(nullptr);
   pid_t server = ::fork();
@@ -527,7 +567,7 @@ Outcome measure(Case& c, const RunSpec& spec, bool rtt_only) {
     if (server > 0) ::kill(server, SIGKILL);
     reap(server, -1, std::chrono::seconds(5));
     c.cleanup(spec);
-    return Outcome{fmt::format("failed: fork: {}", std::strerror(err)), {}, {}};
+    return Outcome{fmt::format("failed: fork: {}", std::strerror(err)), {}, {}, {}};
   }
 
   const auto& bu = spec.budget;
@@ -559,6 +599,7 @@ Outcome measure(Case& c, const RunSpec& spec, bool rtt_only) {
   } else {
     out.status = "ok";
     out.rtt = b->rtt;
+    out.remark = b->remark;
     if (!rtt_only && b->oneway_ns > 0) {
       Throughput t;
       t.msgs_per_s = static_cast<double>(b->oneway_msgs) * 1e9 / static_cast<double>(b->oneway_ns);

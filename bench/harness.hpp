@@ -92,6 +92,26 @@ class Link {
   // (client sends, server receives) and back. Peers that use one socket pattern per
   // direction of traffic switch sockets here.
   virtual Res<void> set_mode(Mode) { return {}; }
+
+  // Zero-copy receive, for transports that can hand out a message where it lies (the shm
+  // ring's ReadView). When in_place() is true the protocol calls receive_in_place() instead
+  // of receive(): the span stays valid, and the transport keeps the message's space, until
+  // release_in_place(). The protocol checks the message there (every byte, as ever) and the
+  // server echoes it by send() straight from that span.
+  virtual bool in_place() const { return false; }
+  virtual Res<std::span<const std::byte>> receive_in_place() { return failed("no in-place receive"); }
+  virtual void release_in_place() {}
+
+  // Messages the transport dropped by design before the last one received (shm pubsub
+  // with policy=drop: a slow subscriber loses the oldest). The one-way phase counts them as
+  // sent and not received, still checking the order of what arrives; round trips, with one
+  // message in flight, must lose none.
+  virtual std::uint64_t lost() const { return 0; }
+  // Server side, after the last round trip: waits for what this end started (processes of
+  // its own) and says whether they did their part; a failure fails the row.
+  virtual Res<void> finish() { return {}; }
+  // Server side, after finish(): a remark for the row's note (losses, …), or empty.
+  virtual std::string remark() const { return {}; }
 };
 
 // CPU placement of the two processes.
@@ -177,6 +197,7 @@ struct Outcome {
   std::string status;  // "ok", "skipped: why", "failed: why"
   std::optional<Latency> rtt;
   std::optional<Throughput> throughput;
+  std::string remark;  // from the server's Link, appended to the row's note
   bool ok() const noexcept { return status == "ok"; }
 };
 

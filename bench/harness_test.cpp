@@ -56,12 +56,27 @@ TEST(Summarize, NearestRankOverEverySample) {
   EXPECT_EQ(m.p999, 42u);
 }
 
-enum class Fault { none, corrupt_echo, drop_oneway, reorder_oneway, skip_setup };
+// declared_drop: one-way message 3 is not sent, and the server's Link says so (lost()), as
+// a pubsub ring with policy=drop does.
+enum class Fault { none, corrupt_echo, drop_oneway, reorder_oneway, skip_setup, declared_drop };
 
-// Passes messages through, except the one its fault picks.
+// Passes messages through, except the one its fault picks. With `in_place` it receives
+// the zero-copy way: the message stays in the link's own buffer until released, and a
+// released buffer is overwritten, so that a use after release would fail the row.
 class FaultyLink final : public Link {
  public:
-  FaultyLink(std::unique_ptr<Link> inner, Fault f, bool server) : inner_(std::move(inner)), fault_(f), server_(server) {}
+  FaultyLink(std::unique_ptr<Link> inner, Fault f, bool server, std::size_t in_place = 0)
+      : inner_(std::move(inner)), fault_(f), server_(server), held_in_(in_place) {}
+  bool in_place() const override { return !held_in_.empty(); }
+  Res<std::span<const std::byte>> receive_in_place() override {
+    auto n = inner_->receive(held_in_);
+    if (!n) return std::unexpected(std::move(n.error()));
+    Header h = read_header(held_in_);
+    if (fault_ == Fault::declared_drop && h.kind == Kind::oneway && h.seq >= 4) lost_ = 1;
+    return std::span<const std::byte>(held_in_.data(), *n);
+  }
+  void release_in_place() override { std::fill(held_in_.begin(), held_in_.end(), std::byte{0xee}); }
+  std::uint64_t lost() const override { return lost_; }
   Res<void> send(std::span<const std::byte> msg) override {
     Header h = read_header(msg);
     if (fault_ == Fault::corrupt_echo && server_ && h.kind == Kind::rtt && h.seq == 5) {
@@ -70,7 +85,7 @@ class FaultyLink final : public Link {
       return inner_->send(bad);
     }
     if (!server_ && h.kind == Kind::oneway && h.seq == 3) {
-      if (fault_ == Fault::drop_oneway) return {};
+      if (fault_ == Fault::drop_oneway || fault_ == Fault::declared_drop) return {};
       if (fault_ == Fault::reorder_oneway) {
         held_.assign(msg.begin(), msg.end());
         return {};
@@ -91,11 +106,13 @@ class FaultyLink final : public Link {
   Fault fault_;
   bool server_;
   std::vector<std::byte> held_;
+  std::vector<std::byte> held_in_;
+  std::uint64_t lost_ = 0;
 };
 
 class PipeCase final : public Case {
  public:
-  explicit PipeCase(Fault f) : Case("pipe", "raw", "kernel"), fault_(f) {}
+  explicit PipeCase(Fault f, bool in_place = false) : Case("pipe", "raw", "kernel"), fault_(f), in_place_(in_place) {}
   Res<void> prepare(const RunSpec&) override {
     if (::pipe2(up_, O_CLOEXEC) != 0 || ::pipe2(down_, O_CLOEXEC) != 0) return failed_errno("pipe2", errno);
     return {};
@@ -106,15 +123,15 @@ class PipeCase final : public Case {
     if (fault_ == Fault::skip_setup) return skipped("limit: this case cannot carry it");
     return {};
   }
-  Res<std::unique_ptr<Link>> server_link(const RunSpec&) override {
+  Res<std::unique_ptr<Link>> server_link(const RunSpec& spec) override {
     auto l = std::make_unique<StreamLink>(OwnedFd(std::exchange(up_[0], -1)), OwnedFd(std::exchange(down_[1], -1)));
     close_all();
-    return std::make_unique<FaultyLink>(std::move(l), fault_, true);
+    return std::make_unique<FaultyLink>(std::move(l), fault_, true, in_place_ ? spec.size : 0);
   }
-  Res<std::unique_ptr<Link>> client_link(const RunSpec&, const std::string&) override {
+  Res<std::unique_ptr<Link>> client_link(const RunSpec& spec, const std::string&) override {
     auto l = std::make_unique<StreamLink>(OwnedFd(std::exchange(down_[0], -1)), OwnedFd(std::exchange(up_[1], -1)));
     close_all();
-    return std::make_unique<FaultyLink>(std::move(l), fault_, false);
+    return std::make_unique<FaultyLink>(std::move(l), fault_, false, in_place_ ? spec.size : 0);
   }
 
  private:
@@ -127,6 +144,7 @@ class PipeCase final : public Case {
     }
   }
   Fault fault_;
+  bool in_place_;
   int up_[2] = {-1, -1};
   int down_[2] = {-1, -1};
 };
@@ -182,6 +200,38 @@ TEST(Measure, ACaseThatCannotRunIsSkippedWithItsReason) {
   Outcome o = measure(c, small_spec());
   EXPECT_EQ(o.status, "skipped: limit: this case cannot carry it");
   EXPECT_FALSE(o.rtt);
+}
+
+// The zero-copy path (Link::in_place) checks exactly what the copying one does.
+TEST(Measure, InPlaceReceiveMeasuresAndChecksTheSame) {
+  PipeCase ok(Fault::none, true);
+  Outcome o = measure(ok, small_spec());
+  ASSERT_EQ(o.status, "ok");
+  EXPECT_EQ(o.rtt->samples, 50u);
+  ASSERT_TRUE(o.throughput);
+
+  PipeCase corrupt(Fault::corrupt_echo, true);
+  o = measure(corrupt, small_spec());
+  EXPECT_EQ(o.status.rfind("failed: round trip: message 5: payload differs", 0), 0u) << o.status;
+  EXPECT_FALSE(o.rtt);
+
+  PipeCase lost(Fault::drop_oneway, true);
+  o = measure(lost, small_spec());
+  EXPECT_EQ(o.status.rfind("failed: one-way: expected message 3", 0), 0u) << o.status;
+
+  PipeCase reordered(Fault::reorder_oneway, true);
+  o = measure(reordered, small_spec());
+  EXPECT_EQ(o.status.rfind("failed: one-way: expected message 3", 0), 0u) << o.status;
+}
+
+// A drop the transport declares is counted as sent, not received; what arrives must still
+// be in order.
+TEST(Measure, ADeclaredDropIsCountedAndTheRestChecked) {
+  PipeCase c(Fault::declared_drop, true);
+  Outcome o = measure(c, small_spec());
+  ASSERT_EQ(o.status, "ok");
+  ASSERT_TRUE(o.throughput);
+  EXPECT_GT(o.throughput->msgs_per_s, 0);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 //                each as a plain system-call loop (raw) and as an ipcx Channel (ipcx)
 //   eventfd      a shared ring woken through an eventfd                              (raw)
 //   shm          ipcx's shared-memory ring, one row per wait strategy                (ipcx)
+//   shm-zc       the same ring zero-copy: loan/commit, read checked in place          (ipcx)
+//   shm-pubsub   the ring as publish/subscribe: 1 or 4 subscribers, policy block/drop (ipcx)
 //   boost-mq zmq-ipc zmq-tcp nng-ipc iceoryx                                         (peer)
 // Method, options and output: docs/benchmark.md.
 #include <signal.h>
@@ -308,6 +310,7 @@ int run(const Options& o, const std::string& command) {
         row.outcome.status = *sticky;
       } else {
         row.outcome = measure(*c, next_spec(size, budget));
+        if (!row.outcome.remark.empty()) row.note += (row.note.empty() ? "" : "; ") + row.outcome.remark;
         if (row.outcome.status == "skipped: transport not implemented") sticky = row.outcome.status;
         if (row.outcome.ok() && !g_stop.load()) {
           auto f = measure(*floor_case, next_spec(size, floor_budget), true);
@@ -361,6 +364,7 @@ CaseList all_cases() {
   add_shared_memory_raw(list);
   add_kernel_raw(list);
   add_ipcx(list);
+  add_ring(list);
   add_peers(list);
   auto rank = [](const Case& c) {
     auto it = std::find(kCaseNames.begin(), kCaseNames.end(), c.name());

@@ -116,8 +116,8 @@ void compute_ratios(std::vector<Row>& rows) {
   for (auto& r : rows) {
     if (r.impl != "ipcx" || !r.outcome.rtt) continue;
     for (const auto& raw : rows) {
-      // The shm ring's raw baseline is the floor: the same copy, the same cache lines.
-      std::string base = r.case_name == "shm" ? "floor" : r.case_name;
+      // The shm ring's rows (all of them) are compared with the floor: shared memory, no kernel.
+      std::string base = r.case_name.rfind("shm", 0) == 0 ? "floor" : r.case_name;
       if (raw.impl == "raw" && raw.case_name == base && raw.size == r.size && raw.outcome.rtt &&
           raw.outcome.rtt->p50 > 0) {
         r.x_raw = static_cast<double>(r.outcome.rtt->p50) / static_cast<double>(raw.outcome.rtt->p50);
@@ -199,7 +199,7 @@ std::string render_table(const Report& r) {
   std::string t;
   t += "Round trip (send, echo, receive) in microseconds from every sample; one-way throughput\n";
   t += "measured by the receiver; floor = p50 of the spin floor at the same size, measured beside\n";
-  t += "the row; x raw = p50 / the raw row's p50 (shm: / the floor row's); x floor = p50 / floor.\n";
+  t += "the row; x raw = p50 / the raw row's p50 (shm*: / the floor row's); x floor = p50 / floor.\n";
   std::vector<std::string> head(kCols, kCols + kN);
   head.emplace_back("note / status");
   std::vector<std::size_t> sizes;

@@ -21,7 +21,8 @@ using ipcx::test::Child;
 
 const std::set<std::string> kCases = {"floor",   "futex-floor", "pipe",     "fifo",    "unix",    "unixgram",
                                       "unixpacket", "tcp",      "udp",      "posixmq", "sysvmq",  "eventfd",
-                                      "shm",     "boost-mq",    "zmq-ipc",  "zmq-tcp", "nng-ipc", "iceoryx"};
+                                      "shm",     "shm-zc",      "shm-pubsub", "boost-mq", "zmq-ipc", "zmq-tcp",
+                                      "nng-ipc", "iceoryx"};
 const std::set<std::string> kImpls = {"ipcx", "raw", "peer"};
 const std::set<std::string> kWaits = {"spin", "yield", "sleep", "poll", "kernel"};
 
@@ -193,6 +194,38 @@ TEST(BenchSmoke, EveryOtherLocalCaseRunsOrSaysWhyNotAndLeavesNothing) {
     const json* row = find(results, c, impl);
     ASSERT_NE(row, nullptr) << c << " " << impl;
     EXPECT_EQ(row->at("status"), "ok") << c << " " << impl;
+  }
+  EXPECT_EQ(left_by(r.pid), std::vector<std::string>{});
+}
+
+// The ring's own-API rows: zero-copy, and publish/subscribe with 1 and 4 subscribers under
+// both policies, each at 64 B and 1 MiB. Every row must measure (the extra subscribers
+// check every message too, and a failure of theirs fails the row) and leave no ring and no
+// process behind.
+TEST(BenchSmoke, RingZeroCopyAndPubSubRowsRunAndLeaveNothing) {
+  auto r = run_bench({"--cases", "shm-zc,shm-pubsub", "--sizes", "64,1m", "--iterations", "100"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json& results = check_schema(r.doc);
+  EXPECT_EQ(results.size(), 10u) << "shm-zc and four shm-pubsub rows, two sizes each";
+  std::size_t zc = 0, pubsub = 0;
+  for (const json& row : results) {
+    EXPECT_EQ(row.at("status"), "ok") << row.dump();
+    EXPECT_EQ(row.at("impl"), "ipcx");
+    if (row.at("case") == "shm-zc") {
+      ++zc;
+      EXPECT_EQ(row.at("wait"), "spin");
+    } else {
+      ++pubsub;
+      EXPECT_EQ(row.at("case"), "shm-pubsub");
+      EXPECT_EQ(row.at("wait"), "sleep");
+    }
+  }
+  EXPECT_EQ(zc, 2u);
+  EXPECT_EQ(pubsub, 8u);
+  for (const char* note : {"pubsub, 1 subscriber, policy=block", "pubsub, 4 subscribers, policy=block",
+                           "pubsub, 1 subscriber, policy=drop", "pubsub, 4 subscribers, policy=drop",
+                           "each of subscribers 2-4 checked all"}) {
+    EXPECT_NE(r.output.find(note), std::string::npos) << note << "\n" << r.output;
   }
   EXPECT_EQ(left_by(r.pid), std::vector<std::string>{});
 }

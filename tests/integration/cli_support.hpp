@@ -123,7 +123,7 @@ inline std::string sysv_glob() {
   return fmt::format("sysv*://0x{:06x}??", k >> 8);
 }
 // "*ipcxt-<pid>-*": every POSIX name, path or socket this process's unique names make.
-inline std::string name_glob() { return "*" + process_tag() + "*"; }
+inline std::string name_glob() { return fmt::format("*{}*", process_tag()); }
 
 // The object with this URL in `ipcx ls --json` output, or null.
 inline nlohmann::json find_url(const nlohmann::json& list, const std::string& url) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -36,14 +37,14 @@ TEST(Fifo, TwoProcessesOrderedThenPeerGoneAndRemovedByCreator) {
     auto w = Channel::open("fifo://" + path);  // opens the existing FIFO; not its creator
     if (!w) return 1;
     for (int i = 0; i < 50; ++i) {
-      if (!w->send(as_bytes("m" + std::to_string(i)), Deadline::after(5s))) return 2;
+      if (!w->send(as_bytes(fmt::format("m{}", i)), Deadline::after(5s))) return 2;
     }
     return 0;
   });
   for (int i = 0; i < 50; ++i) {
     auto m = reader->receive_message_for(5s);
     ASSERT_TRUE(m) << m.error().message();
-    EXPECT_EQ(m->text(), "m" + std::to_string(i));
+    EXPECT_EQ(m->text(), fmt::format("m{}", i));
   }
   auto end = reader->receive_message_for(5s);
   ASSERT_FALSE(end);

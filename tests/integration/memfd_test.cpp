@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "ipcx/shm.hpp"
@@ -166,9 +167,9 @@ TEST(Memfd, DescriptorsAreCloseOnExec) {
   ASSERT_GT(::readlink("/proc/self/exe", self, sizeof self - 1), 0);
   auto child = Child::exec({self, "--list-fds"});
   ASSERT_EQ(child.wait(), 0);
-  const std::string out = "\n" + child.output();
+  const std::string out = fmt::format("\n{}", child.output());
   for (int fd : {m->fd(), seg->fd(), ro->fd()}) {
-    EXPECT_EQ(out.find("\n" + std::to_string(fd) + "\n"), std::string::npos) << "fd " << fd << " leaked:" << out;
+    EXPECT_EQ(out.find(fmt::format("\n{}\n", fd)), std::string::npos) << "fd " << fd << " leaked:" << out;
   }
   // And the check can fail: a descriptor without close-on-exec is listed.
   auto dup = m->descriptor().duplicate();
