@@ -112,6 +112,14 @@ void heavy_fence() noexcept {
   if (global) (void)sys::membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
 }
 
+std::uint32_t announce_sleep(WaitLine& w) noexcept {
+  const std::uint32_t seen = w.futex.load(std::memory_order_acquire);
+  w.kicked.store(0, std::memory_order_relaxed);
+  w.waiters.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before the caller's re-check
+  heavy_fence();
+  return seen;
+}
+
 RingBase::RingBase(std::byte* base, const RingConfig& cfg, bool asymmetric) noexcept
     : hdr_(reinterpret_cast<Header*>(base)),
       data_(base + cfg.header_size),
@@ -258,10 +266,14 @@ Step RingWriter::refresh_subscribers(std::uint64_t end) noexcept {
         break;
       }
       // Drop policy: move the subscriber forward to the first record boundary at or past
-      // `need`, walking our own records. It learns how many it lost from the sequence
-      // numbers of what it reads next.
+      // `need` and an eighth of the ring beyond it, walking our own records. It learns how
+      // many it lost from the sequence numbers of what it reads next. The extra eighth is
+      // hysteresis: a subscriber that cannot keep up loses a few more messages at once,
+      // and the publisher scans the subscribers once per eighth of the ring instead of on
+      // every message while that subscriber lags.
+      const std::uint64_t target = std::min<std::uint64_t>(need + cap_ / 8, tail_);
       std::uint64_t q = pos;
-      while (q < need && q < tail_) {
+      while (q < target) {
         auto* r = rec(q);
         const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
         const std::uint64_t span = record_span(r->len.load(std::memory_order_relaxed));
@@ -278,7 +290,16 @@ Step RingWriter::refresh_subscribers(std::uint64_t end) noexcept {
     if (tail_ - pos <= cap_ && pos < bound) bound = pos;
   }
   cached_bound_ = bound;
-  return end - bound > cap_ ? Step::none : Step::ok;
+  // Blocking subscribers: the same hysteresis as refresh_bound, so that while the slowest
+  // subscriber holds the publisher back, the publisher does not scan every subscriber's
+  // line (and fence) for each record's worth that it frees.
+  const std::uint64_t slack = starved_ && cfg_.policy == Policy::block ? cap_ / 8 : 0;
+  if (end + slack - bound > cap_) {
+    starved_ = true;
+    return Step::none;
+  }
+  starved_ = false;
+  return Step::ok;
 }
 
 Step RingWriter::try_reserve_slow(std::uint64_t len, Reservation& r) noexcept {

@@ -48,6 +48,12 @@ enum class Step : std::uint8_t {
 // pays for a barrier on every CPU; otherwise both use a full fence.
 bool register_asymmetric_fence() noexcept;  // once per process (re-done after fork)
 void heavy_fence() noexcept;
+// A sleeper's side of the wait protocol, before it re-checks the ring and FUTEX_WAITs on
+// `w.futex` with the value returned: reads the futex word (acquire: what a waker did
+// first), re-arms the wakers (kicked = 0, published by the seq_cst increment after it),
+// counts itself among the waiters and makes the heavy fence. The caller decrements
+// `waiters` when it stops sleeping.
+std::uint32_t announce_sleep(ring::WaitLine& w) noexcept;
 
 class RingBase {
  public:
@@ -76,11 +82,18 @@ class RingBase {
     }
   }
   // Wakes the sleepers on `w`, if any: a load on the hot path, a system call only when
-  // someone sleeps. relaxed: ordered after the caller's store by light_fence (and the
-  // sleeper's heavy_fence).
+  // someone sleeps, and only the first waker of a round of sleep makes it (kicked).
+  // acquire: ordered after the caller's store by light_fence (and the sleeper's
+  // heavy_fence); acquire so that a waker that sees a sleeper's count also sees the
+  // sleeper's earlier kicked = 0. A later waker that finds kicked set skips the call: the
+  // kick it sees bumped the futex word after the sleeper read it, so the sleeper wakes.
   void notify(ring::WaitLine& w) const noexcept {
     light_fence();
-    if (w.waiters.load(std::memory_order_relaxed) != 0) [[unlikely]] wake(w);
+    if (w.waiters.load(std::memory_order_acquire) != 0) [[unlikely]] {
+      if (w.kicked.load(std::memory_order_relaxed) == 0 && w.kicked.exchange(1, std::memory_order_acq_rel) == 0) {
+        wake(w);
+      }
+    }
   }
   // Bumps a wait line's futex and wakes every sleeper.
   static void wake(ring::WaitLine& w) noexcept;
@@ -163,7 +176,7 @@ class RingWriter : public RingBase {
   std::uint64_t seq_ = 0;           // pubsub: the next message's sequence number
   std::uint32_t version_ = 0;       // pubsub: seqlock counter
   std::uint64_t cached_bound_ = 0;  // the oldest position a reader may still need
-  bool starved_ = false;            // the last refresh found no room (spsc/mpsc)
+  bool starved_ = false;            // the last refresh found no room
   int blocking_slot_ = -1;
 };
 

@@ -669,9 +669,7 @@ ShmRing::Got ShmRing::wait_loop(Deadline d, WaitLine& wl, const char* op, Attemp
   for (;;) {
     Deadline chunk = Deadline::after(kSleepChunk);
     if (!d.is_never() && d.time_point() < chunk.time_point()) chunk = d;
-    const std::uint32_t seen = wl.futex.load(std::memory_order_acquire);  // acquire: what a waker did first
-    wl.waiters.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before the re-check below
-    heavy_fence();
+    const std::uint32_t seen = announce_sleep(wl);
     g = attempt(false);
     if (g != Got::again) {
       wl.waiters.fetch_sub(1, std::memory_order_relaxed);
@@ -923,9 +921,7 @@ void ShmRing::bridge_main() {
       (void)sys::eventfd_add(efd_.get(), 1);
       continue;
     }
-    const std::uint32_t seen = wl.futex.load(std::memory_order_acquire);
-    wl.waiters.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before the re-check
-    heavy_fence();
+    const std::uint32_t seen = announce_sleep(wl);
     if (!reader_->readable() && !bridge_stop_.load(std::memory_order_acquire)) {
       (void)sys::futex_wait(&wl.futex, seen, Deadline::after(kSleepChunk));
     }

@@ -84,7 +84,7 @@ TEST(RingLayout, EveryBrokenIdentityFieldIsCorrupt) {
     int bytes;
   };
   const Case cases[] = {
-      {"magic", 0, 0x1234, 8},          {"version", 8, 2, 4},          {"header size", 12, 4096, 4},
+      {"magic", 0, 0x1234, 8},          {"version", 8, 1, 4},          {"header size", 12, 4096, 4},
       {"capacity not pow2", 16, 5000, 8}, {"capacity huge", 16, 1ULL << 50, 8}, {"max too big", 24, 4096, 8},
       {"max zero", 24, 0, 8},           {"total size", 32, 1, 8},      {"pattern", 40, 9, 4},
       {"policy", 44, 7, 4},             {"slots zero", 48, 0, 4},      {"slots many", 48, 65, 4},

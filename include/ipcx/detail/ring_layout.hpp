@@ -24,7 +24,7 @@ namespace ipcx::detail::ring {
 
 // "IPCXRNG1" read as a little-endian u64.
 inline constexpr std::uint64_t kMagic = 0x31474e5258435049ULL;
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 
 inline constexpr std::size_t kLine = 64;            // one cache line
 inline constexpr std::size_t kPage = 4096;
@@ -107,13 +107,17 @@ struct ConsumerLine {
 static_assert(offsetof(ConsumerLine, head) == 0);
 
 // A futex word and the count of those sleeping on it: a waker calls futex_wake only when
-// the count is non-zero.
+// the count is non-zero, and only once per round of sleep: the first waker sets `kicked`,
+// and a sleeper clears it before it announces itself. Without it every message sent while
+// a woken sleeper waits for a CPU would make one more futex_wake.
 struct WaitLine {
   std::atomic<std::uint32_t> futex;    // bumped by a waker before futex_wake
   std::atomic<std::uint32_t> waiters;  // processes/threads asleep (or about to sleep) on it
+  std::atomic<std::uint32_t> kicked;   // 1: woken since the last sleeper went to sleep
 };
 static_assert(offsetof(WaitLine, futex) == 0);
 static_assert(offsetof(WaitLine, waiters) == 4);
+static_assert(offsetof(WaitLine, kicked) == 8);
 
 // Who is attached; read by each side when it finds nothing to do.
 struct SessionLine {
