@@ -38,6 +38,7 @@ struct Options {
   std::string cases;
   std::string sizes;
   std::uint64_t iterations = 0;
+  unsigned repeat = 1;
   bool quick = false;
   bool no_pin = false;
   bool same_core = false;
@@ -182,6 +183,45 @@ class Progress {
   bool tty_;
 };
 
+template <typename T>
+T median(std::vector<T> v) {
+  std::sort(v.begin(), v.end());
+  return v[(v.size() - 1) / 2];  // the lower middle: a value that was measured
+}
+
+// One outcome from several measurements of the same row: the first that is not ok, or
+// the median of each figure (the max of the maxima; the samples added up). The remark is
+// the last repetition's.
+Outcome median_of(const std::vector<Outcome>& reps) {
+  if (reps.empty()) return Outcome{"failed: interrupted", std::nullopt, std::nullopt, {}};
+  for (const auto& r : reps) {
+    if (!r.ok()) return r;
+  }
+  if (reps.size() == 1) return reps.front();
+  Outcome out = reps.back();
+  auto pick = [&](auto field) {
+    std::vector<decltype(field(reps.front()))> v;
+    for (const auto& r : reps) v.push_back(field(r));
+    return median(v);
+  };
+  if (std::all_of(reps.begin(), reps.end(), [](const Outcome& r) { return r.rtt.has_value(); })) {
+    Latency l;
+    l.p50 = pick([](const Outcome& r) { return r.rtt->p50; });
+    l.p99 = pick([](const Outcome& r) { return r.rtt->p99; });
+    l.p999 = pick([](const Outcome& r) { return r.rtt->p999; });
+    for (const auto& r : reps) {
+      l.max = std::max(l.max, r.rtt->max);
+      l.samples += r.rtt->samples;
+    }
+    out.rtt = l;
+  }
+  if (std::all_of(reps.begin(), reps.end(), [](const Outcome& r) { return r.throughput.has_value(); })) {
+    out.throughput = Throughput{pick([](const Outcome& r) { return r.throughput->msgs_per_s; }),
+                                pick([](const Outcome& r) { return r.throughput->mb_per_s; })};
+  }
+  return out;
+}
+
 int run(const Options& o, const std::string& command) {
   // Which rows.
   CaseList cases = all_cases();
@@ -249,10 +289,14 @@ int run(const Options& o, const std::string& command) {
   }
   auto ms = [](std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   rep.settings = fmt::format("sizes {}; per row: warm-up {} ms, round trips {} ms, one-way {} ms{}; floor {} ms beside "
-                             "each row{}",
+                             "each row{}{}",
                              size_list, ms(budget.warmup), ms(budget.rtt), ms(budget.oneway),
                              o.iterations ? fmt::format(", at most {} iterations", o.iterations) : std::string(),
-                             ms(budget.floor), o.quick ? " (--quick)" : "");
+                             ms(budget.floor), o.quick ? " (--quick)" : "",
+                             o.repeat > 1 ? fmt::format("; each row measured {} times (with its floor): medians of p50, "
+                                                        "p99, p99.9, msgs/s, MB/s and floor, the largest max, all samples",
+                                                        o.repeat)
+                                          : std::string());
   std::fputs(render_header(rep).c_str(), stdout);
   std::fflush(stdout);
   if (rep.machine.load > rep.machine.cores) {
@@ -264,7 +308,7 @@ int run(const Options& o, const std::string& command) {
   auto floor_case = make_floor();
   std::size_t total = 0;
   for (const auto& c : cases) {
-    if (selected.empty() || selected.count(c->name())) total += sizes.size();
+    if (selected.empty() || selected.count(c->name())) total += sizes.size() * o.repeat;
   }
   Progress progress;
   std::size_t done = 0;
@@ -278,49 +322,76 @@ int run(const Options& o, const std::string& command) {
     return s;
   };
 
-  for (auto& c : cases) {
-    if (g_stop.load()) break;
-    if (!selected.empty() && !selected.count(c->name())) continue;
-    bool any = std::any_of(sizes.begin(), sizes.end(), [&](std::size_t s) { return c->skip_reason(s).empty(); });
-    std::optional<Problem> series_problem;
-    bool began = false;
-    if (any) {
-      progress.show(fmt::format("[{}/{}] {} {} {}: starting", done, total, c->name(), c->impl(), c->wait()));
-      auto b = c->begin_series();
-      began = true;
-      if (!b) series_problem = b.error();
-    }
-    std::optional<std::string> sticky;  // a reason that holds for every size (not implemented)
-    for (std::size_t size : sizes) {
+  // --repeat N runs every selected row N times in N rounds, so that the repetitions of a
+  // row lie minutes apart (a VM's vCPU placement drifts over seconds to minutes, and
+  // repetitions back to back would share its state). Rows are made in the first round;
+  // each repetition is the row and the floor beside it; the row reports medians.
+  struct Samples {
+    std::vector<Outcome> reps;
+    std::vector<std::uint64_t> floors;
+    bool measured = false;  // not skipped: later rounds measure it again
+  };
+  std::vector<Samples> samples;
+  for (unsigned round = 0; round < o.repeat && !g_stop.load(); ++round) {
+    std::size_t ri = 0;  // the row's index, the same in every round
+    for (auto& c : cases) {
       if (g_stop.load()) break;
-      Row row;
-      row.case_name = c->name();
-      row.impl = c->impl();
-      row.wait = c->wait();
-      row.size = size;
-      row.pinned = placement->json();
-      row.note = c->note(size);
-      progress.show(fmt::format("[{}/{}] {} {} {} {} B", done + 1, total, c->name(), c->impl(), c->wait(), size));
-      if (auto why = c->skip_reason(size); !why.empty()) {
-        row.outcome.status = "skipped: " + why;
-      } else if (series_problem) {
-        row.outcome.status = (series_problem->kind == Problem::Kind::skipped ? "skipped: " : "failed: ") +
-                             series_problem->why;
-      } else if (sticky) {
-        row.outcome.status = *sticky;
-      } else {
-        row.outcome = measure(*c, next_spec(size, budget));
-        if (!row.outcome.remark.empty()) row.note += (row.note.empty() ? "" : "; ") + row.outcome.remark;
-        if (row.outcome.status == "skipped: transport not implemented") sticky = row.outcome.status;
-        if (row.outcome.ok() && !g_stop.load()) {
-          auto f = measure(*floor_case, next_spec(size, floor_budget), true);
-          if (f.rtt) row.floor_ns = f.rtt->p50;
-        }
+      if (!selected.empty() && !selected.count(c->name())) continue;
+      const bool any = std::any_of(sizes.begin(), sizes.end(), [&](std::size_t s) { return c->skip_reason(s).empty(); });
+      std::optional<Problem> series_problem;
+      bool began = false;
+      if (any) {
+        progress.show(fmt::format("[{}/{}] {} {} {}: starting", done, total, c->name(), c->impl(), c->wait()));
+        auto b = c->begin_series();
+        began = true;
+        if (!b) series_problem = b.error();
       }
-      rep.rows.push_back(std::move(row));
-      ++done;
+      std::optional<std::string> sticky;  // a reason that holds for every size (not implemented)
+      for (std::size_t size : sizes) {
+        if (g_stop.load()) break;
+        const std::size_t i = ri++;
+        if (round == 0) {
+          Row row;
+          row.case_name = c->name();
+          row.impl = c->impl();
+          row.wait = c->wait();
+          row.size = size;
+          row.pinned = placement->json();
+          row.note = c->note(size);
+          if (auto why = c->skip_reason(size); !why.empty()) {
+            row.outcome.status = "skipped: " + why;
+          } else if (series_problem) {
+            row.outcome.status = (series_problem->kind == Problem::Kind::skipped ? "skipped: " : "failed: ") +
+                                 series_problem->why;
+          } else if (sticky) {
+            row.outcome.status = *sticky;
+          }
+          rep.rows.push_back(std::move(row));
+          samples.push_back(Samples{{}, {}, rep.rows.back().outcome.status.empty()});
+        }
+        Samples& smp = samples[i];
+        if (!smp.measured || (!smp.reps.empty() && !smp.reps.back().ok())) {
+          ++done;
+          continue;
+        }
+        progress.show(fmt::format("[{}/{}] {} {} {} {} B", done + 1, total, c->name(), c->impl(), c->wait(), size));
+        smp.reps.push_back(measure(*c, next_spec(size, budget)));
+        if (smp.reps.back().status == "skipped: transport not implemented") sticky = smp.reps.back().status;
+        if (smp.reps.back().ok() && !g_stop.load()) {
+          auto f = measure(*floor_case, next_spec(size, floor_budget), true);
+          if (f.rtt) smp.floors.push_back(f.rtt->p50);
+        }
+        ++done;
+      }
+      if (began) c->end_series();
     }
-    if (began) c->end_series();
+  }
+  for (std::size_t i = 0; i < rep.rows.size(); ++i) {
+    Row& row = rep.rows[i];
+    if (!samples[i].measured) continue;
+    row.outcome = median_of(samples[i].reps);
+    if (!row.outcome.remark.empty()) row.note += (row.note.empty() ? "" : "; ") + row.outcome.remark;
+    if (row.outcome.ok() && !samples[i].floors.empty()) row.floor_ns = median(samples[i].floors);
   }
   if (!g_stop.load() && (selected.empty() || selected.count("shm"))) {
     progress.show("idle receiver CPU, shm ring, each wait strategy");
@@ -401,6 +472,9 @@ int main(int argc, char** argv) {
   app.add_option("--iterations", o.iterations, "At most N round trips and N one-way messages per row (default: "
                                                "bounded by time only)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--repeat", o.repeat, "Measure each row N times, each with its floor, and report the medians (for "
+                                       "machines whose CPUs drift, as VMs' do)")
+      ->check(CLI::Range(1u, 99u));
   app.add_flag("--quick", o.quick, "Short budgets and three sizes: about a minute in all");
   app.add_flag("--no-pin", o.no_pin, "Do not pin the two processes to CPUs");
   app.add_flag("--same-core", o.same_core, "Pin both processes to one CPU");

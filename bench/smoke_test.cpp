@@ -176,6 +176,26 @@ TEST(BenchSmoke, FloorAndPipeWriteTheSchemaAndLeaveNothing) {
   EXPECT_EQ(left_by(r.pid), std::vector<std::string>{});
 }
 
+TEST(BenchSmoke, RepeatReportsMediansOfEveryRound) {
+  // --iterations 100 caps a round's samples at 100, so three rounds hold at most 300, and
+  // more than 100 shows that later rounds were measured and counted.
+  auto r = run_bench({"--cases", "floor,pipe", "--sizes", "64", "--iterations", "100", "--repeat", "3"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json& results = check_schema(r.doc);
+  EXPECT_EQ(results.size(), 3u);
+  for (const json& row : results) {
+    SCOPED_TRACE(row.dump());
+    ASSERT_EQ(row.at("status"), "ok");
+    const auto n = row.at("rtt_ns").at("samples").get<std::uint64_t>();
+    EXPECT_GT(n, 100u);
+    EXPECT_LE(n, 300u);
+  }
+  EXPECT_NE(r.output.find("each row measured 3 times"), std::string::npos) << r.output;
+  auto bad = Child::exec({IPCX_BENCH_PATH, "--repeat", "0"});
+  EXPECT_EQ(bad.wait(), 2);
+  EXPECT_EQ(left_by(r.pid), std::vector<std::string>{});
+}
+
 TEST(BenchSmoke, EveryOtherLocalCaseRunsOrSaysWhyNotAndLeavesNothing) {
   // Everything but iceoryx (its RouDi is one per host, and takes 200 MB of /dev/shm).
   auto r = run_bench({"--cases",
