@@ -220,16 +220,15 @@ bool RingWriter::load_head(std::uint64_t& head) const noexcept {
   return false;
 }
 
-Step RingWriter::refresh_bound(std::uint64_t end) noexcept {
-  if (cfg_.pattern == Pattern::pubsub) return refresh_subscribers(end);
+Step RingWriter::refresh_bound(std::uint64_t end, std::uint64_t reserve) noexcept {
+  if (cfg_.pattern == Pattern::pubsub) return refresh_subscribers(end, reserve);
   std::uint64_t head = 0;
   if (!load_head(head)) return corrupt("the consumer's read position is outside the ring");
   cached_bound_ = head;
   // Hysteresis: once the ring was found full, wait until an eighth of it is free again
   // rather than taking each record's worth as the consumer frees it. Otherwise both sides
   // touch the consumer's line on every message while the ring stays full.
-  const std::uint64_t slack = starved_ ? cap_ / 8 : 0;
-  if (end + slack - head > cap_) {
+  if (end + slack(reserve) - head > cap_) {
     starved_ = true;
     return Step::none;
   }
@@ -237,7 +236,13 @@ Step RingWriter::refresh_bound(std::uint64_t end) noexcept {
   return Step::ok;
 }
 
-Step RingWriter::refresh_subscribers(std::uint64_t end) noexcept {
+std::uint64_t RingWriter::slack(std::uint64_t reserve) const noexcept {
+  // At most what an empty ring leaves beside this reservation (padding included, which can
+  // take the ring to within 16 bytes of full): the wait must end once every reader caught up.
+  return starved_ ? std::min(cap_ / 8, cap_ - std::min(reserve, cap_)) : 0;
+}
+
+Step RingWriter::refresh_subscribers(std::uint64_t end, std::uint64_t reserve) noexcept {
   const std::uint64_t need = end > cap_ ? end - cap_ : 0;  // positions below this are overwritten
   // seq_cst: pairs with a joining subscriber's fence, so that either we see its slot or
   // it sees our current tail (see RingReader::attach).
@@ -293,8 +298,7 @@ Step RingWriter::refresh_subscribers(std::uint64_t end) noexcept {
   // Blocking subscribers: the same hysteresis as refresh_bound, so that while the slowest
   // subscriber holds the publisher back, the publisher does not scan every subscriber's
   // line (and fence) for each record's worth that it frees.
-  const std::uint64_t slack = starved_ && cfg_.policy == Policy::block ? cap_ / 8 : 0;
-  if (end + slack - bound > cap_) {
+  if (end + (cfg_.policy == Policy::block ? slack(reserve) : 0) - bound > cap_) {
     starved_ = true;
     return Step::none;
   }
@@ -314,7 +318,7 @@ Step RingWriter::try_reserve_slow(std::uint64_t len, Reservation& r) noexcept {
       const std::uint64_t pad = o + span > cap_ ? cap_ - o : 0;
       const std::uint64_t need = pad + span;
       if (t + need - cached_bound_ > cap_) {
-        const Step s = refresh_bound(t + need);
+        const Step s = refresh_bound(t + need, need);
         if (s != Step::ok) return s;
       }
       // The claim is visible before the reservation is (release CAS): a consumer that
@@ -337,7 +341,7 @@ Step RingWriter::try_reserve_slow(std::uint64_t len, Reservation& r) noexcept {
   const std::uint64_t pad = o + span > cap_ ? cap_ - o : 0;
   const std::uint64_t end = p + pad + span;
   if (end - cached_bound_ > cap_) {
-    const Step s = refresh_bound(end);
+    const Step s = refresh_bound(end, pad + span);
     if (s != Step::ok) return s;
   }
   if (pad != 0) {

@@ -166,8 +166,11 @@ class RingWriter : public RingBase {
   Step try_reserve_slow(std::uint64_t len, Reservation& r) noexcept;
   void commit_slow(const Reservation& r, std::uint64_t len) noexcept;
   bool load_head(std::uint64_t& head) const noexcept;
-  Step refresh_bound(std::uint64_t end) noexcept;
-  Step refresh_subscribers(std::uint64_t end) noexcept;
+  Step refresh_bound(std::uint64_t end, std::uint64_t reserve) noexcept;
+  Step refresh_subscribers(std::uint64_t end, std::uint64_t reserve) noexcept;
+  // Hysteresis for a writer that found the ring full: how much more than `reserve` bytes
+  // (this reservation, padding included) it waits to be free.
+  std::uint64_t slack(std::uint64_t reserve) const noexcept;
   void write_padding(std::uint64_t pos, std::uint64_t bytes) noexcept;
   void publish_tail() noexcept;
 

@@ -150,6 +150,46 @@ TEST(RingLayout, WriterRefusesMisalignedPositions) {
   }
 }
 
+// A writer that found the ring full waits for an eighth of it more than it needs
+// (hysteresis), but never for more than an empty ring leaves: a maximal message that must
+// wrap (padding + record = 4080 of 4096 bytes) goes in once the reader has caught up.
+TEST(RingLayout, AFullRingDrainedTakesAWrappingMaximalMessage) {
+  namespace d = ipcx::detail;
+  for (auto pattern : {rl::Pattern::spsc, rl::Pattern::mpsc, rl::Pattern::pubsub}) {
+    SCOPED_TRACE(static_cast<int>(pattern));
+    auto mem = fresh_ring(4096);
+    auto* h = reinterpret_cast<rl::Header*>(mem->data());
+    h->identity.pattern = static_cast<std::uint32_t>(pattern);
+    auto cfg = d::read_identity(mem->data(), mem->size(), "t");
+    ASSERT_TRUE(cfg);
+    d::RingWriter w(mem->data(), *cfg, 0, false);
+    ASSERT_EQ(w.attach(), d::Step::ok);
+    d::RingReader r(mem->data(), *cfg, 0, false);
+    ASSERT_EQ(r.attach(), d::Step::ok);
+    // Two records end at offset 2064 (spans 1024 and 1040).
+    for (std::uint64_t len : {1008u, 1024u}) {
+      d::RingWriter::Reservation res;
+      ASSERT_EQ(w.try_reserve(len, res), d::Step::ok);
+      w.commit(res, len);
+    }
+    // 2032 bytes (the maximum) do not fit after them: the writer is now starved.
+    d::RingWriter::Reservation big;
+    ASSERT_EQ(w.try_reserve(2032, big), d::Step::none);
+    for (int i = 0; i < 2; ++i) {
+      d::RingReader::View v;
+      ASSERT_EQ(r.try_read(v), d::Step::ok);
+      r.release(v);
+    }
+    // Empty again: the message wraps (2032 bytes of padding, a 2048-byte record) and fits.
+    ASSERT_EQ(w.try_reserve(2032, big), d::Step::ok);
+    w.commit(big, 2032);
+    d::RingReader::View v;
+    ASSERT_EQ(r.try_read(v), d::Step::ok);
+    EXPECT_EQ(v.len, 2032u);
+    r.release(v);
+  }
+}
+
 TEST(RingOptions, FromUrl) {
   auto u = ipcx::Url::parse("shm://x?capacity=64k&max=1k&pattern=pubsub&policy=drop&slots=4&wait=spin&spin=5&mode=0640&excl=1");
   ASSERT_TRUE(u);
