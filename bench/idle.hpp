@@ -1,6 +1,6 @@
 // What a waiting receiver costs when nothing comes: for each wait strategy of the shm://
 // ring, a consumer process blocks in receive() while no message is sent for a fixed time,
-// and the CPU time it used in that time (getrusage: user + system) is reported as a share
+// and the CPU time it used meanwhile (CLOCK_PROCESS_CPUTIME_ID: user + system) is reported as a share
 // of one CPU. A spinning receiver burns a whole CPU; a sleeping one should burn none.
 #pragma once
 

@@ -186,7 +186,8 @@ class Progress {
 template <typename T>
 T median(std::vector<T> v) {
   std::sort(v.begin(), v.end());
-  return v[(v.size() - 1) / 2];  // the lower middle: a value that was measured
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : static_cast<T>((v[m - 1] + v[m]) / 2);  // an even count: the mean of the middle two
 }
 
 // One outcome from several measurements of the same row: the first that is not ok, or
@@ -199,6 +200,8 @@ Outcome median_of(const std::vector<Outcome>& reps) {
   }
   if (reps.size() == 1) return reps.front();
   Outcome out = reps.back();
+  out.rtt.reset();
+  out.throughput.reset();
   auto pick = [&](auto field) {
     std::vector<decltype(field(reps.front()))> v;
     for (const auto& r : reps) v.push_back(field(r));
@@ -337,7 +340,17 @@ int run(const Options& o, const std::string& command) {
     for (auto& c : cases) {
       if (g_stop.load()) break;
       if (!selected.empty() && !selected.count(c->name())) continue;
-      const bool any = std::any_of(sizes.begin(), sizes.end(), [&](std::size_t s) { return c->skip_reason(s).empty(); });
+      // Whether any row of this case is measured in this round (in later rounds: rows that
+      // were measured and have not failed), so that a daemon is started only when needed.
+      bool any = false;
+      for (std::size_t k = 0; k < sizes.size(); ++k) {
+        if (round == 0) {
+          any = any || c->skip_reason(sizes[k]).empty();
+        } else {
+          const Samples& smp = samples[ri + k];
+          any = any || (smp.measured && !smp.reps.empty() && smp.reps.back().ok());
+        }
+      }
       std::optional<Problem> series_problem;
       bool began = false;
       if (any) {
@@ -371,6 +384,12 @@ int run(const Options& o, const std::string& command) {
         }
         Samples& smp = samples[i];
         if (!smp.measured || (!smp.reps.empty() && !smp.reps.back().ok())) {
+          ++done;
+          continue;
+        }
+        if (series_problem) {  // a later round's set-up failed (a daemon did not start)
+          const bool skip = series_problem->kind == Problem::Kind::skipped;
+          smp.reps.push_back(Outcome{(skip ? "skipped: " : "failed: ") + series_problem->why, {}, {}, {}});
           ++done;
           continue;
         }

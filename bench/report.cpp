@@ -52,6 +52,16 @@ std::string fmt_ratio(double v) { return fmt::format("{:.2f}", v); }
 std::string series_label(const Row& r) {
   std::string l = r.case_name;
   if (r.case_name == "shm" || r.case_name == "iceoryx") l += " " + r.wait;
+  if (r.case_name == "shm-pubsub") {
+    // Four rows share the case; the note says which ("pubsub, 4 subscribers, policy=drop; …").
+    const auto n = r.note.find(", ");
+    const auto p = r.note.find("policy=");
+    if (n != std::string::npos && p != std::string::npos) {
+      const auto subs = r.note.substr(n + 2, r.note.find(' ', n + 2) - (n + 2));
+      const auto policy = r.note.substr(p + 7, r.note.find_first_of(";, ", p + 7) - (p + 7));
+      l += fmt::format(" {}x {}", subs, policy);
+    }
+  }
   return fmt::format("{} ({})", l, r.impl);
 }
 
