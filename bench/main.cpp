@@ -332,6 +332,7 @@ int run(const Options& o, const std::string& command) {
   struct Samples {
     std::vector<Outcome> reps;
     std::vector<std::uint64_t> floors;
+    std::vector<double> x_floor, x_floor_p999;  // each round's ratios to its own floor
     bool measured = false;  // not skipped: later rounds measure it again
   };
   std::vector<Samples> samples;
@@ -380,7 +381,7 @@ int run(const Options& o, const std::string& command) {
             row.outcome.status = *sticky;
           }
           rep.rows.push_back(std::move(row));
-          samples.push_back(Samples{{}, {}, rep.rows.back().outcome.status.empty()});
+          samples.push_back(Samples{{}, {}, {}, {}, rep.rows.back().outcome.status.empty()});
         }
         Samples& smp = samples[i];
         if (!smp.measured || (!smp.reps.empty() && !smp.reps.back().ok())) {
@@ -398,7 +399,12 @@ int run(const Options& o, const std::string& command) {
         if (smp.reps.back().status == "skipped: transport not implemented") sticky = smp.reps.back().status;
         if (smp.reps.back().ok() && !g_stop.load()) {
           auto f = measure(*floor_case, next_spec(size, floor_budget), true);
-          if (f.rtt) smp.floors.push_back(f.rtt->p50);
+          const auto& m = smp.reps.back().rtt;
+          if (f.rtt && m && f.rtt->p50 > 0 && f.rtt->p999 > 0) {
+            smp.floors.push_back(f.rtt->p50);
+            smp.x_floor.push_back(static_cast<double>(m->p50) / static_cast<double>(f.rtt->p50));
+            smp.x_floor_p999.push_back(static_cast<double>(m->p999) / static_cast<double>(f.rtt->p999));
+          }
         }
         ++done;
       }
@@ -410,7 +416,11 @@ int run(const Options& o, const std::string& command) {
     if (!samples[i].measured) continue;
     row.outcome = median_of(samples[i].reps);
     if (!row.outcome.remark.empty()) row.note += (row.note.empty() ? "" : "; ") + row.outcome.remark;
-    if (row.outcome.ok() && !samples[i].floors.empty()) row.floor_ns = median(samples[i].floors);
+    if (row.outcome.ok() && !samples[i].floors.empty()) {
+      row.floor_ns = median(samples[i].floors);
+      row.x_floor = median(samples[i].x_floor);
+      row.x_floor_p999 = median(samples[i].x_floor_p999);
+    }
   }
   if (!g_stop.load() && (selected.empty() || selected.count("shm"))) {
     progress.show("idle receiver CPU, shm ring, each wait strategy");

@@ -155,10 +155,11 @@ std::string render_header(const Report& r) {
 
 std::string render_table(const Report& r) {
   static const char* kCols[] = {"case", "impl", "wait", "p50", "p99", "p99.9", "max", "samples",
-                                "msgs/s", "MB/s", "floor", "x raw", "x floor"};
+                                "msgs/s", "MB/s", "floor", "x raw", "x floor", "x fl.999"};
   constexpr std::size_t kN = std::size(kCols);
   // Left-aligned text columns, right-aligned numbers.
-  constexpr bool kLeft[kN] = {true, true, true, false, false, false, false, false, false, false, false, false, false};
+  constexpr bool kLeft[kN] = {true,  true,  true,  false, false, false, false,
+                              false, false, false, false, false, false, false};
 
   auto cells = [](const Row& row) {
     std::vector<std::string> c = {row.case_name, row.impl, row.wait};
@@ -181,9 +182,8 @@ std::string render_table(const Report& r) {
     }
     c.push_back(row.floor_ns && o.rtt ? fmt_us(*row.floor_ns) : "-");
     c.push_back(row.x_raw ? fmt_ratio(*row.x_raw) : "-");
-    c.push_back(row.floor_ns && o.rtt && *row.floor_ns > 0
-                    ? fmt_ratio(static_cast<double>(o.rtt->p50) / static_cast<double>(*row.floor_ns))
-                    : "-");
+    c.push_back(o.rtt && row.x_floor ? fmt_ratio(*row.x_floor) : "-");
+    c.push_back(o.rtt && row.x_floor_p999 ? fmt_ratio(*row.x_floor_p999) : "-");
     c.push_back(o.ok() ? row.note : o.status);
     return c;
   };
@@ -209,7 +209,8 @@ std::string render_table(const Report& r) {
   std::string t;
   t += "Round trip (send, echo, receive) in microseconds from every sample; one-way throughput\n";
   t += "measured by the receiver; floor = p50 of the spin floor at the same size, measured beside\n";
-  t += "the row; x raw = p50 / the raw row's p50 (shm*: / the floor row's); x floor = p50 / floor.\n";
+  t += "the row; x raw = p50 / the raw row's p50 (shm*: / the floor row's); x floor = p50 / floor;\n";
+  t += "x fl.999 = p99.9 / the floor's p99.9 (with --repeat: the median of each round's ratio).\n";
   std::vector<std::string> head(kCols, kCols + kN);
   head.emplace_back("note / status");
   std::vector<std::size_t> sizes;
@@ -293,7 +294,7 @@ std::string render_csv(const Report& r) {
   auto num = [](auto v) { return v ? fmt::format("{}", *v) : std::string(); };
   std::string out =
       "case,impl,wait,size,pinned,floor_ns,status,rtt_p50_ns,rtt_p99_ns,rtt_p999_ns,rtt_max_ns,samples,"
-      "msgs_per_s,mb_per_s,x_raw,note\n";
+      "msgs_per_s,mb_per_s,x_raw,x_floor,x_floor_p999,note\n";
   for (const auto& row : r.rows) {
     const auto& l = row.outcome.rtt;
     const auto& t = row.outcome.throughput;
@@ -302,13 +303,15 @@ std::string render_csv(const Report& r) {
       return f(*l);
     };
     out += fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", row.case_name, row.impl, row.wait, row.size,
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", row.case_name, row.impl, row.wait, row.size,
         q(row.pinned), l ? num(row.floor_ns) : std::string(), q(row.outcome.status),
         num(opt([](const Latency& x) { return x.p50; })), num(opt([](const Latency& x) { return x.p99; })),
         num(opt([](const Latency& x) { return x.p999; })), num(opt([](const Latency& x) { return x.max; })),
         l ? std::to_string(l->samples) : std::string("0"),
         t ? fmt::format("{:.1f}", t->msgs_per_s) : std::string(), t ? fmt::format("{:.3f}", t->mb_per_s) : std::string(),
-        row.x_raw ? fmt::format("{:.3f}", *row.x_raw) : std::string(), q(row.note));
+        row.x_raw ? fmt::format("{:.3f}", *row.x_raw) : std::string(),
+        l && row.x_floor ? fmt::format("{:.3f}", *row.x_floor) : std::string(),
+        l && row.x_floor_p999 ? fmt::format("{:.3f}", *row.x_floor_p999) : std::string(), q(row.note));
   }
   return out;
 }

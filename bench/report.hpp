@@ -34,6 +34,10 @@ struct Row {
   Outcome outcome;
   std::string note;
   std::optional<double> x_raw;         // ipcx p50 / raw p50, same mechanism and size
+  // The row's p50 and p99.9 over those of the floor measured beside it; with --repeat, the
+  // median of each round's ratio (a VM's drift moves both alike within a round).
+  std::optional<double> x_floor;
+  std::optional<double> x_floor_p999;
 };
 
 struct Report {
