@@ -40,6 +40,9 @@ std::string limit_udp(std::size_t size);
 std::string limit_unix_dgram(std::size_t size, bool seqpacket);
 std::string limit_posixmq(std::size_t size);
 std::string limit_sysvmq(std::size_t size);
+// The shm ring rows' capacity for `size`-byte messages: at least 1 MiB and room for four
+// messages (the ring takes messages up to half its capacity).
+std::size_t ring_capacity(std::size_t size);
 // POSIX mq queue depth used by both rows.
 long posixmq_depth();
 

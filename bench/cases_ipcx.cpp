@@ -303,10 +303,7 @@ class IpcxShm final : public IpcxTwoWay {
  public:
   explicit IpcxShm(const std::string& wait) : IpcxTwoWay("shm", "shm:// ring x2, wait=" + wait, wait) {}
   Res<void> prepare(const RunSpec& spec) override {
-    // Room for at least four messages (the default 1 MiB ring takes messages up to 512 KiB).
-    std::size_t capacity = 1u << 20;
-    while (capacity < 4 * (spec.size + 16)) capacity *= 2;
-    std::string query = fmt::format("?wait={}&capacity={}&max={}", wait(), capacity, spec.size);
+    std::string query = fmt::format("?wait={}&capacity={}&max={}", wait(), ring_capacity(spec.size), spec.size);
     names_ = {spec.stem + "-up", spec.stem + "-down"};
     up_ = fmt::format("shm://{}{}", names_[0], query);
     down_ = fmt::format("shm://{}{}", names_[1], query);
@@ -324,6 +321,12 @@ class IpcxShm final : public IpcxTwoWay {
 };
 
 }  // namespace
+
+std::size_t ring_capacity(std::size_t size) {
+  std::size_t capacity = 1u << 20;
+  while (capacity < 4 * (size + 16)) capacity *= 2;
+  return capacity;
+}
 
 void add_ipcx(CaseList& out) {
   out.push_back(std::make_unique<IpcxPipe>());

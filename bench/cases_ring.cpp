@@ -33,12 +33,10 @@ std::unexpected<Problem> ring_failed(std::string_view what, const Error& e) {
   return failed(fmt::format("{}: {}", what, e.message()));
 }
 
-// As the shm rows make theirs: at least 1 MiB and room for four messages; max = the size.
+// As the shm rows make theirs (ring_capacity); max = the size.
 RingOptions ring_options(std::size_t size, WaitStrategy wait) {
-  std::size_t capacity = 1u << 20;
-  while (capacity < 4 * (size + 16)) capacity *= 2;
   RingOptions o;
-  o.capacity = capacity;
+  o.capacity = ring_capacity(size);
   o.max_message = size;
   o.wait = wait;
   return o;

@@ -221,25 +221,35 @@ void pin(int cpu) {
   (void)::sched_setaffinity(0, sizeof set, &set);  // checked by the driver before the run
 }
 
+// How one end receives: in place where the transport offers it (zero-copy; the message
+// then stays the transport's until release()), else copied into a buffer of the run's size.
+class Receiver {
+ public:
+  Receiver(Link& link, std::size_t size) : link_(link), zc_(link.in_place()), rx_(zc_ ? 0 : size) {}
+  Res<std::span<const std::byte>> next() {
+    if (zc_) return link_.receive_in_place();
+    auto n = link_.receive(rx_);
+    if (!n) return std::unexpected(std::move(n.error()));
+    return std::span<const std::byte>(rx_.data(), *n);
+  }
+  void release() {
+    if (zc_) link_.release_in_place();
+  }
+
+ private:
+  Link& link_;
+  bool zc_;
+  std::vector<std::byte> rx_;
+};
+
 Res<void> server_protocol(Link& link, const RunSpec& spec, Board& b) {
   Pattern pat(spec.size);
-  const bool zc = link.in_place();
-  std::vector<std::byte> rx(zc ? 0 : spec.size);
-  // The next message: where the transport holds it (zero-copy), or copied into rx.
-  auto next = [&]() -> Res<std::span<const std::byte>> {
-    if (zc) return link.receive_in_place();
-    auto n = link.receive(rx);
-    if (!n) return std::unexpected(std::move(n.error()));
-    return std::span<const std::byte>(rx.data(), *n);
-  };
-  auto release = [&] {
-    if (zc) link.release_in_place();
-  };
+  Receiver in(link, spec.size);
   std::uint64_t expect = 0;
   for (;;) {
-    auto in = next();
-    if (!in) return std::unexpected(std::move(in.error()));
-    std::span<const std::byte> msg = *in;
+    auto msg_in = in.next();
+    if (!msg_in) return std::unexpected(std::move(msg_in.error()));
+    std::span<const std::byte> msg = *msg_in;
     Header h = read_header(msg);
     if (msg.size() != spec.size || h.size != spec.size) {
       return failed(fmt::format("server: message {} arrived with {} bytes (header says {}), {} were sent", expect,
@@ -253,7 +263,7 @@ Res<void> server_protocol(Link& link, const RunSpec& spec, Board& b) {
     // Zero-copy: the echo is sent straight from where the message lies (its one copy is
     // into the reply), and only then is the message's space released.
     auto s = link.send(msg);
-    release();
+    in.release();
     if (!s) return s;
     if (h.kind == Kind::fin) return {};
     if (h.kind != Kind::to_oneway) continue;
@@ -267,14 +277,14 @@ Res<void> server_protocol(Link& link, const RunSpec& spec, Board& b) {
     // arrives must still be the sender's messages in order, with the dropped ones skipped.
     const std::uint64_t lost0 = link.lost();
     for (;;) {
-      auto r = next();
+      auto r = in.next();
       if (!r) return std::unexpected(std::move(r.error()));
       std::span<const std::byte> m = *r;
       const std::uint64_t lost = link.lost() - lost0;
       Header mh = read_header(m);
       if (mh.kind == Kind::end && m.size() == spec.size) {
         std::uint64_t t_end = now_ns();
-        release();
+        in.release();
         if (mh.seq != got + lost) {
           if (lost == 0) return failed(fmt::format("one-way: the sender sent {} messages, {} arrived", mh.seq, got));
           return failed(fmt::format("one-way: the sender sent {} messages, {} arrived and {} were dropped", mh.seq,
@@ -287,7 +297,7 @@ Res<void> server_protocol(Link& link, const RunSpec& spec, Board& b) {
       }
       if (got == 0) t_first = now_ns();
       auto why = pat.check(m, got + lost, Kind::oneway);
-      release();
+      in.release();
       if (!why.empty()) return failed("one-way: " + why);
       ++got;
     }
@@ -299,9 +309,8 @@ Res<void> server_protocol(Link& link, const RunSpec& spec, Board& b) {
 Res<void> client_protocol(Link& link, const RunSpec& spec, bool rtt_only, Board& b) {
   const Budget& bu = spec.budget;
   Pattern pat(spec.size);
-  const bool zc = link.in_place();
   std::vector<std::byte> tx(spec.size);
-  std::vector<std::byte> rx(zc ? 0 : spec.size);
+  Receiver echoes(link, spec.size);
   pat.fill(tx, 0, Kind::rtt);
   std::uint64_t seq = 0;
 
@@ -309,23 +318,12 @@ Res<void> client_protocol(Link& link, const RunSpec& spec, bool rtt_only, Board&
     write_header(tx, seq, kind);
     std::uint64_t t0 = now_ns();
     if (auto s = link.send(tx); !s) return s;
-    std::span<const std::byte> echo;
-    if (zc) {
-      // The echo is checked where it lies, then released.
-      auto v = link.receive_in_place();
-      std::uint64_t t1 = now_ns();
-      if (!v) return std::unexpected(std::move(v.error()));
-      if (ns) *ns = t1 - t0;
-      echo = *v;
-    } else {
-      auto n = link.receive(rx);
-      std::uint64_t t1 = now_ns();
-      if (!n) return std::unexpected(std::move(n.error()));
-      if (ns) *ns = t1 - t0;
-      echo = std::span<const std::byte>(rx.data(), *n);
-    }
-    auto why = pat.check(echo, seq, kind);
-    if (zc) link.release_in_place();
+    auto echo = echoes.next();
+    std::uint64_t t1 = now_ns();
+    if (!echo) return std::unexpected(std::move(echo.error()));
+    if (ns) *ns = t1 - t0;
+    auto why = pat.check(*echo, seq, kind);  // where it lies, when in place; then released
+    echoes.release();
     if (!why.empty()) return failed("round trip: " + why);
     ++seq;
     return {};

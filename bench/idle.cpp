@@ -12,11 +12,13 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "ipcx/ring.hpp"
+#include "links.hpp"
 
 namespace ipcx::bench {
 namespace {
@@ -34,33 +36,22 @@ struct Report {
   char why[200];         // empty, or what failed
 };
 
-bool write_all(int fd, const void* p, std::size_t n) {
-  const char* c = static_cast<const char*>(p);
-  while (n > 0) {
-    ssize_t w = ::write(fd, c, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    c += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
+// The consumer and the driver exchange fixed-size values through pipes; each is written
+// by one write of less than PIPE_BUF bytes, so it arrives whole or not at all.
+template <typename T>
+void send_value(int fd, const T& v) {
+  (void)write_full(fd, std::as_bytes(std::span<const T>(&v, 1)));
 }
 
-// Reads exactly n bytes, or fails at EOF or after timeout_ms without progress.
-bool read_all(int fd, void* p, std::size_t n, int timeout_ms) {
-  char* c = static_cast<char*>(p);
-  while (n > 0) {
-    pollfd pf{fd, POLLIN, 0};
-    int r = ::poll(&pf, 1, timeout_ms);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    ssize_t got = ::read(fd, c, n);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    c += got;
-    n -= static_cast<std::size_t>(got);
-  }
-  return true;
+// Reads a value, or fails at EOF or when nothing comes within timeout_ms.
+template <typename T>
+bool receive_value(int fd, T& v, int timeout_ms) {
+  pollfd pf{fd, POLLIN, 0};
+  int r;
+  do {
+    r = ::poll(&pf, 1, timeout_ms);
+  } while (r < 0 && errno == EINTR);
+  return r > 0 && read_full(fd, std::as_writable_bytes(std::span<T>(&v, 1))).has_value();
 }
 
 [[noreturn]] void consumer(const std::string& name, WaitStrategy w, int cpu, std::chrono::milliseconds idle, int ready_fd,
@@ -79,20 +70,20 @@ bool read_all(int fd, void* p, std::size_t n, int timeout_ms) {
     auto rx = RingConsumer::open(name, o);
     if (!rx) {
       fmt::format_to_n(rep.why, sizeof rep.why - 1, "open consumer: {}", rx.error().message());
-      (void)write_all(ready_fd, "F", 1);
-      (void)write_all(result_fd, &rep, sizeof rep);
+      send_value(ready_fd, 'F');
+      send_value(result_fd, rep);
       ::_exit(1);
     }
     std::array<std::byte, 64> buf{};
     const std::int64_t wall0 = clock_ns(CLOCK_MONOTONIC);
     const std::int64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-    (void)write_all(ready_fd, "R", 1);
+    send_value(ready_fd, 'R');
     auto m = rx->receive(buf, Deadline::after(idle * 10 + std::chrono::seconds(5)));
     rep.cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
     rep.wall_ns = clock_ns(CLOCK_MONOTONIC) - wall0;
     if (!m) fmt::format_to_n(rep.why, sizeof rep.why - 1, "receive: {}", m.error().message());
   }  // the consumer closes before the process ends
-  (void)write_all(result_fd, &rep, sizeof rep);
+  send_value(result_fd, rep);
   ::_exit(rep.why[0] ? 1 : 0);
 }
 
@@ -131,9 +122,9 @@ IdleResult measure_one(WaitStrategy w, std::chrono::milliseconds idle, int cpu, 
   };
   if (pid < 0) return finish(fmt::format("failed: fork: {}", std::strerror(errno)));
   char c = 0;
-  if (!read_all(ready[0], &c, 1, 10'000) || c != 'R') {
+  if (!receive_value(ready[0], c, 10'000) || c != 'R') {
     Report rep{};
-    if (read_all(result[0], &rep, sizeof rep, 1000) && rep.why[0]) return finish(fmt::format("failed: {}", rep.why));
+    if (receive_value(result[0], rep, 1000) && rep.why[0]) return finish(fmt::format("failed: {}", rep.why));
     return finish("failed: the consumer did not start");
   }
   auto tx = RingProducer::open(name);
@@ -145,7 +136,7 @@ IdleResult measure_one(WaitStrategy w, std::chrono::milliseconds idle, int cpu, 
     return finish("failed: send: " + s.error().message());
   }
   Report rep{};
-  if (!read_all(result[0], &rep, sizeof rep, 10'000)) return finish("failed: no result from the consumer");
+  if (!receive_value(result[0], rep, 10'000)) return finish("failed: no result from the consumer");
   if (rep.why[0]) return finish(fmt::format("failed: {}", rep.why));
   res.idle_seconds = static_cast<double>(rep.wall_ns) / 1e9;
   res.cpu_seconds = static_cast<double>(rep.cpu_ns) / 1e9;

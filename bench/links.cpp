@@ -21,10 +21,10 @@ void OwnedFd::reset(int fd) noexcept {
   fd_ = fd;
 }
 
-Res<void> StreamLink::send(std::span<const std::byte> msg) {
+Res<void> write_full(int fd, std::span<const std::byte> msg) {
   std::size_t done = 0;
   while (done < msg.size()) {
-    ssize_t n = ::write(wfd(), msg.data() + done, msg.size() - done);
+    ssize_t n = ::write(fd, msg.data() + done, msg.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;  // nothing was written
       return failed_errno("write", errno);
@@ -34,10 +34,10 @@ Res<void> StreamLink::send(std::span<const std::byte> msg) {
   return {};
 }
 
-Res<std::size_t> StreamLink::receive(std::span<std::byte> buf) {
+Res<std::size_t> read_full(int fd, std::span<std::byte> buf) {
   std::size_t done = 0;
   while (done < buf.size()) {
-    ssize_t n = ::read(rfd_.get(), buf.data() + done, buf.size() - done);
+    ssize_t n = ::read(fd, buf.data() + done, buf.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;  // nothing was read
       return failed_errno("read", errno);
@@ -47,6 +47,10 @@ Res<std::size_t> StreamLink::receive(std::span<std::byte> buf) {
   }
   return done;
 }
+
+Res<void> StreamLink::send(std::span<const std::byte> msg) { return write_full(wfd(), msg); }
+
+Res<std::size_t> StreamLink::receive(std::span<std::byte> buf) { return read_full(rfd_.get(), buf); }
 
 Res<void> DatagramLink::send(std::span<const std::byte> msg) {
   for (;;) {

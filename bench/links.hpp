@@ -33,6 +33,12 @@ class OwnedFd {
   int fd_ = -1;
 };
 
+// Writes all of `msg` to fd, retrying partial writes and EINTR.
+Res<void> write_full(int fd, std::span<const std::byte> msg);
+// Reads exactly buf.size() bytes from fd (blocking), retrying partial reads and EINTR; the
+// peer closing the stream first is a failure.
+Res<std::size_t> read_full(int fd, std::span<std::byte> buf);
+
 // Fixed-size messages over a byte stream: the receiver reads exactly the run's size, as
 // a hand-written loop that knows its message size does (no length prefix).
 class StreamLink final : public Link {
