@@ -12,9 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,32 +27,33 @@
 
 namespace ipcx::test {
 
-// Open descriptors of this process (not counting the one used to list them).
-inline int count_fds() {
+// The open descriptors of this process (not the one used to list them), or nullopt when
+// /proc/self/fd cannot be read.
+inline std::optional<std::vector<int>> open_fds() {
   DIR* d = ::opendir("/proc/self/fd");
-  if (!d) return -1;
-  int n = 0;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] != '.') ++n;
-  }
-  ::closedir(d);
-  return n - 1;
-}
-
-// The highest open descriptor of this process (not counting the one used to list them),
-// or -1 when /proc/self/fd cannot be read.
-inline int highest_fd() {
-  DIR* d = ::opendir("/proc/self/fd");
-  if (!d) return -1;
+  if (!d) return std::nullopt;
   const int self = ::dirfd(d);
-  int highest = -1;
+  std::vector<int> fds;
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] == '.') continue;
     const int fd = std::atoi(e->d_name);
-    if (fd != self && fd > highest) highest = fd;
+    if (fd != self) fds.push_back(fd);
   }
   ::closedir(d);
-  return highest;
+  return fds;
+}
+
+// How many descriptors are open, or -1.
+inline int count_fds() {
+  auto fds = open_fds();
+  return fds ? static_cast<int>(fds->size()) : -1;
+}
+
+// The highest open descriptor, or -1.
+inline int highest_fd() {
+  auto fds = open_fds();
+  if (!fds || fds->empty()) return -1;
+  return *std::max_element(fds->begin(), fds->end());
 }
 
 // In a forked child: become uid/gid 65534 (nobody), with no supplementary groups.
