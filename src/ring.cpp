@@ -230,10 +230,20 @@ Step RingWriter::refresh_bound(std::uint64_t end, std::uint64_t reserve) noexcep
   // touch the consumer's line on every message while the ring stays full.
   if (end + slack(reserve) - head > cap_) {
     starved_ = true;
+    // spsc: the consumer wakes us when its position reaches what we wait for.
+    if (cfg_.pattern == Pattern::spsc) set_wake_at(end + slack(reserve) - cap_);
     return Step::none;
   }
   starved_ = false;
   return Step::ok;
+}
+
+void RingWriter::set_wake_at(std::uint64_t at) noexcept {
+  // Stored once per full-ring wait (the target is fixed while the same reservation waits),
+  // before the sleeper's seq_cst increment of `waiters` publishes it.
+  if (at == wake_at_) return;
+  wake_at_ = at;
+  hdr_->space_wait.wake_at.store(at, std::memory_order_relaxed);
 }
 
 std::uint64_t RingWriter::slack(std::uint64_t reserve) const noexcept {
@@ -300,6 +310,9 @@ Step RingWriter::refresh_subscribers(std::uint64_t end, std::uint64_t reserve) n
   // line (and fence) for each record's worth that it frees.
   if (end + (cfg_.policy == Policy::block ? slack(reserve) : 0) - bound > cap_) {
     starved_ = true;
+    // Block: every subscriber must reach this position; each one wakes us as it crosses
+    // it. Drop: a pinned subscriber holds us back until it unpins, so any progress counts.
+    set_wake_at(cfg_.policy == Policy::block ? end + slack(reserve) - cap_ : 0);
     return Step::none;
   }
   starved_ = false;
@@ -398,7 +411,9 @@ std::uint64_t RingWriter::backlog() const noexcept {
 // Reader
 
 RingReader::RingReader(std::byte* base, const RingConfig& cfg, std::uint32_t slot, bool asymmetric) noexcept
-    : RingBase(base, cfg, asymmetric), slot_(slot) {}
+    : RingBase(base, cfg, asymmetric),
+      slot_(slot),
+      own_position_(cfg.pattern != Pattern::pubsub || cfg.policy == Policy::block) {}
 
 Step RingReader::attach() noexcept {
   if (cfg_.pattern != Pattern::pubsub) {
@@ -428,10 +443,12 @@ Step RingReader::attach() noexcept {
   std::uint64_t c = kCursorJoining;
   if (s.cursor.compare_exchange_strong(c, t, std::memory_order_acq_rel, std::memory_order_acquire)) {
     expected_ = seq;
+    head_ = t;
   } else {
     // The publisher assigned the cursor first; acquire (failed CAS) made its join_seq visible.
     if ((c & (kRecordAlign - 1)) != 0) return corrupt("the publisher assigned a misaligned cursor");
     expected_ = s.join_seq.load(std::memory_order_relaxed);
+    head_ = c;
   }
   return Step::ok;
 }
@@ -440,7 +457,7 @@ Step RingReader::try_read_slow(View& v) noexcept {
   // Bounded: a hostile writer could chain padding records forever.
   for (std::uint64_t guard = 0; guard <= cap_ / kRecordAlign; ++guard) {
     std::uint64_t pos = head_;
-    if (cfg_.pattern == Pattern::pubsub) {
+    if (!own_position_) {
       // acquire: a cursor moved by the publisher (eviction) is seen with what it implies.
       pos = hdr_->slots[slot_].cursor.load(std::memory_order_acquire);
       if ((pos & (kRecordAlign - 1)) != 0) return corrupt("this subscriber's cursor is misaligned");
@@ -488,7 +505,7 @@ Step RingReader::try_read_slow(View& v) noexcept {
     if (kind != kKindPadding && kind != kKindAbandoned) return corrupt("a record has an unknown kind");
     const std::uint64_t span = record_span(len);
     if (o + span > cap_) return corrupt("a padding record runs past the end of the buffer");
-    advance(pos + span);
+    advance(pos, pos + span);
   }
   return Step::none;
 }
@@ -497,7 +514,10 @@ void RingReader::unread(const View& v) noexcept {
   if (cfg_.pattern != Pattern::pubsub) return;  // nothing moved yet
   expected_ -= v.lost + 1;
   // release: drops our pin; the record may be read again (or evicted) later.
-  if (cfg_.policy == Policy::drop) hdr_->slots[slot_].cursor.store(v.pos, std::memory_order_release);
+  if (cfg_.policy == Policy::drop) {
+    hdr_->slots[slot_].cursor.store(v.pos, std::memory_order_release);
+    notify(hdr_->space_wait);  // a publisher held back by the pin may go on (evicting us)
+  }
 }
 
 bool RingReader::stalled() const noexcept {
@@ -545,7 +565,7 @@ Step RingReader::skip_dead_claim(std::uint64_t dead_slots) noexcept {
   // It may have completed the record just before it died.
   if (stamped(rec(head_)->stamp.load(std::memory_order_acquire), head_)) return Step::ok;
   hdr_->slots[best].claim_pos.store(kClaimIdle, std::memory_order_release);
-  advance(end);
+  advance(head_, end);
   return Step::ok;
 }
 

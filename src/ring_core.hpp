@@ -89,11 +89,11 @@ class RingBase {
   // kick it sees bumped the futex word after the sleeper read it, so the sleeper wakes.
   void notify(ring::WaitLine& w) const noexcept {
     light_fence();
-    if (w.waiters.load(std::memory_order_acquire) != 0) [[unlikely]] {
-      if (w.kicked.load(std::memory_order_relaxed) == 0 && w.kicked.exchange(1, std::memory_order_acq_rel) == 0) {
-        wake(w);
-      }
-    }
+    if (w.waiters.load(std::memory_order_acquire) != 0) [[unlikely]] kick(w);
+  }
+  // The first waker of a round of sleep wakes the sleepers; later ones need not.
+  static void kick(ring::WaitLine& w) noexcept {
+    if (w.kicked.load(std::memory_order_relaxed) == 0 && w.kicked.exchange(1, std::memory_order_acq_rel) == 0) wake(w);
   }
   // Bumps a wait line's futex and wakes every sleeper.
   static void wake(ring::WaitLine& w) noexcept;
@@ -173,6 +173,8 @@ class RingWriter : public RingBase {
   std::uint64_t slack(std::uint64_t reserve) const noexcept;
   void write_padding(std::uint64_t pos, std::uint64_t bytes) noexcept;
   void publish_tail() noexcept;
+  // The read position a full-ring wait needs reached (space_wait.wake_at; 0: any progress).
+  void set_wake_at(std::uint64_t at) noexcept;
 
   std::uint32_t slot_;
   std::uint64_t tail_ = 0;          // spsc/pubsub: the next record position (private copy)
@@ -180,6 +182,7 @@ class RingWriter : public RingBase {
   std::uint32_t version_ = 0;       // pubsub: seqlock counter
   std::uint64_t cached_bound_ = 0;  // the oldest position a reader may still need
   bool starved_ = false;            // the last refresh found no room
+  std::uint64_t wake_at_ = ~0ULL;   // what this side last stored in space_wait.wake_at
   int blocking_slot_ = -1;
 };
 
@@ -201,28 +204,33 @@ class RingReader : public RingBase {
   Step attach() noexcept;
 
   // The next message, in place; skips padding. Step::none when there is none yet.
-  Step try_read(View& v) noexcept {
-    if (cfg_.pattern != ring::Pattern::pubsub) {
-      // The common case inline: a complete message at the read position, within bounds.
-      auto* r = rec(head_);
-      // acquire: pairs with the writer's release store of the stamp.
-      const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
-      if (!ring::stamped(st, head_)) return Step::none;
-      const std::uint64_t len = r->len.load(std::memory_order_relaxed);  // ordered by the stamp's acquire
-      if ((st & ring::kKindMask) == ring::kKindMessage && len <= cfg_.max_message &&
-          (head_ & mask_) + ring::kRecordHeader + len <= cap_) [[likely]] {
-        v.data = payload(head_);
-        v.len = len;
-        v.pos = head_;
-        v.next = head_ + ring::record_span(len);
-        v.lost = 0;
-        return Step::ok;
-      }
+  Step try_read(View& v) noexcept { return try_read_fast(v) ? Step::ok : try_read_slow(v); }
+  // The common case, inline: a complete message at the read position, within bounds
+  // (pubsub: the one expected next). False: anything else, left to try_read.
+  bool try_read_fast(View& v) noexcept {
+    if (!own_position_) return false;
+    auto* r = rec(head_);
+    // acquire: pairs with the writer's release store of the stamp.
+    const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
+    if (!ring::stamped(st, head_)) return false;
+    const std::uint64_t len = r->len.load(std::memory_order_relaxed);  // ordered by the stamp's acquire
+    if ((st & ring::kKindMask) != ring::kKindMessage || len > cfg_.max_message ||
+        (head_ & mask_) + ring::kRecordHeader + len > cap_) {
+      return false;
     }
-    return try_read_slow(v);
+    if (cfg_.pattern == ring::Pattern::pubsub) {
+      if (r->seq32.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(expected_)) return false;
+      ++expected_;
+    }
+    v.data = payload(head_);
+    v.len = len;
+    v.pos = head_;
+    v.next = head_ + ring::record_span(len);
+    v.lost = 0;
+    return true;
   }
   // Done with the view: its space may be reused.
-  void release(const View& v) noexcept { advance(v.next); }
+  void release(const View& v) noexcept { advance(v.pos, v.next); }
   // Puts the view back unread (its message stays next), e.g. when a buffer was too small.
   void unread(const View& v) noexcept;
 
@@ -241,21 +249,36 @@ class RingReader : public RingBase {
 
  private:
   Step try_read_slow(View& v) noexcept;
-  void advance(std::uint64_t next) noexcept {
+  // Moves the read position from `from` to `next` and wakes a writer waiting for space if
+  // this is the progress it waits for.
+  void advance(std::uint64_t from, std::uint64_t next) noexcept {
+    head_ = next;
     if (cfg_.pattern == ring::Pattern::pubsub) {
       // release: our reads of the record happen before the publisher reuses its space;
       // the store also clears our pin.
       hdr_->slots[slot_].cursor.store(next, std::memory_order_release);
     } else {
-      head_ = next;
       // release: as above, for the producers.
       hdr_->consumer.head.store(next, std::memory_order_release);
     }
-    notify(hdr_->space_wait);
+    light_fence();
+    ring::WaitLine& w = hdr_->space_wait;
+    if (w.waiters.load(std::memory_order_acquire) != 0) [[unlikely]] {
+      // acquire (above): a sleeper's wake_at, stored before its increment of `waiters`.
+      // A writer that waits for position `at` is woken by the reader that crosses it; one
+      // already past it (or still short of it) leaves the system call to that reader.
+      const std::uint64_t at = w.wake_at.load(std::memory_order_relaxed);
+      if (at == 0 || (from < at && next >= at)) kick(w);
+    }
   }
 
   std::uint32_t slot_;
-  std::uint64_t head_ = 0;       // spsc/mpsc: the read position (private copy)
+  // The read position. Shared memory has a copy (consumer.head, or the subscriber's
+  // cursor) for the writers; this side reads its own unless it is a subscriber with
+  // policy=drop, whose cursor the publisher may move (after attach, a policy=block
+  // subscriber's cursor is moved by nobody else).
+  std::uint64_t head_ = 0;
+  bool own_position_;
   std::uint64_t expected_ = 0;   // pubsub: the next sequence number this subscriber expects
 };
 

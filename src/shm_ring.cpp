@@ -210,7 +210,18 @@ class ShmRing final : public ChannelImpl {
   void detach() noexcept;
 
   enum class Got : std::uint8_t { value, again, error };
-  Got next_view(Deadline d, const char* op, RingReader::View& v);
+  // The next view into `v`, waiting by the deadline; Got::error with err_ set otherwise.
+  // A message that is there already is taken inline, so that a caller in this file keeps
+  // the view in registers: a View written through memory by a call and read back at once
+  // costs a store-forwarding stall on the hot path.
+  Got next_view(Deadline d, const char* op, RingReader::View& v) {
+    if (reader_ && !view_active_ && reader_->try_read(v) == Step::ok) [[likely]] {
+      lost_total_ += v.lost;
+      return Got::value;
+    }
+    return next_view_slow(d, op, v);
+  }
+  Got next_view_slow(Deadline d, const char* op, RingReader::View& v);
   Got reserve(std::size_t len, Deadline d, const char* op, RingWriter::Reservation& r);
   Got read_attempt(bool force, RingReader::View& v, const char* op);
   Got reserve_attempt(bool force, std::size_t len, RingWriter::Reservation& r, const char* op);
@@ -708,10 +719,7 @@ ShmRing::Got ShmRing::read_attempt(bool force, RingReader::View& v, const char* 
   return Got::again;
 }
 
-// The next view into `v`, waiting by the deadline; Got::error with err_ set otherwise.
-// Results go out through references: small structs copied field by field between calls
-// cost store-forwarding stalls on the hot path.
-ShmRing::Got ShmRing::next_view(Deadline d, const char* op, RingReader::View& v) {
+ShmRing::Got ShmRing::next_view_slow(Deadline d, const char* op, RingReader::View& v) {
   if (!reader_) [[unlikely]] {
     err_ = Error::make(Errc::invalid_argument, op, object_,
                        "this side of the ring sends; receive on a side opened with Channel::bind or ?role=recv");
@@ -853,10 +861,19 @@ void ShmRing::abandon(Loan& loan) noexcept {
 }
 
 Result<ReadView> ShmRing::read(Deadline d) {
-  if (next_view(d, "read", view_) != Got::value) return fail(std::move(err_));
-  view_active_ = true;
-  return Result<ReadView>(std::in_place, this, std::span<const std::byte>(view_.data, view_.len), view_.pos,
-                          view_.lost);
+  const auto take = [this](const RingReader::View& v) {
+    view_ = v;
+    view_active_ = true;
+    return Result<ReadView>(std::in_place, this, std::span<const std::byte>(v.data, v.len), v.pos, v.lost);
+  };
+  if (reader_ && !view_active_) [[likely]] {
+    // Its own local, never passed to a call, so the compiler keeps it in registers.
+    RingReader::View v;
+    if (reader_->try_read_fast(v)) return take(v);
+  }
+  RingReader::View v;
+  if (next_view(d, "read", v) != Got::value) return fail(std::move(err_));
+  return take(v);
 }
 
 void ShmRing::release(ReadView& view) noexcept {

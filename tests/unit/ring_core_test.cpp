@@ -190,6 +190,72 @@ TEST(RingLayout, AFullRingDrainedTakesAWrappingMaximalMessage) {
   }
 }
 
+// A single writer that found the ring full sleeps until the read position it waits for is
+// reached (space_wait.wake_at). A reader wakes it only with the release that crosses that
+// position: each release before it, or past it, makes no system call. The reservation that
+// waited fits exactly when the last reader has crossed.
+TEST(RingLayout, AWriterWaitingForSpaceIsWokenByTheReleaseThatFreesIt) {
+  namespace d = ipcx::detail;
+  for (auto pattern : {rl::Pattern::spsc, rl::Pattern::pubsub}) {
+    SCOPED_TRACE(static_cast<int>(pattern));
+    const std::uint32_t readers = pattern == rl::Pattern::pubsub ? 2 : 1;
+    auto mem = fresh_ring(4096);
+    auto* h = reinterpret_cast<rl::Header*>(mem->data());
+    h->identity.pattern = static_cast<std::uint32_t>(pattern);
+    h->identity.slots = readers;
+    auto cfg = d::read_identity(mem->data(), mem->size(), "t");
+    ASSERT_TRUE(cfg);
+    d::RingWriter w(mem->data(), *cfg, 0, false);
+    ASSERT_EQ(w.attach(), d::Step::ok);
+    std::vector<std::unique_ptr<d::RingReader>> rs;
+    for (std::uint32_t i = 0; i < readers; ++i) {
+      rs.push_back(std::make_unique<d::RingReader>(mem->data(), *cfg, i, false));
+      ASSERT_EQ(rs.back()->attach(), d::Step::ok);
+    }
+    d::RingWriter::Reservation res;
+    int sent = 0;
+    while (w.try_reserve(100, res) == d::Step::ok) {
+      w.commit(res, 100);
+      ++sent;
+    }
+    ASSERT_GT(sent, 8);
+    const std::uint64_t at = h->space_wait.wake_at.load();
+    ASSERT_GT(at, 0u);
+    // The writer goes to sleep.
+    std::uint32_t futex = ipcx::detail::announce_sleep(h->space_wait);
+    for (std::uint32_t i = 0; i < readers; ++i) {
+      SCOPED_TRACE(i);
+      const bool last = i + 1 == readers;
+      int kicks = 0;
+      for (int m = 0; m < sent; ++m) {
+        d::RingReader::View v;
+        ASSERT_EQ(rs[i]->try_read(v), d::Step::ok);
+        const bool crosses = v.pos < at && v.next >= at;
+        if (crosses && last) {
+          EXPECT_EQ(w.try_reserve(100, res), d::Step::none) << "fits before the last reader crossed";
+        }
+        rs[i]->release(v);
+        const std::uint32_t now = h->space_wait.futex.load();
+        if (crosses) {
+          EXPECT_EQ(now, futex + 1) << "release " << m << " crossed " << at << " without a wake-up";
+          ++kicks;
+          if (last) {
+            EXPECT_EQ(w.try_reserve(100, res), d::Step::ok) << "does not fit after the last reader crossed";
+          }
+          // The writer wakes, finds (pubsub) another reader in the way and sleeps again.
+          h->space_wait.waiters.fetch_sub(1);
+          futex = ipcx::detail::announce_sleep(h->space_wait);
+        } else {
+          EXPECT_EQ(now, futex) << "release " << m << " (" << v.pos << ".." << v.next << ") woke the writer waiting for "
+                                << at;
+        }
+      }
+      EXPECT_EQ(kicks, 1);
+    }
+    h->space_wait.waiters.fetch_sub(1);
+  }
+}
+
 TEST(RingOptions, FromUrl) {
   auto u = ipcx::Url::parse("shm://x?capacity=64k&max=1k&pattern=pubsub&policy=drop&slots=4&wait=spin&spin=5&mode=0640&excl=1");
   ASSERT_TRUE(u);

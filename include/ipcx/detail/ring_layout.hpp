@@ -24,7 +24,7 @@ namespace ipcx::detail::ring {
 
 // "IPCXRNG1" read as a little-endian u64.
 inline constexpr std::uint64_t kMagic = 0x31474e5258435049ULL;
-inline constexpr std::uint32_t kLayoutVersion = 2;
+inline constexpr std::uint32_t kLayoutVersion = 3;
 
 inline constexpr std::size_t kLine = 64;            // one cache line
 inline constexpr std::size_t kPage = 4096;
@@ -110,14 +110,23 @@ static_assert(offsetof(ConsumerLine, head) == 0);
 // the count is non-zero, and only once per round of sleep: the first waker sets `kicked`,
 // and a sleeper clears it before it announces itself. Without it every message sent while
 // a woken sleeper waits for a CPU would make one more futex_wake.
+//
+// `wake_at` (space_wait only) lets a single writer that found the ring full (the spsc
+// producer, the pubsub publisher with policy=block) sleep until the read position it waits
+// for is reached, rather than being woken by every message a reader frees: a reader kicks
+// only when its own position crosses it. 0 means "wake me on any progress" (mpsc, drop).
+// A wrong value can only cost a wake-up; the sleeper looks again within kSleepChunk anyway.
 struct WaitLine {
   std::atomic<std::uint32_t> futex;    // bumped by a waker before futex_wake
   std::atomic<std::uint32_t> waiters;  // processes/threads asleep (or about to sleep) on it
   std::atomic<std::uint32_t> kicked;   // 1: woken since the last sleeper went to sleep
+  std::uint32_t reserved;
+  std::atomic<std::uint64_t> wake_at;  // space_wait: the read position the writer waits for
 };
 static_assert(offsetof(WaitLine, futex) == 0);
 static_assert(offsetof(WaitLine, waiters) == 4);
 static_assert(offsetof(WaitLine, kicked) == 8);
+static_assert(offsetof(WaitLine, wake_at) == 16);
 
 // Who is attached; read by each side when it finds nothing to do.
 struct SessionLine {
