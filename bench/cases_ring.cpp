@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -134,6 +135,27 @@ class ShmZeroCopy final : public Case {
 
 constexpr unsigned kMaxSubscribers = 8;
 
+// How busy a subscriber was over the one-way phase: CPU time (spinning included) against
+// wall time. With policy=block the subscribers sharing a CPU are what holds the publisher
+// back; their shares add up to how much of that CPU they left idle.
+struct Busy {
+  std::int64_t cpu0 = 0, wall0 = 0, cpu_ns = 0, wall_ns = 0;
+  void start() noexcept {
+    cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    wall0 = clock_ns(CLOCK_MONOTONIC);
+  }
+  void stop() noexcept {
+    if (wall0 == 0) return;
+    cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+    wall_ns = clock_ns(CLOCK_MONOTONIC) - wall0;
+  }
+  // Percent of one CPU; nullopt if not measured.
+  std::optional<double> percent() const noexcept {
+    if (wall_ns <= 0) return std::nullopt;
+    return 100.0 * static_cast<double>(cpu_ns) / static_cast<double>(wall_ns);
+  }
+};
+
 // What the extra subscribers report, in a shared mapping made by the driver (inherited by
 // the server and by the subscribers it forks).
 struct SubSlot {
@@ -142,6 +164,7 @@ struct SubSlot {
   std::uint64_t received;
   std::uint64_t lost;
   std::uint64_t published;  // messages the publisher sent, as this subscriber counted them
+  Busy oneway;              // its CPU time over the one-way phase (policy=block)
   char why[512];
 };
 struct SubBoard {
@@ -184,7 +207,10 @@ std::string verify_stream(RingConsumer& rx, std::size_t size, SlowSubscriber pol
       case Kind::to_oneway:
         fits = !to_oneway && h.seq == at;
         if (h.kind == Kind::rtt) last_rtt = at;
-        if (h.kind == Kind::to_oneway) to_oneway = at;
+        if (h.kind == Kind::to_oneway) {
+          to_oneway = at;
+          slot.oneway.start();
+        }
         break;
       case Kind::oneway:
       case Kind::end:
@@ -194,7 +220,10 @@ std::string verify_stream(RingConsumer& rx, std::size_t size, SlowSubscriber pol
           if (last_rtt && *to_oneway <= *last_rtt) to_oneway.reset();
         }
         fits = to_oneway && !end && h.seq == at - *to_oneway - 1;
-        if (h.kind == Kind::end) end = h.seq;
+        if (h.kind == Kind::end) {
+          end = h.seq;
+          slot.oneway.stop();
+        }
         break;
       case Kind::fin:
         fits = to_oneway ? (end && h.seq == *to_oneway + 1 && at == *to_oneway + *end + 2) : h.seq == at;
@@ -284,11 +313,35 @@ class PubSubServerLink final : public RingLink {
     return {};
   }
 
+  // The server reads as subscriber 1; its one-way phase is between these two calls.
+  Res<void> set_mode(Mode m) override {
+    if (m == Mode::oneway) {
+      busy_.start();
+    } else {
+      busy_.stop();
+    }
+    return {};
+  }
+
   std::string remark() const override {
     if (policy_ == SlowSubscriber::block) {
       if (children_.empty()) return {};
       const std::uint64_t n = board_->slot[1].published;
-      return fmt::format("each of subscribers 2-{} checked all {} messages", children_.size() + 1, n);
+      std::string s = fmt::format("each of subscribers 2-{} checked all {} messages", children_.size() + 1, n);
+      // Their CPU, busy in the one-way phase (spinning included): the sum says how much
+      // of it was left.
+      std::vector<std::optional<double>> busy{busy_.percent()};
+      for (std::size_t i = 0; i < children_.size(); ++i) busy.push_back(board_->slot[i + 1].oneway.percent());
+      if (std::all_of(busy.begin(), busy.end(), [](const auto& b) { return b.has_value(); })) {
+        double sum = 0;
+        std::string each;
+        for (const auto& b : busy) {
+          each += fmt::format("{}{:.0f}%", each.empty() ? "" : " + ", *b);
+          sum += *b;
+        }
+        s += fmt::format("; subscribers busy in the one-way phase: {} = {:.0f}% of a CPU", each, sum);
+      }
+      return s;
     }
     // policy=drop: what each subscriber lost is the point of the row; show it.
     std::string s = fmt::format("dropped: subscriber 1 {}", rx_.lost());
@@ -315,6 +368,7 @@ class PubSubServerLink final : public RingLink {
   std::vector<pid_t> children_;
   SubBoard* board_;
   SlowSubscriber policy_;
+  Busy busy_;
 };
 
 class ShmPubSub final : public Case {

@@ -60,6 +60,12 @@ std::unexpected<Problem> failed_errno(std::string_view op, int err) {
 std::string name_prefix() { return g_prefix; }
 void set_stop_flag(const std::atomic<bool>* flag) noexcept { g_stop = flag; }
 
+std::int64_t clock_ns(clockid_t id) noexcept {
+  timespec ts{};
+  ::clock_gettime(id, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 std::optional<long long> read_proc_number(const char* path) {
   std::ifstream in(std::string("/proc/sys/") + path);
   long long v = 0;

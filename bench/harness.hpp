@@ -14,6 +14,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <time.h>
 
 #include <atomic>
 #include <chrono>
@@ -245,5 +246,7 @@ inline void cpu_relax() noexcept {
 std::string name_prefix();
 // Reads a small number from /proc/sys (e.g. "fs/mqueue/msgsize_max"); nullopt if absent.
 std::optional<long long> read_proc_number(const char* path);
+// clock_gettime(id) in nanoseconds (CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, ...).
+std::int64_t clock_ns(clockid_t id) noexcept;
 
 }  // namespace ipcx::bench

@@ -23,12 +23,6 @@
 namespace ipcx::bench {
 namespace {
 
-std::int64_t clock_ns(clockid_t id) {
-  timespec ts{};
-  ::clock_gettime(id, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 // What the consumer reports through the result pipe.
 struct Report {
   std::int64_t wall_ns;  // from "ready" to the message's arrival
