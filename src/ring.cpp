@@ -224,26 +224,34 @@ Step RingWriter::refresh_bound(std::uint64_t end, std::uint64_t reserve) noexcep
   if (cfg_.pattern == Pattern::pubsub) return refresh_subscribers(end, reserve);
   std::uint64_t head = 0;
   if (!load_head(head)) return corrupt("the consumer's read position is outside the ring");
-  cached_bound_ = head;
   // Hysteresis: once the ring was found full, wait until an eighth of it is free again
   // rather than taking each record's worth as the consumer frees it. Otherwise both sides
   // touch the consumer's line on every message while the ring stays full.
-  if (end + slack(reserve) - head > cap_) {
-    starved_ = true;
-    // spsc: the consumer wakes us when its position reaches what we wait for.
-    if (cfg_.pattern == Pattern::spsc) set_wake_at(end + slack(reserve) - cap_);
-    return Step::none;
-  }
+  if (end + slack(reserve) - head > cap_) return starve(end, reserve, head, true, cfg_.pattern == Pattern::spsc);
+  cached_bound_ = head;
   starved_ = false;
   return Step::ok;
 }
 
-void RingWriter::set_wake_at(std::uint64_t at) noexcept {
-  // Stored once per full-ring wait (the target is fixed while the same reservation waits),
-  // before the sleeper's seq_cst increment of `waiters` publishes it.
-  if (at == wake_at_) return;
-  wake_at_ = at;
-  hdr_->space_wait.wake_at.store(at, std::memory_order_relaxed);
+Step RingWriter::starve(std::uint64_t end, std::uint64_t reserve, std::uint64_t bound, bool hysteresis,
+                        bool single) noexcept {
+  starved_ = true;
+  const std::uint64_t extra = hysteresis ? slack(reserve) : 0;
+  // The cached bound stands `extra` behind the slowest reader, so that try_reserve's fast
+  // check takes no less room than a refresh would.
+  cached_bound_ = bound > extra ? bound - extra : 0;
+  // A single writer sleeps until every reader has reached the position that gives that
+  // room; each reader wakes it as it crosses (space_wait.wake_at; 0: any progress). Fixed
+  // while the same reservation waits, so stored once, before the sleeper's seq_cst
+  // increment of `waiters` publishes it.
+  if (single) {
+    const std::uint64_t at = hysteresis ? end + extra - cap_ : 0;
+    if (at != wake_at_) {
+      wake_at_ = at;
+      hdr_->space_wait.wake_at.store(at, std::memory_order_relaxed);
+    }
+  }
+  return Step::none;
 }
 
 std::uint64_t RingWriter::slack(std::uint64_t reserve) const noexcept {
@@ -304,17 +312,13 @@ Step RingWriter::refresh_subscribers(std::uint64_t end, std::uint64_t reserve) n
     const std::uint64_t pos = c == kCursorJoining ? tail_ : (c & ~kCursorPinned);
     if (tail_ - pos <= cap_ && pos < bound) bound = pos;
   }
-  cached_bound_ = bound;
   // Blocking subscribers: the same hysteresis as refresh_bound, so that while the slowest
   // subscriber holds the publisher back, the publisher does not scan every subscriber's
-  // line (and fence) for each record's worth that it frees.
-  if (end + (cfg_.policy == Policy::block ? slack(reserve) : 0) - bound > cap_) {
-    starved_ = true;
-    // Block: every subscriber must reach this position; each one wakes us as it crosses
-    // it. Drop: a pinned subscriber holds us back until it unpins, so any progress counts.
-    set_wake_at(cfg_.policy == Policy::block ? end + slack(reserve) - cap_ : 0);
-    return Step::none;
-  }
+  // line (and fence) for each record's worth that it frees. Drop: only a pinned
+  // subscriber holds us back, until it unpins, so any progress may be the one awaited.
+  const bool block = cfg_.policy == Policy::block;
+  if (end + (block ? slack(reserve) : 0) - bound > cap_) return starve(end, reserve, bound, block, true);
+  cached_bound_ = bound;
   starved_ = false;
   return Step::ok;
 }
@@ -588,11 +592,6 @@ bool RingReader::readable() const noexcept {
     pos = hdr_->consumer.head.load(std::memory_order_acquire);
   }
   return stamped(rec(pos)->stamp.load(std::memory_order_acquire), pos);
-}
-
-std::uint64_t RingReader::position() const noexcept {
-  if (cfg_.pattern == Pattern::pubsub) return hdr_->slots[slot_].cursor.load(std::memory_order_relaxed) & ~kCursorPinned;
-  return head_;
 }
 
 }  // namespace ipcx::detail

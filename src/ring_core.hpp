@@ -173,8 +173,10 @@ class RingWriter : public RingBase {
   std::uint64_t slack(std::uint64_t reserve) const noexcept;
   void write_padding(std::uint64_t pos, std::uint64_t bytes) noexcept;
   void publish_tail() noexcept;
-  // The read position a full-ring wait needs reached (space_wait.wake_at; 0: any progress).
-  void set_wake_at(std::uint64_t at) noexcept;
+  // No room for a reservation ending at `end` while the slowest reader is at `bound`:
+  // remembers that (with the hysteresis, when `hysteresis`) and, for a single writer
+  // (spsc, pubsub), the position it waits for. Returns Step::none.
+  Step starve(std::uint64_t end, std::uint64_t reserve, std::uint64_t bound, bool hysteresis, bool single) noexcept;
 
   std::uint32_t slot_;
   std::uint64_t tail_ = 0;          // spsc/pubsub: the next record position (private copy)
@@ -245,7 +247,6 @@ class RingReader : public RingBase {
   bool claim_settled(std::uint32_t slot) const noexcept;
   // Whether committed records wait to be read (a hint; for the pollable descriptor).
   bool readable() const noexcept;
-  std::uint64_t position() const noexcept;
 
  private:
   Step try_read_slow(View& v) noexcept;
