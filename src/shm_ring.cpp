@@ -214,11 +214,10 @@ class ShmRing final : public ChannelImpl {
   // A message that is there already is taken inline, so that a caller in this file keeps
   // the view in registers: a View written through memory by a call and read back at once
   // costs a store-forwarding stall on the hot path.
+  // next_view_slow does the rest: the checks, records the fast path leaves (padding, a
+  // gap, a drop subscriber's cursor) and the wait.
   Got next_view(Deadline d, const char* op, RingReader::View& v) {
-    if (reader_ && !view_active_ && reader_->try_read(v) == Step::ok) [[likely]] {
-      lost_total_ += v.lost;
-      return Got::value;
-    }
+    if (reader_ && !view_active_ && reader_->try_read_fast(v)) [[likely]] return Got::value;
     return next_view_slow(d, op, v);
   }
   Got next_view_slow(Deadline d, const char* op, RingReader::View& v);
@@ -729,17 +728,15 @@ ShmRing::Got ShmRing::next_view_slow(Deadline d, const char* op, RingReader::Vie
     err_ = Error::make(Errc::invalid_argument, op, object_, "release the previous view first");
     return Got::error;
   }
-  Got g = Got::value;
-  if (reader_->try_read(v) != Step::ok) {  // else the fast path: a message is there
-    g = wait_loop(d, hdr_->data_wait, op, [&](bool force) { return read_attempt(force, v, op); });
-    if (g != Got::value && efd_ && (err_.would_block() || err_.timed_out())) {
-      // Poll mode: the caller goes back to epoll; re-arm the doorbell, then look once more
-      // so that a message that came in between is not left unsignalled.
-      rearm_bridge();
-      if (read_attempt(false, v, op) == Got::value) g = Got::value;
-    }
-    if (g != Got::value) return g;
+  // The wait looks first (read_attempt: try_read, then whether the peer is gone).
+  Got g = wait_loop(d, hdr_->data_wait, op, [&](bool force) { return read_attempt(force, v, op); });
+  if (g != Got::value && efd_ && (err_.would_block() || err_.timed_out())) {
+    // Poll mode: the caller goes back to epoll; re-arm the doorbell, then look once more
+    // so that a message that came in between is not left unsignalled.
+    rearm_bridge();
+    if (read_attempt(false, v, op) == Got::value) g = Got::value;
   }
+  if (g != Got::value) return g;
   lost_total_ += v.lost;
   return Got::value;
 }
@@ -872,7 +869,7 @@ Result<ReadView> ShmRing::read(Deadline d) {
     if (reader_->try_read_fast(v)) return take(v);
   }
   RingReader::View v;
-  if (next_view(d, "read", v) != Got::value) return fail(std::move(err_));
+  if (next_view_slow(d, "read", v) != Got::value) return fail(std::move(err_));
   return take(v);
 }
 
