@@ -135,27 +135,6 @@ class ShmZeroCopy final : public Case {
 
 constexpr unsigned kMaxSubscribers = 8;
 
-// How busy a subscriber was over the one-way phase: CPU time (spinning included) against
-// wall time. With policy=block the subscribers sharing a CPU are what holds the publisher
-// back; their shares add up to how much of that CPU they left idle.
-struct Busy {
-  std::int64_t cpu0 = 0, wall0 = 0, cpu_ns = 0, wall_ns = 0;
-  void start() noexcept {
-    cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-    wall0 = clock_ns(CLOCK_MONOTONIC);
-  }
-  void stop() noexcept {
-    if (wall0 == 0) return;
-    cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-    wall_ns = clock_ns(CLOCK_MONOTONIC) - wall0;
-  }
-  // Percent of one CPU; nullopt if not measured.
-  std::optional<double> percent() const noexcept {
-    if (wall_ns <= 0) return std::nullopt;
-    return 100.0 * static_cast<double>(cpu_ns) / static_cast<double>(wall_ns);
-  }
-};
-
 // What the extra subscribers report, in a shared mapping made by the driver (inherited by
 // the server and by the subscribers it forks).
 struct SubSlot {
@@ -164,7 +143,8 @@ struct SubSlot {
   std::uint64_t received;
   std::uint64_t lost;
   std::uint64_t published;  // messages the publisher sent, as this subscriber counted them
-  Busy oneway;              // its CPU time over the one-way phase (policy=block)
+  Busy oneway;              // its CPU over the one-way phase (policy=block): the
+                            // subscribers sharing a CPU hold a block publisher back
   char why[512];
 };
 struct SubBoard {

@@ -249,4 +249,25 @@ std::optional<long long> read_proc_number(const char* path);
 // clock_gettime(id) in nanoseconds (CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, ...).
 std::int64_t clock_ns(clockid_t id) noexcept;
 
+// The CPU time this process used (CLOCK_PROCESS_CPUTIME_ID: user + system, spinning
+// included) over a stretch of wall time, from start() to stop(). Plain data, so that it
+// can live in memory shared with the driver.
+struct Busy {
+  std::int64_t cpu0 = 0, wall0 = 0, cpu_ns = 0, wall_ns = 0;
+  void start() noexcept {
+    cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    wall0 = clock_ns(CLOCK_MONOTONIC);
+  }
+  void stop() noexcept {
+    if (wall0 == 0) return;  // never started
+    cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+    wall_ns = clock_ns(CLOCK_MONOTONIC) - wall0;
+  }
+  // Percent of one CPU; nullopt if not measured.
+  std::optional<double> percent() const noexcept {
+    if (wall_ns <= 0) return std::nullopt;
+    return 100.0 * static_cast<double>(cpu_ns) / static_cast<double>(wall_ns);
+  }
+};
+
 }  // namespace ipcx::bench

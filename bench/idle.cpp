@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <array>
@@ -69,12 +68,13 @@ bool receive_value(int fd, T& v, int timeout_ms) {
       ::_exit(1);
     }
     std::array<std::byte, 64> buf{};
-    const std::int64_t wall0 = clock_ns(CLOCK_MONOTONIC);
-    const std::int64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    Busy busy;
+    busy.start();
     send_value(ready_fd, 'R');
     auto m = rx->receive(buf, Deadline::after(idle * 10 + std::chrono::seconds(5)));
-    rep.cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-    rep.wall_ns = clock_ns(CLOCK_MONOTONIC) - wall0;
+    busy.stop();
+    rep.cpu_ns = busy.cpu_ns;
+    rep.wall_ns = busy.wall_ns;
     if (!m) fmt::format_to_n(rep.why, sizeof rep.why - 1, "receive: {}", m.error().message());
   }  // the consumer closes before the process ends
   send_value(result_fd, rep);
