@@ -58,9 +58,12 @@ struct Memory {
 };
 
 // A header made by write_identity, as bytes to break.
-std::unique_ptr<Memory> fresh_ring(std::uint64_t capacity) {
+std::unique_ptr<Memory> fresh_ring(std::uint64_t capacity, rl::Pattern pattern = rl::Pattern::spsc,
+                                   std::uint32_t slots = 1) {
   ipcx::detail::RingConfig c;
   c.capacity = capacity;
+  c.pattern = pattern;
+  c.slots = slots;
   c.max_message = rl::max_payload(capacity);
   c.total_size = rl::kHeaderSize + capacity;
   auto mem = std::make_unique<Memory>(c.total_size);
@@ -136,9 +139,8 @@ TEST(RingLayout, ReaderOverRandomRecordsStaysInBounds) {
 TEST(RingLayout, WriterRefusesMisalignedPositions) {
   for (auto pattern : {rl::Pattern::spsc, rl::Pattern::mpsc, rl::Pattern::pubsub}) {
     for (int which = 0; which < 2; ++which) {
-      auto mem = fresh_ring(4096);
+      auto mem = fresh_ring(4096, pattern);
       auto* h = reinterpret_cast<rl::Header*>(mem->data());
-      h->identity.pattern = static_cast<std::uint32_t>(pattern);
       auto cfg = ipcx::detail::read_identity(mem->data(), mem->size(), "t");
       ASSERT_TRUE(cfg);
       (which == 0 ? h->consumer.head : h->producer.tail).store(40, std::memory_order_relaxed);  // 8 mod 16
@@ -157,9 +159,7 @@ TEST(RingLayout, AFullRingDrainedTakesAWrappingMaximalMessage) {
   namespace d = ipcx::detail;
   for (auto pattern : {rl::Pattern::spsc, rl::Pattern::mpsc, rl::Pattern::pubsub}) {
     SCOPED_TRACE(static_cast<int>(pattern));
-    auto mem = fresh_ring(4096);
-    auto* h = reinterpret_cast<rl::Header*>(mem->data());
-    h->identity.pattern = static_cast<std::uint32_t>(pattern);
+    auto mem = fresh_ring(4096, pattern);
     auto cfg = d::read_identity(mem->data(), mem->size(), "t");
     ASSERT_TRUE(cfg);
     d::RingWriter w(mem->data(), *cfg, 0, false);
@@ -199,10 +199,8 @@ TEST(RingLayout, AWriterWaitingForSpaceIsWokenByTheReleaseThatFreesIt) {
   for (auto pattern : {rl::Pattern::spsc, rl::Pattern::pubsub}) {
     SCOPED_TRACE(static_cast<int>(pattern));
     const std::uint32_t readers = pattern == rl::Pattern::pubsub ? 2 : 1;
-    auto mem = fresh_ring(4096);
+    auto mem = fresh_ring(4096, pattern, readers);
     auto* h = reinterpret_cast<rl::Header*>(mem->data());
-    h->identity.pattern = static_cast<std::uint32_t>(pattern);
-    h->identity.slots = readers;
     auto cfg = d::read_identity(mem->data(), mem->size(), "t");
     ASSERT_TRUE(cfg);
     d::RingWriter w(mem->data(), *cfg, 0, false);
