@@ -32,6 +32,9 @@ if [[ $(id -u) -eq 0 ]] && ! mountpoint -q /dev/mqueue 2>/dev/null; then
   mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue || true
 fi
 
+# No raw system call outside src/sys/ (a source check: it needs no build).
+scripts/check-syscalls.sh
+
 cmake -S . -B "$build" "${cmake_args[@]}" >/dev/null
 cmake --build "$build" -j2
 
