@@ -98,11 +98,9 @@ Result<Memfd> Memfd::adopt(Fd fd, unsigned required_seals) {
   m.size_ = static_cast<std::size_t>(st->st_size);
   m.reserve_ = true;
   // The label, for errors: readlink of /proc/self/fd/N is "/memfd:NAME (deleted)".
-  char buf[512];
   std::string link = fmt::format("/proc/self/fd/{}", m.fd_.get());
-  ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
-  if (n > 0) {
-    std::string_view v(buf, static_cast<std::size_t>(n));
+  if (auto target = sys::readlink(link.c_str())) {
+    std::string_view v(*target);
     if (v.starts_with("/memfd:")) v.remove_prefix(7);
     if (v.ends_with(" (deleted)")) v.remove_suffix(10);
     m.name_.assign(v);

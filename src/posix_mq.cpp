@@ -5,7 +5,6 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,8 +19,11 @@
 
 #include "ipcx/detail/transport.hpp"
 #include "kernel_limits.hpp"
+#include "sys/eventfd.hpp"
 #include "sys/io.hpp"
 #include "sys/mq.hpp"
+#include "sys/process.hpp"
+#include "sys/socket.hpp"
 
 namespace ipcx {
 namespace {
@@ -84,26 +86,27 @@ std::string explain_open(int err, const PosixMqOptions& o, const mq_attr* attr) 
     }
     case EMFILE: {
       // Either the per-user byte budget of all queues (RLIMIT_MSGQUEUE) or descriptors.
-      rlimit mq{}, nofile{};
-      ::getrlimit(RLIMIT_MSGQUEUE, &mq);
-      ::getrlimit(RLIMIT_NOFILE, &nofile);
+      auto mq = sys::getrlimit(RLIMIT_MSGQUEUE);
+      auto nofile = sys::getrlimit(RLIMIT_NOFILE);
+      std::string nofile_text = nofile ? std::to_string(nofile->rlim_cur) : std::string("unreadable");
       long long maxmsg = attr ? attr->mq_maxmsg : sysctl_or("fs.mqueue.msg_default", 10);
       long long msgsize = attr ? attr->mq_msgsize : sysctl_or("fs.mqueue.msgsize_default", 8192);
       // The kernel charges maxmsg * msgsize plus its bookkeeping (about 48 bytes per message
       // and per priority level in use); this estimate is for the message only.
       long long need = maxmsg * msgsize + maxmsg * 48 + std::min<long long>(maxmsg, prio_max()) * 48;
-      std::string mq_text = mq.rlim_cur == RLIM_INFINITY ? std::string("unlimited")
-                                                         : fmt::format("{} bytes", mq.rlim_cur);
+      std::string mq_text = !mq                               ? std::string("unreadable")
+                            : mq->rlim_cur == RLIM64_INFINITY ? std::string("unlimited")
+                                                              : fmt::format("{} bytes", mq->rlim_cur);
       if (o.create) {
         return fmt::format(
             "RLIMIT_MSGQUEUE = {} for all of this user's queues, and this one needs about {} bytes "
             "(mq_maxmsg {} x mq_msgsize {} + bookkeeping); raise it with `ulimit -q`, setrlimit or "
             "'msgqueue' in limits.conf, or ask for smaller queues; if the budget is not the cause, "
             "the process is out of descriptors (RLIMIT_NOFILE = {})",
-            mq_text, need, maxmsg, msgsize, nofile.rlim_cur);
+            mq_text, need, maxmsg, msgsize, nofile_text);
       }
       return fmt::format("the process is out of descriptors (RLIMIT_NOFILE = {}; raise it with `ulimit -n`)",
-                         nofile.rlim_cur);
+                         nofile_text);
     }
     case ENOSPC:
       return fmt::format("the namespace already holds its maximum number of queues: {} (or run with CAP_SYS_RESOURCE)",
@@ -136,22 +139,24 @@ class MqNotifier {
   static Result<std::shared_ptr<MqNotifier>> start(const std::string& object) {
     auto self = std::make_shared<MqNotifier>();
     // The kernel needs any AF_NETLINK socket here, unbound (see <linux/mqueue.h>).
-    int nl = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (nl < 0) return fail_errno("socket(AF_NETLINK)", errno, object);
-    self->netlink_.reset(nl);
-    int ev = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (ev < 0) return fail_errno("eventfd", errno, object);
-    self->wake_.reset(ev);
+    auto nl = sys::socket(AF_NETLINK, SOCK_DGRAM, 0);
+    if (!nl) return fail(std::move(nl.error()).with_op("socket(AF_NETLINK)").with_object(object));
+    self->netlink_ = std::move(*nl);
+    auto ev = sys::eventfd(0, EFD_NONBLOCK);
+    if (!ev) return fail(std::move(ev.error()).with_object(object));
+    self->wake_ = std::move(*ev);
     // The thread blocks every signal: a process-directed signal (including the queue's
-    // own SIGEV_SIGNAL) must go to the application's threads, not to ours.
-    sigset_t all, old;
-    ::sigfillset(&all);
-    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    // own SIGEV_SIGNAL) must go to the application's threads, not to ours. The new thread
+    // inherits the mask in force when it starts; this thread's own is put back after.
+    sigset_t all;
+    sigfillset(&all);
+    auto old = sys::pthread_sigmask(SIG_SETMASK, all);
+    if (!old) return fail(std::move(old.error()).with_object(object));
     {
       std::lock_guard lock(self->mu_);
       self->thread_ = std::thread([self] { self->run(); });
     }
-    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    (void)sys::pthread_sigmask(SIG_SETMASK, *old);  // cannot fail: the mask came from the call
     return self;
   }
 
@@ -176,8 +181,9 @@ class MqNotifier {
       stopping_ = true;
       t = std::move(thread_);
     }
-    std::uint64_t one = 1;
-    (void)!::write(wake_.get(), &one, sizeof one);  // cannot fail short of EBADF; the flag is set anyway
+    // Cannot fail short of EBADF or a counter at its maximum (it counts stops, so never);
+    // the flag is set anyway.
+    (void)sys::eventfd_add(wake_.get(), 1);
     if (!t.joinable()) return;
     if (t.get_id() == std::this_thread::get_id()) {
       t.detach();  // we are inside the callback; the loop sees stopping_ when it returns
@@ -190,19 +196,19 @@ class MqNotifier {
   void run() {
     for (;;) {
       pollfd p[2] = {{netlink_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
-      int r = ::poll(p, 2, -1);
-      if (r < 0 && errno != EINTR) return;  // cannot happen with valid descriptors
+      auto r = sys::poll(p, Deadline::never());  // re-waits on EINTR
+      if (!r) return;  // cannot happen with valid descriptors
       std::function<void()> fn;
       {
         std::lock_guard lock(mu_);
         if (stopping_) return;
         fn = fn_;  // a copy: the callback may replace fn_ when it re-arms
       }
-      if (r <= 0 || !(p[0].revents & POLLIN)) continue;
+      if (*r <= 0 || !(p[0].revents & POLLIN)) continue;
       std::array<unsigned char, kNotifyCookieLen> got{};
-      ssize_t n = ::recv(netlink_.get(), got.data(), got.size(), MSG_DONTWAIT);
+      auto n = sys::recv(netlink_.get(), got.data(), got.size(), MSG_DONTWAIT);
       // NOTIFY_REMOVED (a cancel or close) needs no action: the owner stops us itself.
-      if (n == static_cast<ssize_t>(kNotifyCookieLen) && got[kNotifyCookieLen - 1] == kNotifyWokenUp && fn) fn();
+      if (n && *n == kNotifyCookieLen && got[kNotifyCookieLen - 1] == kNotifyWokenUp && fn) fn();
     }
   }
 
@@ -224,9 +230,8 @@ PosixMqLimits posix_mq_limits() {
   l.msg_default = sysctl_or("fs.mqueue.msg_default", -1);
   l.msgsize_default = sysctl_or("fs.mqueue.msgsize_default", -1);
   l.queues_max = sysctl_or("fs.mqueue.queues_max", -1);
-  rlimit r{};
-  if (::getrlimit(RLIMIT_MSGQUEUE, &r) == 0) {
-    l.rlimit_msgqueue = r.rlim_cur == RLIM_INFINITY ? -1 : static_cast<long long>(r.rlim_cur);
+  if (auto r = sys::getrlimit(RLIMIT_MSGQUEUE)) {
+    l.rlimit_msgqueue = r->rlim_cur == RLIM64_INFINITY ? -1 : static_cast<long long>(r->rlim_cur);
   }
   l.prio_max = prio_max();
   return l;
@@ -287,10 +292,9 @@ Result<PosixMq> PosixMq::open(std::string_view name, const PosixMqOptions& o) {
     }
     if (q.created_) {
       // mq_open applies the umask; set exactly the mode asked for (owner-only by default).
-      if (::fchmod(q.fd(), mode) != 0) {
-        int err = errno;
+      if (auto r = sys::fchmod(q.fd(), mode); !r) {
         (void)sys::mq_unlink(q.name_.c_str());
-        return fail_errno("fchmod", err, name);
+        return fail(std::move(r.error()).with_object(name));
       }
     }
   }

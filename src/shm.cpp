@@ -25,12 +25,10 @@ std::chrono::system_clock::time_point to_time_point(const timespec& ts) {
 }
 
 std::string space_detail(const char* fs_path, std::size_t size) {
-  struct statvfs vfs {};
-  if (!fs_path || ::statvfs(fs_path, &vfs) != 0) {
-    return fmt::format("the backing store cannot hold {} bytes", size);
-  }
-  std::uint64_t free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
-  std::uint64_t total = static_cast<std::uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+  auto vfs = fs_path ? sys::statvfs(fs_path) : fail(Errc::invalid_argument, "statvfs");
+  if (!vfs) return fmt::format("the backing store cannot hold {} bytes", size);
+  std::uint64_t free_bytes = static_cast<std::uint64_t>(vfs->f_bavail) * vfs->f_frsize;
+  std::uint64_t total = static_cast<std::uint64_t>(vfs->f_blocks) * vfs->f_frsize;
   return fmt::format("{} bytes asked, {} has {} bytes free of {}; remove stale segments (ipcx ls) or raise "
                      "its size, e.g. mount -o remount,size=2G {}",
                      size, fs_path, free_bytes, total, fs_path);
@@ -51,9 +49,8 @@ Result<void> reserve_backing(int fd, std::size_t offset, std::size_t size, std::
   // (and then release) every page it can. The fallocate below remains the real check: the
   // free space can shrink between the two.
   if (fs_path) {
-    struct statvfs vfs {};
-    if (::statvfs(fs_path, &vfs) == 0 && vfs.f_blocks != 0 &&
-        static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize < size) {
+    auto vfs = sys::statvfs(fs_path);
+    if (vfs && vfs->f_blocks != 0 && static_cast<std::uint64_t>(vfs->f_bavail) * vfs->f_frsize < size) {
       return fail(Error::from_errno("fallocate", ENOSPC, what).with_detail(space_detail(fs_path, size)));
     }
   }

@@ -1,8 +1,11 @@
 #include "sys/io.hpp"
 
+#include <dirent.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace ipcx::sys {
 
@@ -77,6 +80,34 @@ Result<struct stat> lstat(const char* path) {
   return st;
 }
 
+Result<struct statvfs> statvfs(const char* path) {
+  struct statvfs vfs {};
+  if (::statvfs(path, &vfs) != 0) return fail_errno("statvfs", errno, path);
+  return vfs;
+}
+
+Result<std::string> readlink(const char* path) {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink(path, buf, sizeof buf);
+  if (n < 0) return fail_errno("readlink", errno, path);
+  if (static_cast<std::size_t>(n) == sizeof buf) return fail_errno("readlink", ENAMETOOLONG, path);
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+Result<std::vector<std::string>> readdir_names(const char* path) {
+  DIR* d = ::opendir(path);
+  if (!d) return fail_errno("opendir", errno, path);
+  std::vector<std::string> out;
+  errno = 0;
+  while (dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) out.emplace_back(e->d_name);
+  }
+  int err = errno;  // readdir returns nullptr at the end (errno untouched) and on error
+  (void)::closedir(d);  // a directory stream's close cannot lose data; never retried
+  if (err != 0) return fail_errno("readdir", err, path);
+  return out;
+}
+
 Result<void> fchmod(int fd, mode_t mode) {
   if (::fchmod(fd, mode) != 0) return fail_errno("fchmod", errno);
   return {};
@@ -105,19 +136,26 @@ Result<std::size_t> get_pipe_size(int fd) {
   return static_cast<std::size_t>(r);
 }
 
-Result<short> poll_one(int fd, short events, Deadline d) {
+Result<int> poll(std::span<pollfd> fds, Deadline d) {
   for (;;) {
-    pollfd p{fd, events, 0};
-    int r = ::poll(&p, 1, d.poll_timeout_ms());
-    if (r > 0) return p.revents;
+    for (auto& p : fds) p.revents = 0;
+    int r = ::poll(fds.data(), fds.size(), d.poll_timeout_ms());
+    if (r > 0) return r;
     if (r == 0) {
       // poll's millisecond rounding can wake a hair early; only report a timeout once the
       // deadline has really passed.
-      if (d.expired()) return static_cast<short>(0);
+      if (d.expired()) return 0;
       continue;
     }
     if (errno != EINTR) return fail_errno("poll", errno);
   }
+}
+
+Result<short> poll_one(int fd, short events, Deadline d) {
+  pollfd p{fd, events, 0};
+  auto r = sys::poll(std::span(&p, 1), d);
+  if (!r) return fail(std::move(r.error()));
+  return p.revents;
 }
 
 }  // namespace ipcx::sys

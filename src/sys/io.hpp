@@ -6,11 +6,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
 #include <cstddef>
 #include <span>
+#include <string>
+#include <vector>
 
 #include "ipcx/deadline.hpp"
 #include "ipcx/error.hpp"
@@ -38,6 +41,14 @@ Result<void> chmod(const char* path, mode_t mode);
 Result<struct stat> stat(const char* path);
 Result<struct stat> fstat(int fd);
 Result<struct stat> lstat(const char* path);
+// statvfs(3) (statfs(2)): the file system holding `path`. No EINTR.
+Result<struct statvfs> statvfs(const char* path);
+// readlink(2): the link's target. A target longer than PATH_MAX is an error (ENAMETOOLONG).
+// No EINTR.
+Result<std::string> readlink(const char* path);
+// opendir(3)/readdir(3)/closedir(3): the names in a directory, without "." and "..", in
+// the order the file system gives. No EINTR (getdents does not sleep interruptibly).
+Result<std::vector<std::string>> readdir_names(const char* path);
 // fchmod(2): sets exactly `mode` (the umask narrowed the create). On a socket before
 // bind() it sets the mode of the socket file bind() creates. No EINTR.
 Result<void> fchmod(int fd, mode_t mode);
@@ -45,8 +56,11 @@ Result<void> fchmod(int fd, mode_t mode);
 Result<std::size_t> set_pipe_size(int fd, std::size_t bytes);
 Result<std::size_t> get_pipe_size(int fd);
 
-// Waits until `fd` has any of `events` or the deadline passes. EINTR re-waits with the
-// time left to the same absolute deadline. Returns the revents (0 on timeout).
+// poll(2): waits until one of `fds` has one of its events or the deadline passes, and
+// returns how many have revents (0 on timeout). EINTR re-waits with the time left to the
+// same absolute deadline.
+Result<int> poll(std::span<pollfd> fds, Deadline d);
+// poll() on one descriptor: returns its revents (0 on timeout).
 Result<short> poll_one(int fd, short events, Deadline d);
 
 }  // namespace ipcx::sys

@@ -83,6 +83,13 @@ Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags) {
   }
 }
 
+Result<std::size_t> recv(int fd, void* buf, std::size_t len, int flags) {
+  for (;;) {
+    ssize_t r = ::recv(fd, buf, len, flags);
+    if (r >= 0) return static_cast<std::size_t>(r);
+    if (errno != EINTR) return fail_errno("recv", errno);
+  }
+}
 
 Result<void> mkdir(const char* path, mode_t mode) {
   if (::mkdir(path, mode) != 0) return fail_errno("mkdir", errno, path);

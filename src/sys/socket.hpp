@@ -45,6 +45,8 @@ Result<void> connect(int fd, const sockaddr* addr, socklen_t len);
 // moment it exists. EAGAIN comes back as Errc::would_block.
 Result<std::size_t> sendmsg(int fd, const msghdr* msg, int flags);
 Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags);
+// recv(2): EINTR retried as for recvmsg; EAGAIN comes back as Errc::would_block.
+Result<std::size_t> recv(int fd, void* buf, std::size_t len, int flags);
 // fchmod and lstat live in sys/io.hpp.
 // mkdir(2). No EINTR.
 Result<void> mkdir(const char* path, mode_t mode);

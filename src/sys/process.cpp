@@ -1,0 +1,35 @@
+#include "sys/process.hpp"
+
+#include <linux/capability.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace ipcx::sys {
+
+Result<rlimit64> getrlimit(int resource) {
+  rlimit64 r{};
+  if (::getrlimit64(static_cast<__rlimit_resource_t>(resource), &r) != 0) return fail_errno("getrlimit", errno);
+  return r;
+}
+
+Result<bool> capget_effective(int cap) {
+  if (cap < 0 || cap >= 32 * _LINUX_CAPABILITY_U32S_3) {
+    return fail(Errc::invalid_argument, "capget", {}, "no such capability");
+  }
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (::syscall(SYS_capget, &header, data) != 0) return fail_errno("capget", errno);
+  return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
+
+Result<sigset_t> pthread_sigmask(int how, const sigset_t& set) {
+  sigset_t old;
+  int rc = ::pthread_sigmask(how, &set, &old);
+  if (rc != 0) return fail_errno("pthread_sigmask", rc);
+  return old;
+}
+
+}  // namespace ipcx::sys

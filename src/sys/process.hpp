@@ -1,0 +1,22 @@
+// Thin wrappers over the calls about the calling process itself: its resource limits, its
+// capabilities and its signal mask. One function per call, the call's own name, a Result
+// instead of -1/errno. None of them sleeps, so none returns EINTR.
+#pragma once
+
+#include <signal.h>
+#include <sys/resource.h>
+
+#include "ipcx/error.hpp"
+
+namespace ipcx::sys {
+
+// getrlimit(2) (prlimit64 underneath: the values are 64-bit on every ABI).
+Result<rlimit64> getrlimit(int resource);
+// capget(2) for this thread: whether capability `cap` (CAP_SYS_RESOURCE, ...) is in its
+// effective set. Called directly: glibc has no wrapper and libcap is not a dependency.
+Result<bool> capget_effective(int cap);
+// pthread_sigmask(3) (rt_sigprocmask(2) for this thread): applies `how` with `set` and
+// returns the mask before the call. The call reports its error as a number, not in errno.
+Result<sigset_t> pthread_sigmask(int how, const sigset_t& set);
+
+}  // namespace ipcx::sys
