@@ -1,26 +1,77 @@
 #include "kernel_limits.hpp"
 
+#include <fcntl.h>
 #include <linux/capability.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <charconv>
-#include <fstream>
 
 #include <fmt/format.h>
 
+#include "sys/io.hpp"
+#include "sys/process.hpp"
+
 namespace ipcx::detail {
+namespace {
+
+template <typename T>
+std::optional<T> parse(std::string_view word) {
+  T v{};
+  auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
+  if (ec != std::errc{} || p != word.data() + word.size()) return std::nullopt;
+  return v;
+}
+
+// The whitespace-separated words of `text`.
+std::vector<std::string_view> words(std::string_view text) {
+  std::vector<std::string_view> out;
+  constexpr std::string_view kSpace = " \t\n";
+  for (std::size_t at = text.find_first_not_of(kSpace); at != std::string_view::npos;) {
+    std::size_t end = text.find_first_of(kSpace, at);
+    out.push_back(text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
+    at = end == std::string_view::npos ? end : text.find_first_not_of(kSpace, end);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> read_sysctl_text(std::string_view name, std::string_view root) {
+  std::string path(root);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  path += "/proc/sys/";
+  for (char c : name) path += c == '.' ? '/' : c;
+  auto fd = sys::open(path.c_str(), O_RDONLY);
+  if (!fd) return std::nullopt;
+  std::string text;
+  char buf[512];
+  for (;;) {  // a sysctl is read whole in one call; loop for the ones that are not
+    auto n = sys::read(fd->get(), buf, sizeof buf);
+    if (!n) return std::nullopt;
+    if (*n == 0) break;
+    text.append(buf, *n);
+  }
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
+std::vector<std::uint64_t> read_sysctl_numbers(std::string_view name, std::string_view root) {
+  std::vector<std::uint64_t> out;
+  auto text = read_sysctl_text(name, root);
+  if (!text) return out;
+  for (auto w : words(*text)) {
+    auto v = parse<std::uint64_t>(w);
+    if (!v) break;
+    out.push_back(*v);
+  }
+  return out;
+}
 
 std::optional<long long> read_sysctl(std::string_view name) {
-  std::string path = "/proc/sys/";
-  for (char c : name) path += c == '.' ? '/' : c;
-  std::ifstream in(path);
-  std::string text;
-  if (!(in >> text)) return std::nullopt;
-  long long v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || p != text.data() + text.size()) return std::nullopt;
-  return v;
+  auto text = read_sysctl_text(name);
+  if (!text) return std::nullopt;
+  auto w = words(*text);
+  if (w.empty()) return std::nullopt;
+  return parse<long long>(w.front());
 }
 
 std::string sysctl_limit_text(std::string_view name, std::optional<long long> wanted) {
@@ -30,12 +81,9 @@ std::string sysctl_limit_text(std::string_view name, std::optional<long long> wa
   return fmt::format("{}; raise it with `sysctl -w {}={}` as root", now, name, to);
 }
 
-bool has_cap_sys_resource() noexcept {
-  // capget(2) directly: glibc has no wrapper and libcap is not a dependency.
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-  if (::syscall(SYS_capget, &header, data) != 0) return false;
-  return (data[CAP_SYS_RESOURCE / 32].effective & (1u << (CAP_SYS_RESOURCE % 32))) != 0;
+bool has_cap_sys_resource() {
+  auto r = sys::capget_effective(CAP_SYS_RESOURCE);
+  return r && *r;
 }
 
 }  // namespace ipcx::detail

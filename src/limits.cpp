@@ -1,9 +1,7 @@
 #include "ipcx/limits.hpp"
 
-#include <dirent.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +12,10 @@
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "kernel_limits.hpp"
+#include "sys/io.hpp"
+#include "sys/process.hpp"
 
 namespace ipcx::limits {
 namespace {
@@ -33,33 +35,18 @@ std::optional<std::string> read_text(const std::string& path) {
   return ss.str();
 }
 
-std::vector<std::uint64_t> read_numbers(std::string_view root, std::string_view path) {
-  std::vector<std::uint64_t> out;
-  auto text = read_text(join(root, path));
-  if (!text) return out;
-  std::istringstream in(*text);
-  std::string word;
-  while (in >> word) {
-    std::uint64_t v = 0;
-    auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
-    if (ec != std::errc{} || p != word.data() + word.size()) break;
-    out.push_back(v);
-  }
-  return out;
-}
-
-std::optional<std::uint64_t> read_number(std::string_view root, std::string_view path) {
-  auto v = read_numbers(root, path);
+std::optional<std::uint64_t> read_number(std::string_view root, std::string_view sysctl) {
+  auto v = detail::read_sysctl_numbers(sysctl, root);
   if (v.empty()) return std::nullopt;
   return v.front();
 }
 
 Rlimit rlimit(int which) {
-  rlimit64 r{};
   Rlimit out;
-  if (::getrlimit64(which, &r) != 0) return out;
-  out.soft = r.rlim_cur == RLIM64_INFINITY ? UINT64_MAX : r.rlim_cur;
-  out.hard = r.rlim_max == RLIM64_INFINITY ? UINT64_MAX : r.rlim_max;
+  auto r = sys::getrlimit(which);
+  if (!r) return out;
+  out.soft = r->rlim_cur == RLIM64_INFINITY ? UINT64_MAX : r->rlim_cur;
+  out.hard = r->rlim_max == RLIM64_INFINITY ? UINT64_MAX : r->rlim_max;
   return out;
 }
 
@@ -101,13 +88,11 @@ void scan_logind_file(const std::string& path, Limits& l) {
 
 std::vector<std::string> conf_files(const std::string& dir) {
   std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n.size() > 5 && n.ends_with(".conf")) out.push_back(n);
+  auto names = sys::readdir_names(dir.c_str());
+  if (!names) return out;
+  for (auto& n : *names) {
+    if (n.size() > 5 && n.ends_with(".conf")) out.push_back(std::move(n));
   }
-  ::closedir(d);
   return out;
 }
 
@@ -115,11 +100,10 @@ std::vector<std::string> conf_files(const std::string& dir) {
 // (a name in /etc hides the same name in /run and /usr/lib).
 void read_logind(std::string_view root, Limits& l) {
   const std::string main_conf = join(root, "/etc/systemd/logind.conf");
-  struct stat st {};
   for (const char* bin : {"/usr/lib/systemd/systemd-logind", "/lib/systemd/systemd-logind"}) {
-    if (::stat(join(root, bin).c_str(), &st) == 0) l.logind_present = true;
+    if (sys::stat(join(root, bin).c_str())) l.logind_present = true;
   }
-  if (::stat(main_conf.c_str(), &st) == 0) l.logind_present = true;
+  if (sys::stat(main_conf.c_str())) l.logind_present = true;
   scan_logind_file(main_conf, l);
   std::vector<std::pair<std::string, std::string>> dropins;  // name, full path
   for (const char* dir : {"/usr/lib/systemd/logind.conf.d", "/usr/local/lib/systemd/logind.conf.d",
@@ -177,10 +161,9 @@ void read_mounts(std::string_view root, Limits& l) {
   }
   if (!l.dev_shm_mounted) return;
   if (root.empty() || root == "/") {
-    struct statvfs vfs {};
-    if (::statvfs("/dev/shm", &vfs) == 0) {
-      l.dev_shm_size = static_cast<std::uint64_t>(vfs.f_blocks) * vfs.f_frsize;
-      l.dev_shm_free = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    if (auto vfs = sys::statvfs("/dev/shm")) {
+      l.dev_shm_size = static_cast<std::uint64_t>(vfs->f_blocks) * vfs->f_frsize;
+      l.dev_shm_free = static_cast<std::uint64_t>(vfs->f_bavail) * vfs->f_frsize;
       return;
     }
   }
@@ -238,26 +221,26 @@ std::string_view to_string(Verdict v) noexcept {
 }
 
 Result<Limits> read_limits(std::string_view root) {
-  struct stat st {};
   std::string r = root.empty() ? std::string("/") : std::string(root);
-  if (::stat(r.c_str(), &st) != 0) return fail_errno("stat", errno, r);
-  if (!S_ISDIR(st.st_mode)) return fail(Errc::invalid_argument, "read_limits", r, "not a directory");
+  auto st = sys::stat(r.c_str());
+  if (!st) return fail(std::move(st.error()));
+  if (!S_ISDIR(st->st_mode)) return fail(Errc::invalid_argument, "read_limits", r, "not a directory");
   Limits l;
   long page = ::sysconf(_SC_PAGESIZE);
   if (page > 0) l.page_size = static_cast<std::uint64_t>(page);
-  l.mq_msg_max = read_number(root, "/proc/sys/fs/mqueue/msg_max");
-  l.mq_msgsize_max = read_number(root, "/proc/sys/fs/mqueue/msgsize_max");
-  l.mq_queues_max = read_number(root, "/proc/sys/fs/mqueue/queues_max");
-  l.mq_msg_default = read_number(root, "/proc/sys/fs/mqueue/msg_default");
-  l.mq_msgsize_default = read_number(root, "/proc/sys/fs/mqueue/msgsize_default");
-  l.msgmax = read_number(root, "/proc/sys/kernel/msgmax");
-  l.msgmnb = read_number(root, "/proc/sys/kernel/msgmnb");
-  l.msgmni = read_number(root, "/proc/sys/kernel/msgmni");
-  l.shmmax = read_number(root, "/proc/sys/kernel/shmmax");
-  l.shmall = read_number(root, "/proc/sys/kernel/shmall");
-  l.shmmni = read_number(root, "/proc/sys/kernel/shmmni");
-  l.shm_rmid_forced = read_number(root, "/proc/sys/kernel/shm_rmid_forced");
-  auto sem = read_numbers(root, "/proc/sys/kernel/sem");
+  l.mq_msg_max = read_number(root, "fs.mqueue.msg_max");
+  l.mq_msgsize_max = read_number(root, "fs.mqueue.msgsize_max");
+  l.mq_queues_max = read_number(root, "fs.mqueue.queues_max");
+  l.mq_msg_default = read_number(root, "fs.mqueue.msg_default");
+  l.mq_msgsize_default = read_number(root, "fs.mqueue.msgsize_default");
+  l.msgmax = read_number(root, "kernel.msgmax");
+  l.msgmnb = read_number(root, "kernel.msgmnb");
+  l.msgmni = read_number(root, "kernel.msgmni");
+  l.shmmax = read_number(root, "kernel.shmmax");
+  l.shmall = read_number(root, "kernel.shmall");
+  l.shmmni = read_number(root, "kernel.shmmni");
+  l.shm_rmid_forced = read_number(root, "kernel.shm_rmid_forced");
+  auto sem = detail::read_sysctl_numbers("kernel.sem", root);
   if (sem.size() == 4) {
     l.semmsl = sem[0];
     l.semmns = sem[1];

@@ -10,6 +10,11 @@
 //
 // `root` lets the files be read from another tree (a container's root, or a test's fake
 // /proc/sys): every path is read as root + path. Rlimits are always this process's own.
+//
+// Limits is a report on the host. A program about to use one mechanism asks it instead:
+// posix_mq_limits() (with MQ_PRIO_MAX) and SysvMq::limits() (msgctl(IPC_INFO)) give what
+// the kernel applies to this process's IPC namespace; all of them read /proc/sys through
+// one reader. PosixMqLimits says why the three types are kept apart.
 #pragma once
 
 #include <cstdint>
