@@ -6,7 +6,9 @@
 # A raw call is a listed call written `::call(`, or a bare `call(` in a place where a call
 # goes, in a file that does not itself declare or define a function of that name (there a
 # bare `close()` is the class's own method). Comments and string literals are ignored, and
-# so are qualified or member calls: `sys::read(`, `fd.close()`, `sock->send(`.
+# so are qualified or member calls: `sys::read(`, `fd.close()`, `sock->send(`. A library
+# function named like a call is called qualified where the file does not define it
+# (`ipcx::ftok(`), so that a reader sees at once that it is not the raw one.
 # Listed are the calls that can fail (they return -1 and set errno, or an error number), so
 # each needs a Result and an EINTR decision. Calls that cannot fail (getpid, geteuid,
 # sched_yield, clock_gettime on a built-in clock) and pure library functions (sysconf,

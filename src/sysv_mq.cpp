@@ -84,8 +84,6 @@ SysvMqStat to_stat(const msqid_ds& ds) {
   return s;
 }
 
-std::string key_text(key_t key) { return fmt::format("0x{:08x}", static_cast<std::uint32_t>(key)); }
-
 Result<msginfo> ipc_info(int cmd) {
   msginfo info{};
   // IPC_INFO and MSG_INFO fill a struct msginfo through msgctl's msqid_ds pointer.
@@ -100,31 +98,15 @@ std::unexpected<Error> removed_error(const char* op, const std::string& object) 
 
 }  // namespace
 
-Result<key_t> ftok(const std::string& path, int proj_id) {
-  if (proj_id < 1 || proj_id > 255) {
-    return fail(Errc::invalid_argument, "ftok", path,
-                fmt::format("proj_id {} must be 1..255: ftok keeps only its low 8 bits, and 0 is unspecified", proj_id));
-  }
-  auto k = sys::ftok(path.c_str(), proj_id);
-  if (!k) {
-    Error e = std::move(k.error()).with_object(path);
-    if (e.code() == ENOENT) {
-      std::move(e).with_detail("ftok makes the key from an existing file's inode and device: the path must exist");
-    }
-    return fail(std::move(e));
-  }
-  return *k;
-}
-
 Result<SysvMq> SysvMq::open(key_t key, const SysvMqOptions& o) {
   if (o.exclusive && !o.create) {
-    return fail(Errc::invalid_argument, "msgget", key_text(key), "exclusive (IPC_EXCL) needs create (IPC_CREAT)");
+    return fail(Errc::invalid_argument, "msgget", sysv_key_text(key), "exclusive (IPC_EXCL) needs create (IPC_CREAT)");
   }
   if (o.mode > 0777) {
-    return fail(Errc::invalid_argument, "msgget", key_text(key), fmt::format("mode 0{:o} has bits beyond 0777", o.mode));
+    return fail(Errc::invalid_argument, "msgget", sysv_key_text(key), fmt::format("mode 0{:o} has bits beyond 0777", o.mode));
   }
   const int mode = static_cast<int>(o.mode);
-  const std::string object = key == IPC_PRIVATE ? std::string("IPC_PRIVATE") : "key " + key_text(key);
+  const std::string object = key == IPC_PRIVATE ? std::string("IPC_PRIVATE") : "key " + sysv_key_text(key);
   auto fail_get = [&](Error e) {
     Error out = std::move(e).with_object(object);
     switch (out.code()) {
@@ -540,7 +522,7 @@ Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool) {
     if (!url.ftok_path.empty()) {
       auto proj = url.option_uint("proj", 0);
       if (!proj) return std::unexpected(proj.error());
-      auto k = ftok(url.ftok_path, static_cast<int>(*proj));
+      auto k = ipcx::ftok(url.ftok_path, static_cast<int>(*proj));
       if (!k) return std::unexpected(std::move(k.error()));
       key = *k;
     }

@@ -3,17 +3,15 @@
 #include <sys/ipc.h>
 #include <sys/sem.h>
 
-#include <fstream>
-
 #include <fmt/format.h>
 
+#include "kernel_limits.hpp"
 #include "sys/sem.hpp"
 #include "sys/sysv_key.hpp"
 
 namespace ipcx {
 namespace {
 
-std::string key_text(key_t key) { return fmt::format("0x{:08x}", static_cast<std::uint32_t>(key)); }
 std::string id_text(int id) { return fmt::format("id:{}", id); }
 
 // kernel.sem is "SEMMSL SEMMNS SEMOPM SEMMNI".
@@ -22,8 +20,12 @@ struct SemLimits {
 };
 SemLimits sem_limits() {
   SemLimits l;
-  std::ifstream in("/proc/sys/kernel/sem");
-  in >> l.semmsl >> l.semmns >> l.semopm >> l.semmni;
+  auto v = detail::read_sysctl_numbers("kernel.sem");
+  v.resize(4);  // what cannot be read stays 0
+  l.semmsl = static_cast<long>(v[0]);
+  l.semmns = static_cast<long>(v[1]);
+  l.semopm = static_cast<long>(v[2]);
+  l.semmni = static_cast<long>(v[3]);
   return l;
 }
 
@@ -66,13 +68,13 @@ SysvSemSet& SysvSemSet::operator=(SysvSemSet&& o) noexcept {
 }
 
 Result<SysvSemSet> SysvSemSet::create(key_t key, std::size_t count, const SysvSemOptions& o) {
-  if (o.mode & ~0777u) return fail(Errc::invalid_argument, "semget", key_text(key), fmt::format("mode {:o} has bits beyond 0777", o.mode));
+  if (o.mode & ~0777u) return fail(Errc::invalid_argument, "semget", sysv_key_text(key), fmt::format("mode {:o} has bits beyond 0777", o.mode));
   if (count == 0 || count > 65535) {
-    return fail(Errc::invalid_argument, "semget", key_text(key), fmt::format("{} semaphores; a set has 1..65535", count));
+    return fail(Errc::invalid_argument, "semget", sysv_key_text(key), fmt::format("{} semaphores; a set has 1..65535", count));
   }
   int flags = IPC_CREAT | static_cast<int>(o.mode) | (o.exclusive ? IPC_EXCL : 0);
   auto id = sys::semget(key, static_cast<int>(count), flags);
-  if (!id) return fail(explain_semget(std::move(id.error()).with_object(key_text(key)), count));
+  if (!id) return fail(explain_semget(std::move(id.error()).with_object(sysv_key_text(key)), count));
   SysvSemSet s;
   s.id_ = *id;
   s.key_ = key;
@@ -80,7 +82,7 @@ Result<SysvSemSet> SysvSemSet::create(key_t key, std::size_t count, const SysvSe
   // Without IPC_EXCL an existing set may have been opened: it is not ours to remove, and
   // its size is what the kernel says.
   auto st = sys::semctl_stat(*id);
-  if (!st) return fail(std::move(st.error()).with_object(key_text(key)));
+  if (!st) return fail(std::move(st.error()).with_object(sysv_key_text(key)));
   s.count_ = st->sem_nsems;
   s.owns_ = o.exclusive || key == IPC_PRIVATE;
   return s;
@@ -94,9 +96,9 @@ Result<SysvSemSet> SysvSemSet::create_private(std::size_t count, const SysvSemOp
 
 Result<SysvSemSet> SysvSemSet::open(key_t key) {
   auto id = sys::semget(key, 0, 0);
-  if (!id) return fail(std::move(id.error()).with_object(key_text(key)));
+  if (!id) return fail(std::move(id.error()).with_object(sysv_key_text(key)));
   auto st = sys::semctl_stat(*id);
-  if (!st) return fail(std::move(st.error()).with_object(key_text(key)));
+  if (!st) return fail(std::move(st.error()).with_object(sysv_key_text(key)));
   SysvSemSet s;
   s.id_ = *id;
   s.key_ = key;
@@ -146,7 +148,7 @@ Result<SysvSemInfo> SysvSemSet::stat(int id) {
 
 Result<SysvSemInfo> SysvSemSet::stat_key(key_t key) {
   auto id = sys::semget(key, 0, 0);
-  if (!id) return fail(std::move(id.error()).with_object(key_text(key)));
+  if (!id) return fail(std::move(id.error()).with_object(sysv_key_text(key)));
   return stat(*id);
 }
 
@@ -157,9 +159,9 @@ Result<void> SysvSemSet::remove(int id) {
 }
 
 Result<void> SysvSemSet::remove_key(key_t key) {
-  if (key == IPC_PRIVATE) return fail(Errc::invalid_argument, "semctl(IPC_RMID)", key_text(key), "IPC_PRIVATE names no set: remove by id");
+  if (key == IPC_PRIVATE) return fail(Errc::invalid_argument, "semctl(IPC_RMID)", sysv_key_text(key), "IPC_PRIVATE names no set: remove by id");
   auto id = sys::semget(key, 0, 0);
-  if (!id) return fail(std::move(id.error()).with_object(key_text(key)));
+  if (!id) return fail(std::move(id.error()).with_object(sysv_key_text(key)));
   return remove(*id);
 }
 

@@ -4,10 +4,9 @@
 #include <sys/shm.h>
 #include <unistd.h>
 
-#include <fstream>
-
 #include <fmt/format.h>
 
+#include "kernel_limits.hpp"
 #include "sys/shm.hpp"
 #include "sys/sysv_key.hpp"
 
@@ -18,15 +17,9 @@
 namespace ipcx {
 namespace {
 
-std::string key_text(key_t key) { return fmt::format("0x{:08x}", static_cast<std::uint32_t>(key)); }
 std::string id_text(int id) { return fmt::format("id:{}", id); }
 
-std::string read_proc(const char* path) {
-  std::ifstream in(path);
-  std::string v;
-  in >> v;
-  return v.empty() ? "?" : v;
-}
+std::string sysctl_value(std::string_view sysctl) { return detail::read_sysctl_text(sysctl).value_or("?"); }
 
 std::chrono::system_clock::time_point from_time(time_t t) {
   return std::chrono::system_clock::time_point(std::chrono::seconds(t));
@@ -38,25 +31,25 @@ Error explain_shmget(Error e, std::size_t size, const SysvShmOptions& o) {
       return std::move(e).with_detail(fmt::format(
           "{} bytes; a segment is limited by kernel.shmmax {} (and an existing segment with this key may be "
           "smaller); raise it with sysctl kernel.shmmax",
-          size, read_proc("/proc/sys/kernel/shmmax")));
+          size, sysctl_value("kernel.shmmax")));
     case ENOSPC:
       return std::move(e).with_detail(fmt::format(
           "the system limit of segments (kernel.shmmni {}) or of pages in all segments (kernel.shmall {}) is "
           "reached; remove stale segments (ipcs -m, ipcx rm) or raise it with sysctl",
-          read_proc("/proc/sys/kernel/shmmni"), read_proc("/proc/sys/kernel/shmall")));
+          sysctl_value("kernel.shmmni"), sysctl_value("kernel.shmall")));
     case ENOMEM:
       if (o.huge_pages) {
         return std::move(e).with_detail(fmt::format(
             "not enough free huge pages for {} bytes (vm.nr_hugepages is {}); reserve some with sysctl "
             "vm.nr_hugepages=N",
-            size, read_proc("/proc/sys/vm/nr_hugepages")));
+            size, sysctl_value("vm.nr_hugepages")));
       }
       return std::move(e).with_detail(fmt::format("no memory for {} bytes", size));
     case EPERM:
       if (o.huge_pages) {
         return std::move(e).with_detail(fmt::format(
             "SHM_HUGETLB needs CAP_IPC_LOCK or membership of group vm.hugetlb_shm_group ({})",
-            read_proc("/proc/sys/vm/hugetlb_shm_group")));
+            sysctl_value("vm.hugetlb_shm_group")));
       }
       return e;
     default: return e;
@@ -110,24 +103,24 @@ SysvShm& SysvShm::operator=(SysvShm&& o) noexcept {
 
 Result<SysvShm> SysvShm::create(key_t key, std::size_t size, const SysvShmOptions& o) {
   if (o.mode & ~0777u) {
-    return fail(Errc::invalid_argument, "shmget", key_text(key), fmt::format("mode {:o} has bits beyond 0777", o.mode));
+    return fail(Errc::invalid_argument, "shmget", sysv_key_text(key), fmt::format("mode {:o} has bits beyond 0777", o.mode));
   }
-  if (size == 0) return fail(Errc::invalid_argument, "shmget", key_text(key), "a segment of 0 bytes");
+  if (size == 0) return fail(Errc::invalid_argument, "shmget", sysv_key_text(key), "a segment of 0 bytes");
   int flags = IPC_CREAT | static_cast<int>(o.mode) | (o.exclusive ? IPC_EXCL : 0);
   if (o.huge_pages) {
     flags |= SHM_HUGETLB;
     if (o.huge_page_shift != 0) {
       if (o.huge_page_shift < 16 || o.huge_page_shift > 40) {
-        return fail(Errc::invalid_argument, "shmget", key_text(key), fmt::format("huge page shift {}", o.huge_page_shift));
+        return fail(Errc::invalid_argument, "shmget", sysv_key_text(key), fmt::format("huge page shift {}", o.huge_page_shift));
       }
       flags |= static_cast<int>(o.huge_page_shift << SHM_HUGE_SHIFT);
     }
   }
   if (o.no_reserve) flags |= SHM_NORESERVE;
   auto id = sys::shmget(key, size, flags);
-  if (!id) return fail(explain_shmget(std::move(id.error()).with_object(key_text(key)), size, o));
+  if (!id) return fail(explain_shmget(std::move(id.error()).with_object(sysv_key_text(key)), size, o));
   auto st = sys::shmctl_stat(*id);
-  if (!st) return fail(std::move(st.error()).with_object(key_text(key)));
+  if (!st) return fail(std::move(st.error()).with_object(sysv_key_text(key)));
   SysvShm s;
   s.id_ = *id;
   s.key_ = key;
@@ -144,9 +137,9 @@ Result<SysvShm> SysvShm::create_private(std::size_t size, const SysvShmOptions& 
 
 Result<SysvShm> SysvShm::open(key_t key) {
   auto id = sys::shmget(key, 0, 0);
-  if (!id) return fail(std::move(id.error()).with_object(key_text(key)));
+  if (!id) return fail(std::move(id.error()).with_object(sysv_key_text(key)));
   auto st = sys::shmctl_stat(*id);
-  if (!st) return fail(std::move(st.error()).with_object(key_text(key)));
+  if (!st) return fail(std::move(st.error()).with_object(sysv_key_text(key)));
   SysvShm s;
   s.id_ = *id;
   s.key_ = key;
@@ -174,7 +167,7 @@ Result<SysvShmInfo> SysvShm::stat(int id) {
 
 Result<SysvShmInfo> SysvShm::stat_key(key_t key) {
   auto id = sys::shmget(key, 0, 0);
-  if (!id) return fail(std::move(id.error()).with_object(key_text(key)));
+  if (!id) return fail(std::move(id.error()).with_object(sysv_key_text(key)));
   return stat(*id);
 }
 
@@ -186,10 +179,10 @@ Result<void> SysvShm::remove(int id) {
 
 Result<void> SysvShm::remove_key(key_t key) {
   if (key == IPC_PRIVATE) {
-    return fail(Errc::invalid_argument, "shmctl(IPC_RMID)", key_text(key), "IPC_PRIVATE names no segment: remove by id");
+    return fail(Errc::invalid_argument, "shmctl(IPC_RMID)", sysv_key_text(key), "IPC_PRIVATE names no segment: remove by id");
   }
   auto id = sys::shmget(key, 0, 0);
-  if (!id) return fail(std::move(id.error()).with_object(key_text(key)));
+  if (!id) return fail(std::move(id.error()).with_object(sysv_key_text(key)));
   return remove(*id);
 }
 

@@ -63,16 +63,9 @@
 #include "ipcx/channel.hpp"
 #include "ipcx/deadline.hpp"
 #include "ipcx/error.hpp"
+#include "ipcx/sysv.hpp"  // kIpcPrivate, ftok
 
 namespace ipcx {
-
-inline constexpr key_t kIpcPrivate = IPC_PRIVATE;
-
-// ftok(3): a key from an existing file's inode and device and the low 8 bits of proj_id.
-// proj_id must be 1..255 (0 is refused: its meaning is unspecified, and bits above the
-// low 8 would be silently dropped); a missing path is an error that says the file must
-// exist. Two paths on the same inode give the same key.
-Result<key_t> ftok(const std::string& path, int proj_id);
 
 struct SysvMqOptions {
   bool create = false;     // IPC_CREAT

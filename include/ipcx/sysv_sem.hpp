@@ -29,6 +29,7 @@
 
 #include "ipcx/deadline.hpp"
 #include "ipcx/error.hpp"
+#include "ipcx/sysv.hpp"  // SysvPermissions, ftok
 
 namespace ipcx {
 
@@ -43,13 +44,6 @@ struct SemOp {
   std::int16_t delta = 0;   // < 0 take, 0 wait for zero, > 0 give
   bool undo = false;        // SEM_UNDO
   bool nowait = false;      // IPC_NOWAIT for this operation alone
-};
-
-// Permissions for IPC_SET.
-struct SysvPermissions {
-  uid_t uid = 0;
-  gid_t gid = 0;
-  unsigned mode = 0600;
 };
 
 // What IPC_STAT (and the per-semaphore semctl calls) report.

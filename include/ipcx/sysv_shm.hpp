@@ -28,7 +28,7 @@
 
 #include "ipcx/error.hpp"
 #include "ipcx/mapping.hpp"  // Access
-#include "ipcx/sysv_sem.hpp"  // SysvPermissions
+#include "ipcx/sysv.hpp"  // SysvPermissions, ftok
 
 namespace ipcx {
 
