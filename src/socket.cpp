@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "ipcx/url.hpp"  // validate_path
 #include "sys/io.hpp"
 #include "sys/socket.hpp"
 

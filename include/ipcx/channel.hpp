@@ -38,6 +38,8 @@
 #include "ipcx/deadline.hpp"
 #include "ipcx/error.hpp"
 #include "ipcx/fd.hpp"
+#include "ipcx/message.hpp"  // as_bytes, as_text, PeerCredentials
+#include "ipcx/socket.hpp"   // Socket, SocketType: the socket Channels made without a URL
 #include "ipcx/url.hpp"
 
 namespace ipcx {
@@ -46,13 +48,6 @@ namespace detail {
 class ChannelImpl;
 class ListenerImpl;
 }  // namespace detail
-
-inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
-  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
-}
-inline std::string_view as_text(std::span<const std::byte> b) noexcept {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
 
 struct SendOptions {
   long type = 1;              // sysvmq: the message type, > 0
@@ -63,12 +58,6 @@ struct SendOptions {
 struct ReceiveOptions {
   long type = 0;              // sysvmq msgtyp: 0 first, >0 first of that type, <0 lowest type <= |type|
   bool except = false;        // sysvmq MSG_EXCEPT: first message whose type is not `type`
-};
-
-struct PeerCredentials {
-  pid_t pid = 0;
-  uid_t uid = 0;
-  gid_t gid = 0;
 };
 
 // What a receive into a caller's buffer got.
@@ -238,5 +227,34 @@ class Listener {
  private:
   std::unique_ptr<detail::ListenerImpl> impl_;
 };
+
+// Channels over sockets made without a URL.
+struct SocketChannelOptions {
+  bool raw = false;                 // stream sockets: no framing
+  std::size_t max_message_size = 0; // 0: the transport's default (see socket.hpp)
+};
+struct SocketPair {
+  Channel first;
+  Channel second;
+};
+// socketpair(AF_UNIX, type): two connected Channels, e.g. one for a parent and one for the
+// child it forks. Each end's peer() is the other's credentials; descriptors pass.
+Result<SocketPair> make_socket_pair(SocketType type = SocketType::stream, const SocketChannelOptions& o = {});
+// A Channel over a connected socket (stream or seqpacket; or a datagram socket, which then
+// sends to its connected peer), e.g. a socketpair end inherited across exec.
+Result<Channel> adopt_socket(Socket s, const SocketChannelOptions& o = {});
+
+// From a Channel to the wrapper underneath, for its full feature set. Each gives nothing
+// (-1, nullptr, an error) for a Channel of another transport; what it returns is owned by
+// the Channel.
+// The socket under a socket Channel, e.g. to read options.
+int socket_fd(const Channel& ch) noexcept;
+// The local address of a socket Channel as a URL, e.g. the port udp://127.0.0.1:0 got.
+Result<std::string> local_url(const Channel& ch);
+// The queue under a posixmq:// or sysvmq:// Channel (posix_mq.hpp, sysv_mq.hpp).
+class PosixMq;
+class SysvMq;
+PosixMq* posix_mq(const Channel& ch) noexcept;
+SysvMq* sysv_mq(const Channel& ch) noexcept;
 
 }  // namespace ipcx

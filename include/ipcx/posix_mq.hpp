@@ -47,9 +47,9 @@
 #include <string>
 #include <string_view>
 
-#include "ipcx/channel.hpp"
 #include "ipcx/deadline.hpp"
 #include "ipcx/error.hpp"
+#include "ipcx/message.hpp"  // as_bytes
 
 namespace ipcx {
 
@@ -84,6 +84,12 @@ struct PosixMqReceived {
 
 // The limits that govern POSIX queues in this IPC namespace, as the kernel publishes them
 // (/proc/sys/fs/mqueue and RLIMIT_MSGQUEUE). -1 where a value cannot be read.
+// Three types describe limits, on purpose: this one is what a program about to open a
+// queue needs, beside the queue (with MQ_PRIO_MAX, which is not host state); SysvMqLimits
+// is what msgctl(IPC_INFO) returns, field for field; limits::Limits (limits.hpp) is a
+// report on a whole host for `ipcx doctor`, readable from another root, where a value
+// that cannot be read is absent rather than -1. They overlap in a few sysctls, which all
+// three read through the library's one reader of /proc/sys.
 struct PosixMqLimits {
   long long msg_max = -1;          // fs.mqueue.msg_max: largest mq_maxmsg (unprivileged)
   long long msgsize_max = -1;      // fs.mqueue.msgsize_max: largest mq_msgsize (unprivileged)
@@ -184,8 +190,6 @@ class PosixMq {
   std::shared_ptr<detail::MqNotifier> notifier_;
 };
 
-// The PosixMq under a posixmq:// Channel, for its full feature set; nullptr for other
-// channels. Owned by the channel.
-PosixMq* posix_mq(const Channel& ch) noexcept;
+// The PosixMq under a posixmq:// Channel: ipcx::posix_mq(channel), in channel.hpp.
 
 }  // namespace ipcx

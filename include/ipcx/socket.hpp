@@ -106,10 +106,10 @@
 #include <utility>
 #include <vector>
 
-#include "ipcx/channel.hpp"
 #include "ipcx/deadline.hpp"
 #include "ipcx/error.hpp"
 #include "ipcx/fd.hpp"
+#include "ipcx/message.hpp"  // PeerCredentials
 
 namespace ipcx {
 
@@ -279,25 +279,7 @@ Result<SocketPath> bind_path(Socket& s, const std::string& path, unsigned mode =
 // refused if it is a symlink, not ours, or open to group or others.
 Result<std::string> runtime_directory();
 
-// Channels over sockets made without a URL.
-struct SocketChannelOptions {
-  bool raw = false;                 // stream sockets: no framing
-  std::size_t max_message_size = 0; // 0: the transport's default (see `max` above)
-};
-struct SocketPair {
-  Channel first;
-  Channel second;
-};
-// socketpair(AF_UNIX, type): two connected Channels, e.g. one for a parent and one for the
-// child it forks. Each end's peer() is the other's credentials; descriptors pass.
-Result<SocketPair> make_socket_pair(SocketType type = SocketType::stream, const SocketChannelOptions& o = {});
-// A Channel over a connected socket (stream or seqpacket; or a datagram socket, which then
-// sends to its connected peer), e.g. a socketpair end inherited across exec.
-Result<Channel> adopt_socket(Socket s, const SocketChannelOptions& o = {});
-
-// The socket under a socket Channel (-1 for another transport), e.g. to read options.
-int socket_fd(const Channel& ch) noexcept;
-// The local address of a socket Channel as a URL, e.g. the port udp://127.0.0.1:0 got.
-Result<std::string> local_url(const Channel& ch);
+// Channels over sockets made without a URL (make_socket_pair, adopt_socket) and the
+// socket under a Channel (socket_fd, local_url) are in channel.hpp.
 
 }  // namespace ipcx

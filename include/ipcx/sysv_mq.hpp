@@ -60,10 +60,10 @@
 #include <span>
 #include <string>
 
-#include "ipcx/channel.hpp"
 #include "ipcx/deadline.hpp"
 #include "ipcx/error.hpp"
-#include "ipcx/sysv.hpp"  // kIpcPrivate, ftok
+#include "ipcx/message.hpp"  // as_bytes
+#include "ipcx/sysv.hpp"     // kIpcPrivate, ftok
 
 namespace ipcx {
 
@@ -109,7 +109,10 @@ struct SysvMqChange {
   std::optional<std::size_t> qbytes;   // above kernel.msgmnb needs CAP_SYS_RESOURCE
 };
 
-// msgctl(IPC_INFO): the limits of this IPC namespace (struct msginfo).
+// msgctl(IPC_INFO): the limits of this IPC namespace (struct msginfo), field for field as
+// the call returns them. kernel.msgmax, msgmnb and msgmni are also in limits::Limits, the
+// host report for `ipcx doctor`, read from /proc/sys there; see PosixMqLimits for why
+// the limit types are kept apart.
 struct SysvMqLimits {
   int msgmax = 0;  // kernel.msgmax: largest message, bytes
   int msgmnb = 0;  // kernel.msgmnb: default msg_qbytes of a new queue
@@ -217,8 +220,6 @@ class SysvMq {
   std::string object_;
 };
 
-// The SysvMq under a sysvmq:// Channel, for its full feature set; nullptr for other
-// channels. Owned by the channel.
-SysvMq* sysv_mq(const Channel& ch) noexcept;
+// The SysvMq under a sysvmq:// Channel: ipcx::sysv_mq(channel), in channel.hpp.
 
 }  // namespace ipcx
