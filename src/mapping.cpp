@@ -3,8 +3,11 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+#include <string>
+
 #include <fmt/format.h>
 
+#include "sys/process.hpp"
 #include "sys/shm.hpp"
 
 namespace ipcx {
@@ -33,12 +36,12 @@ Result<void> Mapping::lock() const {
   if (!addr_) return {};
   auto r = sys::mlock(addr_, size_);
   if (!r && (r.error().code() == ENOMEM || r.error().code() == EPERM)) {
-    rlimit rl{};
-    ::getrlimit(RLIMIT_MEMLOCK, &rl);
+    auto rl = sys::getrlimit(RLIMIT_MEMLOCK);
+    std::string limit = rl ? std::to_string(rl->rlim_cur) : std::string("(unreadable)");
     return fail(std::move(r.error())
                     .with_detail(fmt::format("{} bytes above RLIMIT_MEMLOCK {}; raise it with ulimit -l or "
                                              "limits.conf memlock, or run with CAP_IPC_LOCK",
-                                             size_, rl.rlim_cur)));
+                                             size_, limit)));
   }
   return r;
 }
@@ -50,10 +53,11 @@ Result<void> Mapping::make_read_only() {
   return {};
 }
 
-void Mapping::reset() noexcept {
-  if (addr_) (void)sys::munmap(addr_, size_);
-  addr_ = nullptr;
-  size_ = 0;
+Result<void> Mapping::unmap() {
+  if (!addr_) return {};
+  void* addr = std::exchange(addr_, nullptr);
+  std::size_t size = std::exchange(size_, 0);
+  return how_ == Mapped::shmat ? sys::shmdt(addr) : sys::munmap(addr, size);
 }
 
 }  // namespace ipcx

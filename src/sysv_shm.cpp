@@ -79,13 +79,6 @@ SysvShmInfo to_info(int id, const shmid_ds& ds) {
 
 }  // namespace
 
-Result<void> SysvAttachment::detach() {
-  if (!addr_) return {};
-  auto r = sys::shmdt(std::exchange(addr_, nullptr));
-  size_ = 0;
-  return r;
-}
-
 SysvShm::~SysvShm() {
   if (owns_ && id_ >= 0) (void)sys::shmctl_rmid(id_);
 }
@@ -197,7 +190,7 @@ Result<SysvAttachment> SysvShm::attach(Access access, void* addr, int extra_flag
     }
     return fail(std::move(e));
   }
-  return SysvAttachment(*p, size_, access);
+  return Mapping::adopt(*p, size_, access, Mapped::shmat);
 }
 
 Result<void> SysvShm::set_permissions(const SysvPermissions& p) {

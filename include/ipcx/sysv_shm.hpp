@@ -15,7 +15,7 @@
 // (count); errors name them. SHM_HUGETLB needs reserved huge pages (vm.nr_hugepages) and,
 // unprivileged, membership of vm.hugetlb_shm_group.
 //
-// SysvShm and SysvAttachment are move-only and not thread-safe as objects.
+// SysvShm and SysvAttachment (a Mapping) are move-only and not thread-safe as objects.
 #pragma once
 
 #include <sys/types.h>
@@ -27,7 +27,7 @@
 #include <utility>
 
 #include "ipcx/error.hpp"
-#include "ipcx/mapping.hpp"  // Access
+#include "ipcx/mapping.hpp"  // Access, Mapping (SysvAttachment)
 #include "ipcx/sysv.hpp"  // SysvPermissions, ftok
 
 namespace ipcx {
@@ -55,44 +55,8 @@ struct SysvShmInfo {
   bool locked = false;         // SHM_LOCKED
 };
 
-// One shmat of a segment; shmdt at destruction. Move-only.
-class SysvAttachment {
- public:
-  SysvAttachment() noexcept = default;
-  ~SysvAttachment() { reset(); }
-  SysvAttachment(const SysvAttachment&) = delete;
-  SysvAttachment& operator=(const SysvAttachment&) = delete;
-  SysvAttachment(SysvAttachment&& o) noexcept
-      : addr_(std::exchange(o.addr_, nullptr)), size_(std::exchange(o.size_, 0)), access_(o.access_) {}
-  SysvAttachment& operator=(SysvAttachment&& o) noexcept {
-    if (this != &o) {
-      reset();
-      addr_ = std::exchange(o.addr_, nullptr);
-      size_ = std::exchange(o.size_, 0);
-      access_ = o.access_;
-    }
-    return *this;
-  }
-
-  void* data() const noexcept { return addr_; }
-  std::byte* bytes() const noexcept { return static_cast<std::byte*>(addr_); }
-  std::size_t size() const noexcept { return size_; }
-  std::span<std::byte> span() const noexcept { return {bytes(), size_}; }
-  Access access() const noexcept { return access_; }
-  bool writable() const noexcept { return access_ == Access::read_write; }
-  bool valid() const noexcept { return addr_ != nullptr; }
-  explicit operator bool() const noexcept { return valid(); }
-  // shmdt now; reports the error (the destructor cannot).
-  Result<void> detach();
-  void reset() noexcept { (void)detach(); }
-
- private:
-  friend class SysvShm;
-  SysvAttachment(void* a, std::size_t n, Access acc) noexcept : addr_(a), size_(n), access_(acc) {}
-  void* addr_ = nullptr;
-  std::size_t size_ = 0;
-  Access access_ = Access::read_only;
-};
+// One shmat of a segment: a Mapping that shmdt's (unmap(), detach() or its destructor).
+using SysvAttachment = Mapping;
 
 class SysvShm {
  public:
