@@ -258,7 +258,7 @@ Result<PosixMq> PosixMq::open(std::string_view name, const PosixMqOptions& o) {
   auto fail_open = [&](Error e) {
     std::string detail = explain_open(e.code(), o, attr_ptr);
     Error out = std::move(e).with_object(name);
-    if (!detail.empty()) std::move(out).with_detail(std::move(detail));
+    if (!detail.empty()) out = std::move(out).with_detail(std::move(detail));
     return fail(std::move(out));
   };
 

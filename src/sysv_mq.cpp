@@ -109,7 +109,7 @@ Result<key_t> ftok(const std::string& path, int proj_id) {
   if (!k) {
     Error e = std::move(k.error()).with_object(path);
     if (e.code() == ENOENT) {
-      std::move(e).with_detail("ftok makes the key from an existing file's inode and device: the path must exist");
+      e = std::move(e).with_detail("ftok makes the key from an existing file's inode and device: the path must exist");
     }
     return fail(std::move(e));
   }
@@ -128,11 +128,11 @@ Result<SysvMq> SysvMq::open(key_t key, const SysvMqOptions& o) {
   auto fail_get = [&](Error e) {
     Error out = std::move(e).with_object(object);
     switch (out.code()) {
-      case ENOENT: std::move(out).with_detail("no queue has this key; create it with create=1 (IPC_CREAT)"); break;
-      case EEXIST: std::move(out).with_detail("a queue has this key and IPC_EXCL was asked (excl=1)"); break;
-      case EACCES: std::move(out).with_detail("the queue's mode does not allow this user"); break;
+      case ENOENT: out = std::move(out).with_detail("no queue has this key; create it with create=1 (IPC_CREAT)"); break;
+      case EEXIST: out = std::move(out).with_detail("a queue has this key and IPC_EXCL was asked (excl=1)"); break;
+      case EACCES: out = std::move(out).with_detail("the queue's mode does not allow this user"); break;
       case ENOSPC:
-        std::move(out).with_detail(fmt::format("the namespace already has its maximum number of queues: {}",
+        out = std::move(out).with_detail(fmt::format("the namespace already has its maximum number of queues: {}",
                                                      detail::sysctl_limit_text("kernel.msgmni")));
         break;
       default: break;
@@ -419,7 +419,7 @@ Result<SysvMqStat> SysvMq::stat() const {
   auto r = sys::msgctl(id_, IPC_STAT, &ds);
   if (!r) {
     Error e = std::move(r.error()).with_op("msgctl(IPC_STAT)").with_object(object_);
-    if (e.code() == EINVAL || e.code() == EIDRM) std::move(e).with_detail("no queue has this id (removed?)");
+    if (e.code() == EINVAL || e.code() == EIDRM) e = std::move(e).with_detail("no queue has this id (removed?)");
     return fail(std::move(e));
   }
   return to_stat(ds);
