@@ -641,7 +641,7 @@ Result<std::unique_ptr<ChannelImpl>> open_posixmq(const Url& url, bool) {
 }  // namespace detail
 
 PosixMq* posix_mq(const Channel& ch) noexcept {
-  auto* c = dynamic_cast<detail::PosixMqChannel*>(ch.impl());
+  auto* c = dynamic_cast<detail::PosixMqChannel*>(detail::ChannelAccess::impl(ch));
   return c ? &c->queue() : nullptr;
 }
 

@@ -562,7 +562,7 @@ Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool) {
 }  // namespace detail
 
 SysvMq* sysv_mq(const Channel& ch) noexcept {
-  auto* c = dynamic_cast<detail::SysvMqChannel*>(ch.impl());
+  auto* c = dynamic_cast<detail::SysvMqChannel*>(detail::ChannelAccess::impl(ch));
   return c ? &c->queue() : nullptr;
 }
 
