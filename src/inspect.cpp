@@ -479,7 +479,7 @@ void list_sysv_msg(std::vector<Object>& out, std::vector<std::string>& notes, bo
     add_time(o, "receive", r.num("rtime"));
     add_time(o, "change", r.num("ctime"));
     if (details) {
-      if (auto q = SysvMq::attach(*o.id)) {
+      if (auto q = SysvMq::open_id(*o.id)) {
         if (auto st = q->stat()) o.max_message = st->qbytes;
       }
     }
@@ -1209,7 +1209,7 @@ Result<void> remove_object(const Object& o) {
     case Kind::sysv_shm: return done(SysvShm::remove(o.id.value_or(-1)));
     case Kind::sysv_sem: return done(SysvSemSet::remove(o.id.value_or(-1)));
     case Kind::sysv_msg: {
-      auto q = SysvMq::attach(o.id.value_or(-1));
+      auto q = SysvMq::open_id(o.id.value_or(-1));
       if (!q) return done(fail(std::move(q.error())));
       return done(q->remove());
     }

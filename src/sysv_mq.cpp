@@ -192,7 +192,7 @@ Result<SysvMq> SysvMq::open_private(unsigned mode) {
   return open(IPC_PRIVATE, o);
 }
 
-Result<SysvMq> SysvMq::attach(int id) {
+Result<SysvMq> SysvMq::open_id(int id) {
   SysvMq q;
   q.id_ = id;
   q.object_ = fmt::format("id {}", id);
@@ -534,7 +534,7 @@ Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool) {
     if (url.option("create") || url.option("excl") || url.option("mode")) {
       return fail(Errc::bad_url, "url", url.text, "create, excl and mode do not apply to a queue named by id");
     }
-    q = SysvMq::attach(*url.id);
+    q = SysvMq::open_id(*url.id);
   } else {
     key_t key = url.key.value_or(IPC_PRIVATE);
     if (!url.ftok_path.empty()) {

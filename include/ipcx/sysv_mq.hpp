@@ -143,7 +143,7 @@ class SysvMq {
   // can reach. Remove it (remove() or set_remove_on_close) when done.
   static Result<SysvMq> open_private(unsigned mode = 0600);
   // An existing queue by id (from ipcs, another process, or MSG_STAT); checked with IPC_STAT.
-  static Result<SysvMq> attach(int id);
+  static Result<SysvMq> open_id(int id);
 
   // msgctl(IPC_INFO) / msgctl(MSG_INFO): the namespace's limits / usage.
   static Result<SysvMqLimits> limits();

@@ -169,7 +169,7 @@ TEST(SysvMq, PrivateQueueIsSharedByIdWithAChild) {
   ASSERT_TRUE(b->remove());
   EXPECT_FALSE(sysv_msg_id_exists(id));
   EXPECT_FALSE(sysv_msg_id_exists(b->id()));
-  auto gone = SysvMq::attach(id);
+  auto gone = SysvMq::open_id(id);
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().code(), EINVAL);
 
@@ -405,7 +405,7 @@ TEST(SysvMq, RemovalEndsAPollingWait) {
   const int id = q->id();
   test::ReadyPipe attached;
   auto receiver = Child::spawn([id, &attached] {
-    auto r = SysvMq::attach(id);
+    auto r = SysvMq::open_id(id);
     if (!r) return 1;
     attached.signal();
     std::array<std::byte, 8> b{};
@@ -431,7 +431,7 @@ TEST(SysvMq, SignalsDoNotSurfaceAsErrors) {
   const int id = q->id();
   auto child = Child::spawn([id, fds] {
     test::install_interrupting_handler(fds[1]);
-    auto r = SysvMq::attach(id);
+    auto r = SysvMq::open_id(id);
     if (!r) return 1;
     std::array<std::byte, 16> b{};
     auto m = r->receive(b);  // blocking msgrcv, interrupted once
@@ -659,7 +659,7 @@ TEST(SysvMqLimits, ErrorsNameTheLimit) {
   const int id = q->id();
   auto child = Child::spawn([id, msgmnb]() -> int {
     IPCX_CHILD_CHECK(test::drop_cap_sys_resource(), 1);
-    auto w = SysvMq::attach(id);
+    auto w = SysvMq::open_id(id);
     IPCX_CHILD_CHECK(w, 2);
     SysvMqChange over;
     over.qbytes = static_cast<std::size_t>(msgmnb) + 1;
