@@ -146,7 +146,7 @@ Result<SysvMq> SysvMq::open(key_t key, const SysvMqOptions& o) {
     auto id = sys::msgget(IPC_PRIVATE, mode);  // always a new queue; IPC_CREAT is implied
     if (!id) return fail_get(std::move(id.error()));
     q.id_ = *id;
-    q.created_ = true;
+    q.created_ = q.owns_ = true;
   } else if (!o.create) {
     auto id = sys::msgget(key, 0);
     if (!id) return fail_get(std::move(id.error()));
@@ -158,7 +158,7 @@ Result<SysvMq> SysvMq::open(key_t key, const SysvMqOptions& o) {
       auto id = sys::msgget(key, IPC_CREAT | IPC_EXCL | mode);
       if (id) {
         q.id_ = *id;
-        q.created_ = true;
+        q.created_ = q.owns_ = true;
         break;
       }
       if (id.error().code() != EEXIST || o.exclusive) return fail_get(std::move(id.error()));
@@ -240,7 +240,7 @@ SysvMq::SysvMq(SysvMq&& o) noexcept
     : id_(std::exchange(o.id_, -1)),
       key_(o.key_),
       created_(o.created_),
-      remove_on_close_(std::exchange(o.remove_on_close_, false)),
+      owns_(std::exchange(o.owns_, false)),
       qbytes_(o.qbytes_.load(std::memory_order_relaxed)),
       msgmax_(o.msgmax_.load(std::memory_order_relaxed)),
       poll_max_(o.poll_max_),
@@ -248,11 +248,11 @@ SysvMq::SysvMq(SysvMq&& o) noexcept
 
 SysvMq& SysvMq::operator=(SysvMq&& o) noexcept {
   if (this != &o) {
-    if (remove_on_close_ && valid()) (void)sys::msgctl(id_, IPC_RMID, nullptr);
+    if (owns_ && valid()) (void)sys::msgctl(id_, IPC_RMID, nullptr);
     id_ = std::exchange(o.id_, -1);
     key_ = o.key_;
     created_ = o.created_;
-    remove_on_close_ = std::exchange(o.remove_on_close_, false);
+    owns_ = std::exchange(o.owns_, false);
     qbytes_.store(o.qbytes_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     msgmax_.store(o.msgmax_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     poll_max_ = o.poll_max_;
@@ -262,7 +262,7 @@ SysvMq& SysvMq::operator=(SysvMq&& o) noexcept {
 }
 
 SysvMq::~SysvMq() {
-  if (remove_on_close_ && valid()) (void)sys::msgctl(id_, IPC_RMID, nullptr);
+  if (owns_ && valid()) (void)sys::msgctl(id_, IPC_RMID, nullptr);
 }
 
 // An EINVAL/EIDRM from a call on a queue that was valid when opened: if IPC_STAT no longer
@@ -463,7 +463,7 @@ Result<void> SysvMq::change(const SysvMqChange& c) {
 Result<void> SysvMq::remove() {
   if (!valid()) return fail(Errc::invalid_argument, "msgctl(IPC_RMID)", object_, "the queue is not open");
   auto r = sys::msgctl(id_, IPC_RMID, nullptr);
-  remove_on_close_ = false;
+  owns_ = false;
   if (!r) {
     Error e = std::move(r.error()).with_op("msgctl(IPC_RMID)").with_object(object_);
     if (e.code() == EPERM) return fail(std::move(e).with_detail("only the queue's owner or creator (or CAP_SYS_ADMIN) may remove it"));
@@ -547,15 +547,13 @@ Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool) {
     q = SysvMq::open(key, SysvMqOptions{.create = *create, .exclusive = *excl, .mode = *mode});
   }
   if (!q) return std::unexpected(std::move(q.error()));
-  q->set_remove_on_close(*remove && q->created());
   if (url.option("qbytes")) {
     SysvMqChange change;
     change.qbytes = *qbytes;
-    if (auto c = q->change(change); !c) {
-      if (q->created()) (void)q->remove();  // a half-set-up queue of ours is not left behind
-      return std::unexpected(std::move(c.error()));
-    }
+    // On failure a queue this call created is still owned by q, and goes with it.
+    if (auto c = q->change(change); !c) return std::unexpected(std::move(c.error()));
   }
+  if (!*remove) q->keep();  // remove=0: the queue outlives the Channel
   return std::make_unique<SysvMqChannel>(std::move(*q));
 }
 

@@ -46,7 +46,7 @@
 // and unprivileged maximum msg_qbytes), kernel.msgmni (number of queues).
 //
 // Thread-safety: every call may run from several threads at once (the kernel serialises
-// them); set_remove_on_close/set_poll_interval_max are for the owning thread.
+// them); keep/set_poll_interval_max are for the owning thread.
 #pragma once
 
 #include <sys/ipc.h>
@@ -132,15 +132,15 @@ struct SysvMqUsage {
   int max_index = 0;  // the call's value: the highest index in use (for stat_index)
 };
 
-// A queue known by its id. Move-only. The queue lives in the kernel until IPC_RMID;
-// destroying this object removes it only if set_remove_on_close(true) was asked.
+// A queue known by its id. Move-only. The queue lives in the kernel until IPC_RMID; the
+// handle that created it removes it when destroyed, unless keep() was called (fd.hpp).
 class SysvMq {
  public:
   // msgget(key, flags | mode). key may be kIpcPrivate (always a new queue). With create
   // and without exclusive, IPC_CREAT|IPC_EXCL is tried first, so created() is exact.
   static Result<SysvMq> open(key_t key, const SysvMqOptions& o = {});
   // msgget(IPC_PRIVATE): a new queue that only this process and those it hands the id to
-  // can reach. Remove it (remove() or set_remove_on_close) when done.
+  // can reach. Removed when this handle is destroyed (or by remove()), unless keep().
   static Result<SysvMq> open_private(unsigned mode = 0600);
   // An existing queue by id (from ipcs, another process, or MSG_STAT); checked with IPC_STAT.
   static Result<SysvMq> open_id(int id);
@@ -168,7 +168,8 @@ class SysvMq {
   // The largest message this queue takes: the smaller of kernel.msgmax and msg_qbytes,
   // as last seen (both can change; a send re-checks before refusing).
   std::size_t max_message_size() const noexcept;
-  void set_remove_on_close(bool on) noexcept { remove_on_close_ = on; }
+  bool owns() const noexcept { return owns_; }
+  void keep() noexcept { owns_ = false; }
   // The longest sleep between IPC_NOWAIT attempts when waiting with a finite deadline.
   void set_poll_interval_max(std::chrono::microseconds t) noexcept { poll_max_ = t; }
   std::chrono::microseconds poll_interval_max() const noexcept { return poll_max_; }
@@ -215,7 +216,7 @@ class SysvMq {
   int id_ = -1;
   key_t key_ = 0;
   bool created_ = false;
-  bool remove_on_close_ = false;
+  bool owns_ = false;  // created here and not kept: IPC_RMID at destruction
   // Caches, refreshed by any thread that finds them stale; relaxed atomics because each is
   // a hint re-checked against the kernel, never used to order other memory.
   std::atomic<std::size_t> qbytes_{0};      // msg_qbytes when last seen; refreshed before refusing a send

@@ -13,7 +13,7 @@
 // Errc::peer_gone (EIDRM).
 //
 // The creator owns the set: it is removed (IPC_RMID) when the creating SysvSemSet is
-// destroyed, unless keep() was called. Removal is immediate for a set: every waiter
+// destroyed, unless keep() was called (fd.hpp). Removal is immediate for a set: every waiter
 // wakes with EIDRM. A SysvSemSet is move-only; its calls are thread-safe (each is one
 // system call) and the set itself is process-safe.
 #pragma once
@@ -129,7 +129,7 @@ class SysvSemSet {
   std::size_t size() const noexcept { return count_; }
   bool valid() const noexcept { return id_ >= 0; }
   explicit operator bool() const noexcept { return valid(); }
-  bool owns() const noexcept { return owns_; }
+  bool owns() const noexcept { return owns_; }  // fd.hpp
   void keep() noexcept { owns_ = false; }
 
  private:

@@ -113,6 +113,7 @@ TEST(SysvMq, MsggetCreateExclusiveModeAndRemove) {
   auto same = SysvMq::open(key, create_opts());
   ASSERT_TRUE(same) << same.error().message();
   EXPECT_FALSE(same->created());
+  EXPECT_FALSE(same->owns());
   EXPECT_EQ(same->id(), q->id());
 
   auto excl = create_opts();
@@ -132,9 +133,35 @@ TEST(SysvMq, MsggetCreateExclusiveModeAndRemove) {
   auto wide = SysvMq::open(key, create_opts(0640));
   ASSERT_TRUE(wide) << wide.error().message();
   EXPECT_EQ(wide->stat()->mode, 0640u);
-  wide->set_remove_on_close(true);
+  EXPECT_TRUE(wide->owns());  // the creator removes what it made when it goes
   const int id = wide->id();
   *wide = SysvMq();
+  EXPECT_FALSE(sysv_msg_id_exists(id));
+}
+
+TEST(SysvMq, OnlyTheCreatorRemovesAndKeepLeavesTheQueue) {
+  const key_t key = test::unique_key();
+  SysvGuard guard = SysvGuard::key(key);
+  auto q = SysvMq::open(key, create_opts());
+  ASSERT_TRUE(q) << q.error().message();
+  EXPECT_TRUE(q->owns());
+  const int id = q->id();
+  {
+    auto opened = SysvMq::open(key);
+    ASSERT_TRUE(opened) << opened.error().message();
+    EXPECT_FALSE(opened->owns());
+    auto by_id = SysvMq::open_id(id);
+    ASSERT_TRUE(by_id) << by_id.error().message();
+    EXPECT_FALSE(by_id->owns());
+  }
+  EXPECT_TRUE(sysv_msg_id_exists(id));  // the handles that only opened it removed nothing
+  q->keep();
+  EXPECT_FALSE(q->owns());
+  *q = SysvMq();
+  EXPECT_TRUE(sysv_msg_id_exists(id));  // kept: it outlives its creator's handle
+  auto again = SysvMq::open_id(id);
+  ASSERT_TRUE(again) << again.error().message();
+  ASSERT_TRUE(again->remove());
   EXPECT_FALSE(sysv_msg_id_exists(id));
 }
 
