@@ -44,7 +44,7 @@ class Fd {
   bool valid() const noexcept { return fd_ >= 0; }
   explicit operator bool() const noexcept { return valid(); }
 
-  // Gives up ownership without closing.
+  // Gives up ownership without closing (release() means this on every ipcx handle).
   [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
 
   // Closes the held descriptor (if any) and takes `fd`. EINTR from close is treated as

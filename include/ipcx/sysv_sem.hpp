@@ -102,11 +102,12 @@ class SysvSemSet {
   Result<void> op(std::initializer_list<SemOp> ops, Deadline d = Deadline::never()) {
     return op(std::span<const SemOp>(ops.begin(), ops.size()), d);
   }
-  // Shorthands for one operation.
-  Result<void> acquire(std::uint16_t index, Deadline d = Deadline::never(), bool undo = true, std::int16_t n = 1) {
+  // Shorthands for one operation, named as PosixSemaphore names them: wait takes units
+  // (P), post gives them (V).
+  Result<void> wait(std::uint16_t index, Deadline d = Deadline::never(), bool undo = true, std::int16_t n = 1) {
     return op({SemOp{index, static_cast<std::int16_t>(-n), undo, false}}, d);
   }
-  Result<void> release(std::uint16_t index, bool undo = true, std::int16_t n = 1) {
+  Result<void> post(std::uint16_t index, bool undo = true, std::int16_t n = 1) {
     return op({SemOp{index, n, undo, false}}, Deadline::never());
   }
   Result<void> wait_zero(std::uint16_t index, Deadline d = Deadline::never()) {
