@@ -332,7 +332,7 @@ Result<void> SysvMq::send(std::span<const std::byte> msg, long type, Deadline d)
   }
 }
 
-Result<SysvReceived> SysvMq::receive(std::span<std::byte> buf, const SysvReceiveOptions& o, Deadline d) {
+Result<SysvReceived> SysvMq::receive(std::span<std::byte> buf, Deadline d, const SysvReceiveOptions& o) {
   if (!valid()) return fail(Errc::invalid_argument, "msgrcv", object_, "the queue is not open");
   if (o.except && o.type <= 0) {
     return fail(Errc::invalid_argument, "msgrcv", object_,
@@ -493,7 +493,7 @@ class SysvMqChannel final : public ChannelImpl {
   }
 
   Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override {
-    auto r = q_.receive(buf, SysvReceiveOptions{.type = o.type, .except = o.except, .truncate = false}, d);
+    auto r = q_.receive(buf, d, SysvReceiveOptions{.type = o.type, .except = o.except, .truncate = false});
     if (!r) return fail(std::move(r.error()).with_op("receive"));
     return Received{.size = r->size, .type = r->type, .priority = 0, .fds = {}};
   }

@@ -2,7 +2,7 @@
 //
 //   auto q = ipcx::SysvMq::open(0x1234, {.create = true});            // msgget, mode 0600
 //   q->send(ipcx::as_bytes("job"), /*type=*/3);                        // msgsnd
-//   std::array<std::byte, 512> b; auto r = q->receive(b, {.type = -5}); // lowest type <= 5
+//   std::array<std::byte, 512> b; auto r = q->receive_for(b, 1s, {.type = -5});  // lowest type <= 5
 //
 // What it wraps: ftok (with clear errors), IPC_PRIVATE, msgget (IPC_CREAT, IPC_EXCL, a
 // mode), msgsnd (IPC_NOWAIT), msgrcv (msgtyp 0 / > 0 / < 0, MSG_EXCEPT, MSG_NOERROR,
@@ -186,15 +186,16 @@ class SysvMq {
 
   // msgrcv. A message longer than the buffer stays queued (message_too_large) unless
   // o.truncate (MSG_NOERROR) asks to cut it.
-  Result<SysvReceived> receive(std::span<std::byte> buf, const SysvReceiveOptions& o = {},
-                               Deadline d = Deadline::never());
+  // Arguments in Channel's order: the buffer, the deadline, the options.
+  Result<SysvReceived> receive(std::span<std::byte> buf, Deadline d = Deadline::never(),
+                               const SysvReceiveOptions& o = {});
   Result<SysvReceived> try_receive(std::span<std::byte> buf, const SysvReceiveOptions& o = {}) {
-    return receive(buf, o, Deadline::immediate());
+    return receive(buf, Deadline::immediate(), o);
   }
   template <typename Rep, typename Period>
-  Result<SysvReceived> receive_for(std::span<std::byte> buf, const SysvReceiveOptions& o,
-                                   std::chrono::duration<Rep, Period> t) {
-    return receive(buf, o, Deadline::after(t));
+  Result<SysvReceived> receive_for(std::span<std::byte> buf, std::chrono::duration<Rep, Period> t,
+                                   const SysvReceiveOptions& o = {}) {
+    return receive(buf, Deadline::after(t), o);
   }
 
   // msgrcv(MSG_COPY | IPC_NOWAIT): a copy of the message at `index` (0 is the oldest, any

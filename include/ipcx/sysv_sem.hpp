@@ -45,6 +45,12 @@ struct SemOp {
   bool nowait = false;      // IPC_NOWAIT for this operation alone
 };
 
+// The wait/post shorthands' units and SEM_UNDO: set.post(0, {.undo = false}).
+struct SemUnits {
+  std::int16_t count = 1;  // units taken or given
+  bool undo = true;        // SEM_UNDO: the kernel reverses it when this process exits
+};
+
 // Permissions for IPC_SET.
 struct SysvPermissions {
   uid_t uid = 0;
@@ -104,14 +110,14 @@ class SysvSemSet {
   }
   // Shorthands for one operation, named as PosixSemaphore names them: wait takes units
   // (P), post gives them (V).
-  Result<void> wait(std::uint16_t index, Deadline d = Deadline::never(), bool undo = true, std::int16_t n = 1) {
-    return op({SemOp{index, static_cast<std::int16_t>(-n), undo, false}}, d);
+  Result<void> wait(std::uint16_t index, Deadline d = Deadline::never(), SemUnits u = {}) {
+    return op({SemOp{.index = index, .delta = static_cast<std::int16_t>(-u.count), .undo = u.undo}}, d);
   }
-  Result<void> post(std::uint16_t index, bool undo = true, std::int16_t n = 1) {
-    return op({SemOp{index, n, undo, false}}, Deadline::never());
+  Result<void> post(std::uint16_t index, SemUnits u = {}) {
+    return op({SemOp{.index = index, .delta = u.count, .undo = u.undo}}, Deadline::never());
   }
   Result<void> wait_zero(std::uint16_t index, Deadline d = Deadline::never()) {
-    return op({SemOp{index, 0, false, false}}, d);
+    return op({SemOp{.index = index, .delta = 0}}, d);
   }
 
   Result<int> value(std::uint16_t index) const;                          // GETVAL

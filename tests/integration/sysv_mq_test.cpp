@@ -342,7 +342,7 @@ TEST(SysvMq, NowaitAndDeadlines) {
   ASSERT_FALSE(empty);
   EXPECT_TRUE(empty.error().would_block());
   auto t0 = std::chrono::steady_clock::now();
-  auto late = q->receive_for(buf, {}, 30ms);
+  auto late = q->receive_for(buf, 30ms);
   ASSERT_FALSE(late);
   EXPECT_TRUE(late.error().timed_out()) << late.error().message();
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 30ms);
@@ -372,7 +372,7 @@ TEST(SysvMq, NowaitAndDeadlines) {
     return r->send(as_bytes("child"), 6) ? 0 : 5;
   });
   ASSERT_TRUE(q->send_for(as_bytes("ABCDEFGH"), 1, 10s));
-  auto got = q->receive_for(buf, select(6), 10s);
+  auto got = q->receive_for(buf, 10s, select(6));
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(text_of(buf, got->size), "child");
   EXPECT_EQ(child.wait(), 0);
@@ -436,7 +436,7 @@ TEST(SysvMq, RemovalEndsAPollingWait) {
     if (!r) return 1;
     attached.signal();
     std::array<std::byte, 8> b{};
-    auto got = r->receive_for(b, {}, 60s);
+    auto got = r->receive_for(b, 60s);
     return !got && got.error().peer_gone() ? 0 : 2;
   });
   ASSERT_TRUE(attached.wait());

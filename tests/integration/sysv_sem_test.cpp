@@ -35,7 +35,7 @@ TEST(SysvSemSet, UnitHeldWithSemUndoByAKilledProcessIsGivenBack) {
   ASSERT_TRUE(set.set_value(0, 1));
   Signal holding = Signal::make();
   auto holder = Child::spawn([&] {
-    if (!set.wait(0, Deadline::after(10s), /*undo=*/true)) return 1;
+    if (!set.wait(0, Deadline::after(10s), {.undo = true})) return 1;
     holding.notify();
     for (;;) ::pause();
   });
@@ -56,7 +56,7 @@ TEST(SysvSemSet, WithoutUndoAKilledHolderKeepsItsUnit) {
   ASSERT_TRUE(set.set_value(0, 1));
   Signal holding = Signal::make();
   auto holder = Child::spawn([&] {
-    if (!set.wait(0, Deadline::after(10s), /*undo=*/false)) return 1;
+    if (!set.wait(0, Deadline::after(10s), {.undo = false})) return 1;
     holding.notify();
     for (;;) ::pause();
   });
@@ -85,7 +85,7 @@ TEST(SysvSemSet, SeveralOperationsApplyAtomicallyOrNotAtAll) {
   ASSERT_TRUE(test::wait_until_blocked_in(child.pid(), SYS_semtimedop));
   EXPECT_EQ(*set.value(0), 1);  // still untouched while it waits
   EXPECT_EQ(*set.waiting_for_increase(1) + *set.waiting_for_increase(0), 1);
-  ASSERT_TRUE(set.post(1, /*undo=*/false));
+  ASSERT_TRUE(set.post(1, {.undo = false}));
   const pid_t child_pid = child.pid();
   EXPECT_EQ(child.wait(), 0);
   EXPECT_EQ(*set.values(), (std::vector<unsigned short>{0, 0}));
@@ -103,7 +103,7 @@ TEST(SysvSemSet, WaitForZeroAndItsCount) {
   auto info = set.stat();
   ASSERT_TRUE(info);
   EXPECT_EQ(info->semaphores[0].waiting_zero, 1);
-  ASSERT_TRUE(set.wait(0, Deadline::immediate(), false));
+  ASSERT_TRUE(set.wait(0, Deadline::immediate(), {.undo = false}));
   EXPECT_EQ(child.wait(), 0);
   EXPECT_EQ(*set.waiting_for_zero(0), 0);
 }
@@ -137,7 +137,7 @@ TEST(SysvSemSet, ControlCalls) {
   const unsigned short two[] = {1, 2};
   EXPECT_FALSE(set->set_values(two));  // wrong count
   EXPECT_FALSE(set->value(3));         // out of range
-  ASSERT_TRUE(set->post(0, false));
+  ASSERT_TRUE(set->post(0, {.undo = false}));
   EXPECT_EQ(*set->last_pid(0), ::getpid());
 
   auto info = SysvSemSet::stat_key(key);
