@@ -105,7 +105,7 @@ Result<Channel> Channel::open(std::string_view url) {
 Result<Channel> Channel::open(const Url& url) {
   auto impl = detail::open_transport(url, false);
   if (!impl) return std::unexpected(std::move(impl.error()));
-  return Channel(std::move(*impl), url.text);
+  return detail::ChannelAccess::make(std::move(*impl), url.text);
 }
 Result<Channel> Channel::bind(std::string_view url) {
   auto u = Url::parse(url);
@@ -115,7 +115,7 @@ Result<Channel> Channel::bind(std::string_view url) {
 Result<Channel> Channel::bind(const Url& url) {
   auto impl = detail::open_transport(url, true);
   if (!impl) return std::unexpected(std::move(impl.error()));
-  return Channel(std::move(*impl), url.text);
+  return detail::ChannelAccess::make(std::move(*impl), url.text);
 }
 
 namespace {
@@ -175,7 +175,7 @@ Result<Listener> Listener::listen(const Url& url) {
                               to_string(url.scheme)));
   }
   if (!impl) return std::unexpected(std::move(impl.error()));
-  return Listener(std::move(*impl));
+  return detail::ChannelAccess::make_listener(std::move(*impl));
 }
 Result<Channel> Listener::accept(Deadline d) {
   if (!impl_) return no_channel("accept");

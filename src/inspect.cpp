@@ -479,7 +479,7 @@ void list_sysv_msg(std::vector<Object>& out, std::vector<std::string>& notes, bo
     add_time(o, "receive", r.num("rtime"));
     add_time(o, "change", r.num("ctime"));
     if (details) {
-      if (auto q = SysvMq::attach(*o.id)) {
+      if (auto q = SysvMq::open_id(*o.id)) {
         if (auto st = q->stat()) o.max_message = st->qbytes;
       }
     }
@@ -693,7 +693,7 @@ void read_mq_attr(Object& o) {
 }
 
 void list_mqueue(std::vector<Object>& out, std::vector<std::string>& notes, bool details) {
-  auto mounted = ensure_mqueue_mounted(true);
+  auto mounted = ensure_mqueue_mounted(MqueueMount::mount_if_root);
   if (!mounted || !*mounted) {
     notes.push_back(fmt::format("POSIX message queues not listed: {} is not mounted (as root: mkdir -p {} && mount -t mqueue none {})",
                                 kMqueueDir, kMqueueDir, kMqueueDir));
@@ -922,7 +922,7 @@ Result<Object> stat_sysv(const Url& u) {
 Result<Object> stat_posix(const Url& u) {
   Kind k = kind_of_scheme(u.scheme);
   if (k == Kind::posix_mq) {
-    auto mounted = ensure_mqueue_mounted(true);
+    auto mounted = ensure_mqueue_mounted(MqueueMount::mount_if_root);
     Object o;
     o.kind = k;
     o.name = u.name;
@@ -1080,9 +1080,9 @@ std::vector<pid_t> Object::users() const {
   return out;
 }
 
-Result<bool> ensure_mqueue_mounted(bool mount_if_root) {
+Result<bool> ensure_mqueue_mounted(MqueueMount how) {
   if (mqueue_mounted()) return true;
-  if (!mount_if_root || ::geteuid() != 0) return false;
+  if (how != MqueueMount::mount_if_root || ::geteuid() != 0) return false;
   if (::mkdir(kMqueueDir, 0755) != 0 && errno != EEXIST) return fail_errno("mkdir", errno, kMqueueDir);
   if (::mount("none", kMqueueDir, "mqueue", 0, nullptr) != 0) return fail_errno("mount", errno, kMqueueDir);
   return true;
@@ -1209,7 +1209,7 @@ Result<void> remove_object(const Object& o) {
     case Kind::sysv_shm: return done(SysvShm::remove(o.id.value_or(-1)));
     case Kind::sysv_sem: return done(SysvSemSet::remove(o.id.value_or(-1)));
     case Kind::sysv_msg: {
-      auto q = SysvMq::attach(o.id.value_or(-1));
+      auto q = SysvMq::open_id(o.id.value_or(-1));
       if (!q) return done(fail(std::move(q.error())));
       return done(q->remove());
     }

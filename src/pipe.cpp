@@ -151,7 +151,7 @@ Result<Channel> make_end(Fd rfd, Fd wfd, const PipeOptions& o) {
   }
   auto impl = std::make_unique<detail::PipeChannel>(std::move(rfd), std::move(wfd), o.packet, o.max_message_size,
                                                     std::string(o.packet ? "pipe(packet)" : "pipe"));
-  return Channel(std::move(impl), "pipe");
+  return detail::ChannelAccess::make(std::move(impl), "pipe");
 }
 
 }  // namespace
@@ -190,7 +190,7 @@ Result<Channel> adopt_pipe(Fd read_end, Fd write_end, const PipeOptions& o) {
 }
 
 PipeEnds pipe_ends(const Channel& ch) noexcept {
-  auto* p = dynamic_cast<detail::PipeChannel*>(ch.impl());
+  auto* p = dynamic_cast<detail::PipeChannel*>(detail::ChannelAccess::impl(ch));
   if (!p) return {};
   return {p->read_fd(), p->write_fd()};
 }

@@ -263,7 +263,7 @@ Result<PosixMq> PosixMq::open(std::string_view name, const PosixMqOptions& o) {
   auto fail_open = [&](Error e) {
     std::string detail = explain_open(e.code(), o, attr_ptr);
     Error out = std::move(e).with_object(name);
-    if (!detail.empty()) std::move(out).with_detail(std::move(detail));
+    if (!detail.empty()) out = std::move(out).with_detail(std::move(detail));
     return fail(std::move(out));
   };
 
@@ -279,7 +279,7 @@ Result<PosixMq> PosixMq::open(std::string_view name, const PosixMqOptions& o) {
       auto m = sys::mq_open(q.name_.c_str(), flags | O_CREAT | O_EXCL, mode, attr_ptr);
       if (m) {
         q.mqd_ = *m;
-        q.created_ = true;
+        q.created_ = q.owns_ = true;  // from here on a failure unlinks it
         break;
       }
       if (m.error().code() != EEXIST || o.exclusive) return fail_open(std::move(m.error()));
@@ -319,16 +319,18 @@ PosixMq::PosixMq(PosixMq&& o) noexcept
     : mqd_(std::exchange(o.mqd_, static_cast<mqd_t>(-1))),
       name_(std::move(o.name_)),
       created_(o.created_),
+      owns_(std::exchange(o.owns_, false)),
       msgsize_(o.msgsize_),
       maxmsg_(o.maxmsg_),
       notifier_(std::move(o.notifier_)) {}
 
 PosixMq& PosixMq::operator=(PosixMq&& o) noexcept {
   if (this != &o) {
-    (void)close();
+    reset();
     mqd_ = std::exchange(o.mqd_, static_cast<mqd_t>(-1));
     name_ = std::move(o.name_);
     created_ = o.created_;
+    owns_ = std::exchange(o.owns_, false);
     msgsize_ = o.msgsize_;
     maxmsg_ = o.maxmsg_;
     notifier_ = std::move(o.notifier_);
@@ -336,7 +338,12 @@ PosixMq& PosixMq::operator=(PosixMq&& o) noexcept {
   return *this;
 }
 
-PosixMq::~PosixMq() { (void)close(); }
+PosixMq::~PosixMq() { reset(); }
+
+void PosixMq::reset() noexcept {
+  (void)close();
+  if (std::exchange(owns_, false)) (void)sys::mq_unlink(name_.c_str());  // ENOENT: already gone
+}
 
 void PosixMq::stop_notifier() noexcept {
   if (auto n = std::move(notifier_)) n->stop();
@@ -520,12 +527,7 @@ namespace {
 // processes and to pollable_fd(), and is lost if this process exits.
 class PosixMqChannel final : public ChannelImpl {
  public:
-  PosixMqChannel(PosixMq q, bool unlink_on_close) : q_(std::move(q)), unlink_(unlink_on_close) {}
-  ~PosixMqChannel() override {
-    std::string name = q_.name();
-    (void)q_.close();
-    if (unlink_) (void)PosixMq::unlink(name);
-  }
+  explicit PosixMqChannel(PosixMq q) : q_(std::move(q)) {}
 
   Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override {
     if (o.type != SendOptions{}.type) {
@@ -576,8 +578,7 @@ class PosixMqChannel final : public ChannelImpl {
     return Received{.size = pending_size_, .type = 0, .priority = pending_priority_, .fds = {}};
   }
 
-  PosixMq q_;
-  bool unlink_;
+  PosixMq q_;  // owns the name when unlink=1 and this Channel created the queue
   std::vector<std::byte> scratch_;
   bool pending_ = false;
   std::size_t pending_size_ = 0;
@@ -638,14 +639,14 @@ Result<std::unique_ptr<ChannelImpl>> open_posixmq(const Url& url, bool) {
                             q->maxmsg(), q->msgsize(), o.maxmsg > 0 ? std::to_string(o.maxmsg) : "(any)",
                             o.msgsize > 0 ? std::to_string(o.msgsize) : "(any)"));
   }
-  bool unlink_on_close = *unlink && q->created();
-  return std::make_unique<PosixMqChannel>(std::move(*q), unlink_on_close);
+  if (!*unlink) q->keep();  // unlink=0: the queue outlives the Channel
+  return std::make_unique<PosixMqChannel>(std::move(*q));
 }
 
 }  // namespace detail
 
 PosixMq* posix_mq(const Channel& ch) noexcept {
-  auto* c = dynamic_cast<detail::PosixMqChannel*>(ch.impl());
+  auto* c = dynamic_cast<detail::PosixMqChannel*>(detail::ChannelAccess::impl(ch));
   return c ? &c->queue() : nullptr;
 }
 

@@ -768,7 +768,7 @@ Result<Channel> SocketListener::accept(Deadline d) {
   }
   std::size_t max = o_.max ? static_cast<std::size_t>(*o_.max) : default_max(*c);
   auto impl = make_connected_channel(std::move(*c), o_.raw, max, object_, false, creds);
-  return Channel(std::move(impl), object_);
+  return ChannelAccess::make(std::move(impl), object_);
 }
 
 std::unique_ptr<ChannelImpl> make_connected_channel(Socket s, bool raw, std::size_t max, std::string object,
@@ -830,7 +830,7 @@ Result<SocketPair> make_socket_pair(SocketType type, const SocketChannelOptions&
     }
     std::size_t max = o.max_message_size ? o.max_message_size : detail::default_max(*ends[i]);
     std::string object = fmt::format("socketpair({})", to_string(type));
-    *channels[i] = Channel(detail::make_connected_channel(std::move(*ends[i]), o.raw, max, object, false, *creds), object);
+    *channels[i] = detail::ChannelAccess::make(detail::make_connected_channel(std::move(*ends[i]), o.raw, max, object, false, *creds), object);
   }
   return out;
 }
@@ -849,16 +849,16 @@ Result<Channel> adopt_socket(Socket s, const SocketChannelOptions& o) {
   std::string object = peer->is_unnamed() ? fmt::format("socket({})", to_string(s.type()))
                                           : detail::url_for(*peer, s.type());
   std::size_t max = o.max_message_size ? o.max_message_size : detail::default_max(s);
-  return Channel(detail::make_connected_channel(std::move(s), o.raw, max, object, false, creds), object);
+  return detail::ChannelAccess::make(detail::make_connected_channel(std::move(s), o.raw, max, object, false, creds), object);
 }
 
 int socket_fd(const Channel& ch) noexcept {
-  auto* s = dynamic_cast<detail::SocketChannel*>(ch.impl());
+  auto* s = dynamic_cast<detail::SocketChannel*>(detail::ChannelAccess::impl(ch));
   return s ? s->socket().fd() : -1;
 }
 
 Result<std::string> local_url(const Channel& ch) {
-  auto* s = dynamic_cast<detail::SocketChannel*>(ch.impl());
+  auto* s = dynamic_cast<detail::SocketChannel*>(detail::ChannelAccess::impl(ch));
   if (!s) return fail(Errc::invalid_argument, "local_url", ch.url(), "not a socket channel");
   auto a = s->socket().local_address();
   if (!a) return std::unexpected(std::move(a.error()));

@@ -110,11 +110,11 @@ Result<SysvMq> SysvMq::open(key_t key, const SysvMqOptions& o) {
   auto fail_get = [&](Error e) {
     Error out = std::move(e).with_object(object);
     switch (out.code()) {
-      case ENOENT: std::move(out).with_detail("no queue has this key; create it with create=1 (IPC_CREAT)"); break;
-      case EEXIST: std::move(out).with_detail("a queue has this key and IPC_EXCL was asked (excl=1)"); break;
-      case EACCES: std::move(out).with_detail("the queue's mode does not allow this user"); break;
+      case ENOENT: out = std::move(out).with_detail("no queue has this key; create it with create=1 (IPC_CREAT)"); break;
+      case EEXIST: out = std::move(out).with_detail("a queue has this key and IPC_EXCL was asked (excl=1)"); break;
+      case EACCES: out = std::move(out).with_detail("the queue's mode does not allow this user"); break;
       case ENOSPC:
-        std::move(out).with_detail(fmt::format("the namespace already has its maximum number of queues: {}",
+        out = std::move(out).with_detail(fmt::format("the namespace already has its maximum number of queues: {}",
                                                      detail::sysctl_limit_text("kernel.msgmni")));
         break;
       default: break;
@@ -128,7 +128,7 @@ Result<SysvMq> SysvMq::open(key_t key, const SysvMqOptions& o) {
     auto id = sys::msgget(IPC_PRIVATE, mode);  // always a new queue; IPC_CREAT is implied
     if (!id) return fail_get(std::move(id.error()));
     q.id_ = *id;
-    q.created_ = true;
+    q.created_ = q.owns_ = true;
   } else if (!o.create) {
     auto id = sys::msgget(key, 0);
     if (!id) return fail_get(std::move(id.error()));
@@ -140,7 +140,7 @@ Result<SysvMq> SysvMq::open(key_t key, const SysvMqOptions& o) {
       auto id = sys::msgget(key, IPC_CREAT | IPC_EXCL | mode);
       if (id) {
         q.id_ = *id;
-        q.created_ = true;
+        q.created_ = q.owns_ = true;
         break;
       }
       if (id.error().code() != EEXIST || o.exclusive) return fail_get(std::move(id.error()));
@@ -174,7 +174,7 @@ Result<SysvMq> SysvMq::open_private(unsigned mode) {
   return open(IPC_PRIVATE, o);
 }
 
-Result<SysvMq> SysvMq::attach(int id) {
+Result<SysvMq> SysvMq::open_id(int id) {
   SysvMq q;
   q.id_ = id;
   q.object_ = fmt::format("id {}", id);
@@ -222,7 +222,7 @@ SysvMq::SysvMq(SysvMq&& o) noexcept
     : id_(std::exchange(o.id_, -1)),
       key_(o.key_),
       created_(o.created_),
-      remove_on_close_(std::exchange(o.remove_on_close_, false)),
+      owns_(std::exchange(o.owns_, false)),
       qbytes_(o.qbytes_.load(std::memory_order_relaxed)),
       msgmax_(o.msgmax_.load(std::memory_order_relaxed)),
       poll_max_(o.poll_max_),
@@ -230,11 +230,11 @@ SysvMq::SysvMq(SysvMq&& o) noexcept
 
 SysvMq& SysvMq::operator=(SysvMq&& o) noexcept {
   if (this != &o) {
-    if (remove_on_close_ && valid()) (void)sys::msgctl(id_, IPC_RMID, nullptr);
+    if (owns_ && valid()) (void)sys::msgctl(id_, IPC_RMID, nullptr);
     id_ = std::exchange(o.id_, -1);
     key_ = o.key_;
     created_ = o.created_;
-    remove_on_close_ = std::exchange(o.remove_on_close_, false);
+    owns_ = std::exchange(o.owns_, false);
     qbytes_.store(o.qbytes_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     msgmax_.store(o.msgmax_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     poll_max_ = o.poll_max_;
@@ -244,7 +244,7 @@ SysvMq& SysvMq::operator=(SysvMq&& o) noexcept {
 }
 
 SysvMq::~SysvMq() {
-  if (remove_on_close_ && valid()) (void)sys::msgctl(id_, IPC_RMID, nullptr);
+  if (owns_ && valid()) (void)sys::msgctl(id_, IPC_RMID, nullptr);
 }
 
 // An EINVAL/EIDRM from a call on a queue that was valid when opened: if IPC_STAT no longer
@@ -314,7 +314,7 @@ Result<void> SysvMq::send(std::span<const std::byte> msg, long type, Deadline d)
   }
 }
 
-Result<SysvReceived> SysvMq::receive(std::span<std::byte> buf, const SysvReceiveOptions& o, Deadline d) {
+Result<SysvReceived> SysvMq::receive(std::span<std::byte> buf, Deadline d, const SysvReceiveOptions& o) {
   if (!valid()) return fail(Errc::invalid_argument, "msgrcv", object_, "the queue is not open");
   if (o.except && o.type <= 0) {
     return fail(Errc::invalid_argument, "msgrcv", object_,
@@ -401,7 +401,7 @@ Result<SysvMqStat> SysvMq::stat() const {
   auto r = sys::msgctl(id_, IPC_STAT, &ds);
   if (!r) {
     Error e = std::move(r.error()).with_op("msgctl(IPC_STAT)").with_object(object_);
-    if (e.code() == EINVAL || e.code() == EIDRM) std::move(e).with_detail("no queue has this id (removed?)");
+    if (e.code() == EINVAL || e.code() == EIDRM) e = std::move(e).with_detail("no queue has this id (removed?)");
     return fail(std::move(e));
   }
   return to_stat(ds);
@@ -445,7 +445,7 @@ Result<void> SysvMq::change(const SysvMqChange& c) {
 Result<void> SysvMq::remove() {
   if (!valid()) return fail(Errc::invalid_argument, "msgctl(IPC_RMID)", object_, "the queue is not open");
   auto r = sys::msgctl(id_, IPC_RMID, nullptr);
-  remove_on_close_ = false;
+  owns_ = false;
   if (!r) {
     Error e = std::move(r.error()).with_op("msgctl(IPC_RMID)").with_object(object_);
     if (e.code() == EPERM) return fail(std::move(e).with_detail("only the queue's owner or creator (or CAP_SYS_ADMIN) may remove it"));
@@ -475,7 +475,7 @@ class SysvMqChannel final : public ChannelImpl {
   }
 
   Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override {
-    auto r = q_.receive(buf, SysvReceiveOptions{.type = o.type, .except = o.except, .truncate = false}, d);
+    auto r = q_.receive(buf, d, SysvReceiveOptions{.type = o.type, .except = o.except, .truncate = false});
     if (!r) return fail(std::move(r.error()).with_op("receive"));
     return Received{.size = r->size, .type = r->type, .priority = 0, .fds = {}};
   }
@@ -516,7 +516,7 @@ Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool) {
     if (url.option("create") || url.option("excl") || url.option("mode")) {
       return fail(Errc::bad_url, "url", url.text, "create, excl and mode do not apply to a queue named by id");
     }
-    q = SysvMq::attach(*url.id);
+    q = SysvMq::open_id(*url.id);
   } else {
     key_t key = url.key.value_or(IPC_PRIVATE);
     if (!url.ftok_path.empty()) {
@@ -529,22 +529,20 @@ Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool) {
     q = SysvMq::open(key, SysvMqOptions{.create = *create, .exclusive = *excl, .mode = *mode});
   }
   if (!q) return std::unexpected(std::move(q.error()));
-  q->set_remove_on_close(*remove && q->created());
   if (url.option("qbytes")) {
     SysvMqChange change;
     change.qbytes = *qbytes;
-    if (auto c = q->change(change); !c) {
-      if (q->created()) (void)q->remove();  // a half-set-up queue of ours is not left behind
-      return std::unexpected(std::move(c.error()));
-    }
+    // On failure a queue this call created is still owned by q, and goes with it.
+    if (auto c = q->change(change); !c) return std::unexpected(std::move(c.error()));
   }
+  if (!*remove) q->keep();  // remove=0: the queue outlives the Channel
   return std::make_unique<SysvMqChannel>(std::move(*q));
 }
 
 }  // namespace detail
 
 SysvMq* sysv_mq(const Channel& ch) noexcept {
-  auto* c = dynamic_cast<detail::SysvMqChannel*>(ch.impl());
+  auto* c = dynamic_cast<detail::SysvMqChannel*>(detail::ChannelAccess::impl(ch));
   return c ? &c->queue() : nullptr;
 }
 

@@ -44,9 +44,13 @@
 
 namespace ipcx {
 
+class RingProducer;
+class RingConsumer;
+
 namespace detail {
 class ChannelImpl;
 class ListenerImpl;
+struct ChannelAccess;  // transport.hpp: how the library builds and looks inside a Channel
 }  // namespace detail
 
 struct SendOptions {
@@ -140,7 +144,6 @@ class Channel {
   static Result<Channel> bind(const Url& url);
 
   Channel();
-  explicit Channel(std::unique_ptr<detail::ChannelImpl> impl, std::string url = {});
   Channel(Channel&&) noexcept;
   Channel& operator=(Channel&&) noexcept;
   ~Channel();
@@ -194,10 +197,18 @@ class Channel {
   // The connected peer's credentials, where the transport knows them (unix sockets).
   std::optional<PeerCredentials> peer() const;
 
-  // The transport underneath, for its full feature set.
-  detail::ChannelImpl* impl() const noexcept { return impl_.get(); }
+  // The transport underneath is reached through its wrapper's accessor (posix_mq(ch),
+  // sysv_mq(ch), socket_fd(ch), pipe_ends(ch), ...), never directly.
 
  private:
+  // Only the library makes a Channel from a transport or looks inside one:
+  // detail::ChannelAccess, and the ring handles' into_channel().
+  friend struct detail::ChannelAccess;
+  friend class RingProducer;
+  friend class RingConsumer;
+  explicit Channel(std::unique_ptr<detail::ChannelImpl> impl, std::string url = {});
+  detail::ChannelImpl* impl() const noexcept { return impl_.get(); }
+
   std::unique_ptr<detail::ChannelImpl> impl_;
   std::string url_;
 };
@@ -209,7 +220,6 @@ class Listener {
   static Result<Listener> listen(const Url& url);
 
   Listener();
-  explicit Listener(std::unique_ptr<detail::ListenerImpl> impl);
   Listener(Listener&&) noexcept;
   Listener& operator=(Listener&&) noexcept;
   ~Listener();
@@ -222,9 +232,11 @@ class Listener {
   int pollable_fd() const noexcept;
   // The bound address as a URL, e.g. with the port the kernel chose for tcp://…:0.
   std::string local_url() const;
-  detail::ListenerImpl* impl() const noexcept { return impl_.get(); }
 
  private:
+  friend struct detail::ChannelAccess;  // as for Channel
+  explicit Listener(std::unique_ptr<detail::ListenerImpl> impl);
+
   std::unique_ptr<detail::ListenerImpl> impl_;
 };
 

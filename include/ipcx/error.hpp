@@ -57,11 +57,12 @@ class Error {
   bool timed_out() const noexcept { return kind_ == Errc::timed_out; }
   bool peer_gone() const noexcept { return kind_ == Errc::peer_gone; }
 
-  // Builders, for adding context as an error travels up.
-  Error&& with_object(std::string_view object) && { object_.assign(object); return std::move(*this); }
-  Error&& with_detail(std::string detail) && { detail_ = std::move(detail); return std::move(*this); }
-  Error&& with_size(std::size_t size) && { size_ = size; return std::move(*this); }
-  Error&& with_op(const char* op) && { op_ = op; return std::move(*this); }
+  // Builders, for adding context as an error travels up. Each returns the changed error
+  // by value, so its result must be used: `e = std::move(e).with_detail(...)`.
+  [[nodiscard]] Error with_object(std::string_view object) && { object_.assign(object); return std::move(*this); }
+  [[nodiscard]] Error with_detail(std::string detail) && { detail_ = std::move(detail); return std::move(*this); }
+  [[nodiscard]] Error with_size(std::size_t size) && { size_ = size; return std::move(*this); }
+  [[nodiscard]] Error with_op(const char* op) && { op_ = op; return std::move(*this); }
 
   // "op object: strerror (detail)", e.g. "mq_open /orders: Invalid argument (...)".
   std::string message() const;

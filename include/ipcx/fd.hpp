@@ -6,6 +6,18 @@
 //   ipcx::Fd fd(::open("/x", O_RDONLY | O_CLOEXEC));
 //   if (!fd) return ipcx::fail_errno("open", errno, "/x");
 //   read(fd.get(), buf, n);  // closed when fd goes out of scope
+//
+// Ownership, the same for every ipcx handle. A handle owns what it holds: a descriptor,
+// a mapping, an attachment closes with it. An object with a name that outlives processes
+// (a POSIX shm, queue or semaphore name, a System V segment, set or queue, a Unix socket
+// file) belongs to the handle that created it: destroying that handle removes it. Two
+// calls, on every such handle, say and change that:
+//   owns()  destroying this handle removes the object (it created it, keep() not called)
+//   keep()  leave the object in the system for others when this handle goes
+// A handle that opened an existing object never removes it; remove()/unlink() remove one
+// now, whoever made it. release(), where a handle has it, is the other way out: it hands
+// back the raw resource (descriptor, address) without closing it. Channels decide by their
+// URL (remove=1, unlink=1): a Channel leaves what it created unless asked.
 #pragma once
 
 #include <utility>
@@ -32,7 +44,7 @@ class Fd {
   bool valid() const noexcept { return fd_ >= 0; }
   explicit operator bool() const noexcept { return valid(); }
 
-  // Gives up ownership without closing.
+  // Gives up ownership without closing (release() means this on every ipcx handle).
   [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
 
   // Closes the held descriptor (if any) and takes `fd`. EINTR from close is treated as

@@ -131,8 +131,9 @@ Result<std::vector<Object>> find_objects(std::string_view spec);
 // without --force). A SysV segment still attached is destroyed after the last detach.
 Result<void> remove_object(const Object& o);
 
-// /dev/mqueue: true if mounted. If not and `mount_if_root` and we are root, mounts it
-// (mount -t mqueue none /dev/mqueue) and returns true; otherwise false.
-Result<bool> ensure_mqueue_mounted(bool mount_if_root);
+// /dev/mqueue: true if mounted. If not, with MqueueMount::mount_if_root and as root,
+// mounts it (mount -t mqueue none /dev/mqueue) and returns true; otherwise false.
+enum class MqueueMount : std::uint8_t { check_only, mount_if_root };
+Result<bool> ensure_mqueue_mounted(MqueueMount how);
 
 }  // namespace ipcx::inspect

@@ -103,7 +103,8 @@ PosixMqLimits posix_mq_limits();
 
 // One open descriptor of a queue. Move-only; closing it (destructor or close()) removes
 // this process's notification registration if made through it, and ends its callback
-// thread. The queue itself lives until mq_unlink and the last close.
+// thread. The queue itself lives until mq_unlink and the last close; the handle that
+// created the name unlinks it when destroyed, unless keep() was called (fd.hpp).
 class PosixMq {
  public:
   // mq_open. The name is validated (validate_posix_name). With create, whether this call
@@ -124,6 +125,8 @@ class PosixMq {
   mqd_t descriptor() const noexcept { return mqd_; }
   int fd() const noexcept { return static_cast<int>(mqd_); }  // mqd_t is a descriptor on Linux
   bool created() const noexcept { return created_; }
+  bool owns() const noexcept { return owns_; }
+  void keep() noexcept { owns_ = false; }
   long msgsize() const noexcept { return msgsize_; }  // fixed for the queue's life
   long maxmsg() const noexcept { return maxmsg_; }
 
@@ -176,15 +179,18 @@ class PosixMq {
   // the callback form, waits for a running callback to finish (unless called from it).
   Result<void> notify_cancel();
 
-  // mq_close, reporting its error. The destructor closes silently.
+  // mq_close, reporting its error. The destructor closes silently (and then unlinks the
+  // name if this handle owns it).
   Result<void> close();
 
  private:
   void stop_notifier() noexcept;
+  void reset() noexcept;
 
   mqd_t mqd_ = static_cast<mqd_t>(-1);
   std::string name_;
   bool created_ = false;
+  bool owns_ = false;  // created here and not kept: mq_unlink at destruction
   long msgsize_ = 0;
   long maxmsg_ = 0;
   std::shared_ptr<detail::MqNotifier> notifier_;

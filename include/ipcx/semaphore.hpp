@@ -14,7 +14,7 @@
 // a robust Mutex (mutex.hpp). A process killed while waiting loses nothing.
 //
 // A named semaphore is the file /dev/shm/sem.NAME. The creator owns the name: it is
-// unlinked when the creating PosixSemaphore is destroyed, unless keep_name() was called.
+// unlinked when the creating PosixSemaphore is destroyed, unless keep() was called (fd.hpp).
 // Unlinking removes only the name; processes that have it open keep using it.
 #pragma once
 
@@ -86,8 +86,8 @@ class PosixSemaphore {
   const std::string& name() const noexcept { return name_; }
   bool valid() const noexcept { return sem_ != nullptr; }
   explicit operator bool() const noexcept { return valid(); }
-  bool owns_name() const noexcept { return owns_name_; }
-  void keep_name() noexcept { owns_name_ = false; }
+  bool owns() const noexcept { return owns_name_; }
+  void keep() noexcept { owns_name_ = false; }
   Result<void> unlink_now();
 
  private:

@@ -10,7 +10,8 @@
 // in the backing store (fallocate) so that a full or small /dev/shm is an error here,
 // ENOSPC with the free space named, instead of a SIGBUS on first touch later. The creator
 // owns the name: it is unlinked when the creating PosixShm is destroyed, unless the
-// creator calls keep_name() or moves the name's ownership out (take_name_guard()).
+// creator calls keep() or moves the name's ownership out (take_name_guard()), as every
+// ipcx handle does (fd.hpp).
 // Unlinking only removes the name: the memory lives until the last mapping and
 // descriptor are gone, as with a file.
 //
@@ -55,8 +56,8 @@ class ShmNameGuard {
   explicit operator bool() const noexcept { return owns(); }
   // Unlinks now; ENOENT (someone else removed it) is not an error.
   Result<void> unlink();
-  // Keeps the name in the system; returns it.
-  std::string release() noexcept { return std::exchange(name_, {}); }
+  // Keeps the name in the system: nothing is unlinked when this is dropped.
+  void keep() noexcept { name_.clear(); }
   // Unlinks (errors ignored: a destructor cannot report them) and forgets.
   void reset() noexcept;
 
@@ -124,9 +125,9 @@ class PosixShm {
   // map again to see a larger segment; touching a mapping beyond a shrunk end SIGBUSes.
   Result<void> resize(std::size_t new_size);
 
-  // Name ownership (only the creator owns it).
-  bool owns_name() const noexcept { return guard_.owns(); }
-  void keep_name() noexcept { (void)guard_.release(); }
+  // Name ownership (only the creator owns it; fd.hpp).
+  bool owns() const noexcept { return guard_.owns(); }
+  void keep() noexcept { guard_.keep(); }
   ShmNameGuard take_name_guard() noexcept { return std::move(guard_); }
   // shm_unlink now (the creator's guard, or any holder: ENOENT if already gone).
   Result<void> unlink_now();

@@ -258,8 +258,9 @@ class SocketPath {
   ~SocketPath();
 
   const std::string& path() const noexcept { return path_; }
+  bool owns() const noexcept { return !path_.empty(); }  // fd.hpp
   // Keeps the file: nothing is unlinked when this is dropped.
-  void release() noexcept { path_.clear(); }
+  void keep() noexcept { path_.clear(); }
 
  private:
   std::string path_;

@@ -2,7 +2,7 @@
 //
 //   auto q = ipcx::SysvMq::open(0x1234, {.create = true});            // msgget, mode 0600
 //   q->send(ipcx::as_bytes("job"), /*type=*/3);                        // msgsnd
-//   std::array<std::byte, 512> b; auto r = q->receive(b, {.type = -5}); // lowest type <= 5
+//   std::array<std::byte, 512> b; auto r = q->receive_for(b, 1s, {.type = -5});  // lowest type <= 5
 //
 // What it wraps: ftok (with clear errors), IPC_PRIVATE, msgget (IPC_CREAT, IPC_EXCL, a
 // mode), msgsnd (IPC_NOWAIT), msgrcv (msgtyp 0 / > 0 / < 0, MSG_EXCEPT, MSG_NOERROR,
@@ -46,7 +46,7 @@
 // and unprivileged maximum msg_qbytes), kernel.msgmni (number of queues).
 //
 // Thread-safety: every call may run from several threads at once (the kernel serialises
-// them); set_remove_on_close/set_poll_interval_max are for the owning thread.
+// them); keep/set_poll_interval_max are for the owning thread.
 #pragma once
 
 #include <sys/ipc.h>
@@ -128,18 +128,18 @@ struct SysvMqUsage {
   int max_index = 0;  // the call's value: the highest index in use (for stat_index)
 };
 
-// A queue known by its id. Move-only. The queue lives in the kernel until IPC_RMID;
-// destroying this object removes it only if set_remove_on_close(true) was asked.
+// A queue known by its id. Move-only. The queue lives in the kernel until IPC_RMID; the
+// handle that created it removes it when destroyed, unless keep() was called (fd.hpp).
 class SysvMq {
  public:
   // msgget(key, flags | mode). key may be kIpcPrivate (always a new queue). With create
   // and without exclusive, IPC_CREAT|IPC_EXCL is tried first, so created() is exact.
   static Result<SysvMq> open(key_t key, const SysvMqOptions& o = {});
   // msgget(IPC_PRIVATE): a new queue that only this process and those it hands the id to
-  // can reach. Remove it (remove() or set_remove_on_close) when done.
+  // can reach. Removed when this handle is destroyed (or by remove()), unless keep().
   static Result<SysvMq> open_private(unsigned mode = 0600);
   // An existing queue by id (from ipcs, another process, or MSG_STAT); checked with IPC_STAT.
-  static Result<SysvMq> attach(int id);
+  static Result<SysvMq> open_id(int id);
 
   // msgctl(IPC_INFO) / msgctl(MSG_INFO): the namespace's limits / usage.
   static Result<SysvMqLimits> limits();
@@ -164,7 +164,8 @@ class SysvMq {
   // The largest message this queue takes: the smaller of kernel.msgmax and msg_qbytes,
   // as last seen (both can change; a send re-checks before refusing).
   std::size_t max_message_size() const noexcept;
-  void set_remove_on_close(bool on) noexcept { remove_on_close_ = on; }
+  bool owns() const noexcept { return owns_; }
+  void keep() noexcept { owns_ = false; }
   // The longest sleep between IPC_NOWAIT attempts when waiting with a finite deadline.
   void set_poll_interval_max(std::chrono::microseconds t) noexcept { poll_max_ = t; }
   std::chrono::microseconds poll_interval_max() const noexcept { return poll_max_; }
@@ -181,15 +182,16 @@ class SysvMq {
 
   // msgrcv. A message longer than the buffer stays queued (message_too_large) unless
   // o.truncate (MSG_NOERROR) asks to cut it.
-  Result<SysvReceived> receive(std::span<std::byte> buf, const SysvReceiveOptions& o = {},
-                               Deadline d = Deadline::never());
+  // Arguments in Channel's order: the buffer, the deadline, the options.
+  Result<SysvReceived> receive(std::span<std::byte> buf, Deadline d = Deadline::never(),
+                               const SysvReceiveOptions& o = {});
   Result<SysvReceived> try_receive(std::span<std::byte> buf, const SysvReceiveOptions& o = {}) {
-    return receive(buf, o, Deadline::immediate());
+    return receive(buf, Deadline::immediate(), o);
   }
   template <typename Rep, typename Period>
-  Result<SysvReceived> receive_for(std::span<std::byte> buf, const SysvReceiveOptions& o,
-                                   std::chrono::duration<Rep, Period> t) {
-    return receive(buf, o, Deadline::after(t));
+  Result<SysvReceived> receive_for(std::span<std::byte> buf, std::chrono::duration<Rep, Period> t,
+                                   const SysvReceiveOptions& o = {}) {
+    return receive(buf, Deadline::after(t), o);
   }
 
   // msgrcv(MSG_COPY | IPC_NOWAIT): a copy of the message at `index` (0 is the oldest, any
@@ -211,7 +213,7 @@ class SysvMq {
   int id_ = -1;
   key_t key_ = 0;
   bool created_ = false;
-  bool remove_on_close_ = false;
+  bool owns_ = false;  // created here and not kept: IPC_RMID at destruction
   // Caches, refreshed by any thread that finds them stale; relaxed atomics because each is
   // a hint re-checked against the kernel, never used to order other memory.
   std::atomic<std::size_t> qbytes_{0};      // msg_qbytes when last seen; refreshed before refusing a send

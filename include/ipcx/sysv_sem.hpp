@@ -13,7 +13,7 @@
 // Errc::peer_gone (EIDRM).
 //
 // The creator owns the set: it is removed (IPC_RMID) when the creating SysvSemSet is
-// destroyed, unless keep() was called. Removal is immediate for a set: every waiter
+// destroyed, unless keep() was called (fd.hpp). Removal is immediate for a set: every waiter
 // wakes with EIDRM. A SysvSemSet is move-only; its calls are thread-safe (each is one
 // system call) and the set itself is process-safe.
 #pragma once
@@ -44,6 +44,12 @@ struct SemOp {
   std::int16_t delta = 0;   // < 0 take, 0 wait for zero, > 0 give
   bool undo = false;        // SEM_UNDO
   bool nowait = false;      // IPC_NOWAIT for this operation alone
+};
+
+// The wait/post shorthands' units and SEM_UNDO: set.post(0, {.undo = false}).
+struct SemUnits {
+  std::int16_t count = 1;  // units taken or given
+  bool undo = true;        // SEM_UNDO: the kernel reverses it when this process exits
 };
 
 // What IPC_STAT (and the per-semaphore semctl calls) report.
@@ -96,15 +102,16 @@ class SysvSemSet {
   Result<void> op(std::initializer_list<SemOp> ops, Deadline d = Deadline::never()) {
     return op(std::span<const SemOp>(ops.begin(), ops.size()), d);
   }
-  // Shorthands for one operation.
-  Result<void> acquire(std::uint16_t index, Deadline d = Deadline::never(), bool undo = true, std::int16_t n = 1) {
-    return op({SemOp{index, static_cast<std::int16_t>(-n), undo, false}}, d);
+  // Shorthands for one operation, named as PosixSemaphore names them: wait takes units
+  // (P), post gives them (V).
+  Result<void> wait(std::uint16_t index, Deadline d = Deadline::never(), SemUnits u = {}) {
+    return op({SemOp{.index = index, .delta = static_cast<std::int16_t>(-u.count), .undo = u.undo}}, d);
   }
-  Result<void> release(std::uint16_t index, bool undo = true, std::int16_t n = 1) {
-    return op({SemOp{index, n, undo, false}}, Deadline::never());
+  Result<void> post(std::uint16_t index, SemUnits u = {}) {
+    return op({SemOp{.index = index, .delta = u.count, .undo = u.undo}}, Deadline::never());
   }
   Result<void> wait_zero(std::uint16_t index, Deadline d = Deadline::never()) {
-    return op({SemOp{index, 0, false, false}}, d);
+    return op({SemOp{.index = index, .delta = 0}}, d);
   }
 
   Result<int> value(std::uint16_t index) const;                          // GETVAL
@@ -123,7 +130,7 @@ class SysvSemSet {
   std::size_t size() const noexcept { return count_; }
   bool valid() const noexcept { return id_ >= 0; }
   explicit operator bool() const noexcept { return valid(); }
-  bool owns() const noexcept { return owns_; }
+  bool owns() const noexcept { return owns_; }  // fd.hpp
   void keep() noexcept { owns_ = false; }
 
  private:

@@ -8,7 +8,7 @@
 // creates a new segment) but the memory lives until the last process detaches:
 // stat() then shows removed == true and the attach count. The creator owns the segment:
 // it is marked for removal when the creating SysvShm is destroyed, unless keep() was
-// called; attachments made before stay valid.
+// called (fd.hpp); attachments made before stay valid.
 //
 // Unlike /dev/shm, System V segments are not limited by a filesystem size but by
 // kernel.shmmax (one segment), kernel.shmall (all segments, in pages) and kernel.shmmni
@@ -96,7 +96,7 @@ class SysvShm {
   std::size_t size() const noexcept { return size_; }
   bool valid() const noexcept { return id_ >= 0; }
   explicit operator bool() const noexcept { return valid(); }
-  bool owns() const noexcept { return owns_; }
+  bool owns() const noexcept { return owns_; }  // fd.hpp
   void keep() noexcept { owns_ = false; }
 
  private:

@@ -39,7 +39,9 @@ TEST(MqCli, PosixRecvWaitsForASender) {
   // Created first so that the receiver, started before any sender, has a queue to wait on.
   PosixMqOptions o;
   o.create = true;
-  ASSERT_TRUE(PosixMq::open(g.name(), o));
+  auto q = PosixMq::open(g.name(), o);
+  ASSERT_TRUE(q) << q.error().message();
+  q->keep();  // the queue outlives this handle, for the two CLI processes
   auto receiver = test::Child::exec({cli_path(), "recv", url, "--count", "2", "--timeout", "10"});
   auto s = run(fmt::format("{} send {} one two", cli_path(), quoted(url)));
   ASSERT_EQ(s.status, 0) << s.output;

@@ -119,6 +119,31 @@ TEST(PosixMq, OpenCreateExclusiveModeAttributesAndUnlink) {
   EXPECT_EQ(unlink_again.error().code(), ENOENT);
 }
 
+TEST(PosixMq, OnlyTheCreatorUnlinksAndKeepLeavesTheName) {
+  MqNameGuard g(test::unique_posix_name("owns"));
+  {
+    auto q = PosixMq::open(g.name(), create_opts());
+    ASSERT_TRUE(q) << q.error().message();
+    EXPECT_TRUE(q->owns());
+    {
+      auto opened = PosixMq::open(g.name(), open_opts());
+      ASSERT_TRUE(opened) << opened.error().message();
+      EXPECT_FALSE(opened->owns());
+    }
+    EXPECT_TRUE(posix_mq_exists(g.name()));  // the handle that only opened it unlinked nothing
+  }
+  EXPECT_FALSE(posix_mq_exists(g.name()));  // the creator's handle took the name with it
+
+  auto kept = PosixMq::open(g.name(), create_opts());
+  ASSERT_TRUE(kept) << kept.error().message();
+  kept->keep();
+  EXPECT_FALSE(kept->owns());
+  *kept = PosixMq();
+  EXPECT_TRUE(posix_mq_exists(g.name()));
+  ASSERT_TRUE(PosixMq::unlink(g.name()));
+  EXPECT_FALSE(posix_mq_exists(g.name()));
+}
+
 TEST(PosixMq, DefaultModeIsOwnerOnly) {
   MqNameGuard g(test::unique_posix_name("mode"));
   mode_t old_umask = ::umask(0);

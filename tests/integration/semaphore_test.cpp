@@ -106,13 +106,13 @@ TEST(PosixSemaphore, CreatorUnlinksUnlessItKeepsTheName) {
     EXPECT_TRUE(sem_exists(name));
     auto o = PosixSemaphore::open(name);
     ASSERT_TRUE(o);
-    EXPECT_FALSE(o->owns_name());
+    EXPECT_FALSE(o->owns());
   }
   EXPECT_FALSE(sem_exists(name));
   {
     auto s = PosixSemaphore::create(name, 0);
     ASSERT_TRUE(s);
-    s->keep_name();
+    s->keep();
   }
   EXPECT_TRUE(sem_exists(name));
   ASSERT_TRUE(PosixSemaphore::unlink(name));

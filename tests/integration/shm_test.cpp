@@ -31,7 +31,7 @@ TEST(PosixShm, CreateMapAndSeeChildWritesInAnotherProcess) {
   auto seg = PosixShm::create(name, 8192);
   ASSERT_TRUE(seg) << seg.error().message();
   EXPECT_EQ(seg->size(), 8192u);
-  EXPECT_TRUE(seg->owns_name());
+  EXPECT_TRUE(seg->owns());
   auto map = seg->map();
   ASSERT_TRUE(map) << map.error().message();
   std::memcpy(map->bytes() + 4096, "from parent", 12);
@@ -90,14 +90,14 @@ TEST(PosixShm, CreatorUnlinksTheNameUnlessItKeepsIt) {
     // An opener does not own the name.
     auto other = PosixShm::open(name);
     ASSERT_TRUE(other);
-    EXPECT_FALSE(other->owns_name());
+    EXPECT_FALSE(other->owns());
   }
   EXPECT_FALSE(name_exists(name));
 
   {
     auto seg = PosixShm::create(name, 4096);
     ASSERT_TRUE(seg);
-    seg->keep_name();
+    seg->keep();
   }
   EXPECT_TRUE(name_exists(name));
   ASSERT_TRUE(PosixShm::unlink(name));
@@ -115,7 +115,7 @@ TEST(PosixShm, NameGuardCanOutliveTheSegmentObject) {
     auto seg = PosixShm::create(name, 4096);
     ASSERT_TRUE(seg);
     guard = seg->take_name_guard();
-    EXPECT_FALSE(seg->owns_name());
+    EXPECT_FALSE(seg->owns());
     auto m = seg->map();
     ASSERT_TRUE(m);
     map = std::move(*m);

@@ -113,6 +113,7 @@ TEST(SysvMq, MsggetCreateExclusiveModeAndRemove) {
   auto same = SysvMq::open(key, create_opts());
   ASSERT_TRUE(same) << same.error().message();
   EXPECT_FALSE(same->created());
+  EXPECT_FALSE(same->owns());
   EXPECT_EQ(same->id(), q->id());
 
   auto excl = create_opts();
@@ -132,9 +133,35 @@ TEST(SysvMq, MsggetCreateExclusiveModeAndRemove) {
   auto wide = SysvMq::open(key, create_opts(0640));
   ASSERT_TRUE(wide) << wide.error().message();
   EXPECT_EQ(wide->stat()->mode, 0640u);
-  wide->set_remove_on_close(true);
+  EXPECT_TRUE(wide->owns());  // the creator removes what it made when it goes
   const int id = wide->id();
   *wide = SysvMq();
+  EXPECT_FALSE(sysv_msg_id_exists(id));
+}
+
+TEST(SysvMq, OnlyTheCreatorRemovesAndKeepLeavesTheQueue) {
+  const key_t key = test::unique_key();
+  SysvGuard guard = SysvGuard::key(key);
+  auto q = SysvMq::open(key, create_opts());
+  ASSERT_TRUE(q) << q.error().message();
+  EXPECT_TRUE(q->owns());
+  const int id = q->id();
+  {
+    auto opened = SysvMq::open(key);
+    ASSERT_TRUE(opened) << opened.error().message();
+    EXPECT_FALSE(opened->owns());
+    auto by_id = SysvMq::open_id(id);
+    ASSERT_TRUE(by_id) << by_id.error().message();
+    EXPECT_FALSE(by_id->owns());
+  }
+  EXPECT_TRUE(sysv_msg_id_exists(id));  // the handles that only opened it removed nothing
+  q->keep();
+  EXPECT_FALSE(q->owns());
+  *q = SysvMq();
+  EXPECT_TRUE(sysv_msg_id_exists(id));  // kept: it outlives its creator's handle
+  auto again = SysvMq::open_id(id);
+  ASSERT_TRUE(again) << again.error().message();
+  ASSERT_TRUE(again->remove());
   EXPECT_FALSE(sysv_msg_id_exists(id));
 }
 
@@ -169,7 +196,7 @@ TEST(SysvMq, PrivateQueueIsSharedByIdWithAChild) {
   ASSERT_TRUE(b->remove());
   EXPECT_FALSE(sysv_msg_id_exists(id));
   EXPECT_FALSE(sysv_msg_id_exists(b->id()));
-  auto gone = SysvMq::attach(id);
+  auto gone = SysvMq::open_id(id);
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().code(), EINVAL);
 
@@ -315,7 +342,7 @@ TEST(SysvMq, NowaitAndDeadlines) {
   ASSERT_FALSE(empty);
   EXPECT_TRUE(empty.error().would_block());
   auto t0 = std::chrono::steady_clock::now();
-  auto late = q->receive_for(buf, {}, 30ms);
+  auto late = q->receive_for(buf, 30ms);
   ASSERT_FALSE(late);
   EXPECT_TRUE(late.error().timed_out()) << late.error().message();
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 30ms);
@@ -345,7 +372,7 @@ TEST(SysvMq, NowaitAndDeadlines) {
     return r->send(as_bytes("child"), 6) ? 0 : 5;
   });
   ASSERT_TRUE(q->send_for(as_bytes("ABCDEFGH"), 1, 10s));
-  auto got = q->receive_for(buf, select(6), 10s);
+  auto got = q->receive_for(buf, 10s, select(6));
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(text_of(buf, got->size), "child");
   EXPECT_EQ(child.wait(), 0);
@@ -405,11 +432,11 @@ TEST(SysvMq, RemovalEndsAPollingWait) {
   const int id = q->id();
   test::ReadyPipe attached;
   auto receiver = Child::spawn([id, &attached] {
-    auto r = SysvMq::attach(id);
+    auto r = SysvMq::open_id(id);
     if (!r) return 1;
     attached.signal();
     std::array<std::byte, 8> b{};
-    auto got = r->receive_for(b, {}, 60s);
+    auto got = r->receive_for(b, 60s);
     return !got && got.error().peer_gone() ? 0 : 2;
   });
   ASSERT_TRUE(attached.wait());
@@ -431,7 +458,7 @@ TEST(SysvMq, SignalsDoNotSurfaceAsErrors) {
   const int id = q->id();
   auto child = Child::spawn([id, fds] {
     test::install_interrupting_handler(fds[1]);
-    auto r = SysvMq::attach(id);
+    auto r = SysvMq::open_id(id);
     if (!r) return 1;
     std::array<std::byte, 16> b{};
     auto m = r->receive(b);  // blocking msgrcv, interrupted once
@@ -659,7 +686,7 @@ TEST(SysvMqLimits, ErrorsNameTheLimit) {
   const int id = q->id();
   auto child = Child::spawn([id, msgmnb]() -> int {
     IPCX_CHILD_CHECK(test::drop_cap_sys_resource(), 1);
-    auto w = SysvMq::attach(id);
+    auto w = SysvMq::open_id(id);
     IPCX_CHILD_CHECK(w, 2);
     SysvMqChange over;
     over.qbytes = static_cast<std::size_t>(msgmnb) + 1;

@@ -35,7 +35,7 @@ TEST(SysvSemSet, UnitHeldWithSemUndoByAKilledProcessIsGivenBack) {
   ASSERT_TRUE(set.set_value(0, 1));
   Signal holding = Signal::make();
   auto holder = Child::spawn([&] {
-    if (!set.acquire(0, Deadline::after(10s), /*undo=*/true)) return 1;
+    if (!set.wait(0, Deadline::after(10s), {.undo = true})) return 1;
     holding.notify();
     for (;;) ::pause();
   });
@@ -46,7 +46,7 @@ TEST(SysvSemSet, UnitHeldWithSemUndoByAKilledProcessIsGivenBack) {
   ASSERT_EQ(holder.wait(), 128 + SIGKILL);
   // The kernel undid the child's -1 at its exit.
   EXPECT_EQ(*set.value(0), 1);
-  auto got = set.acquire(0, Deadline::after(1s));
+  auto got = set.wait(0, Deadline::after(1s));
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(*set.value(0), 0);
 }
@@ -56,7 +56,7 @@ TEST(SysvSemSet, WithoutUndoAKilledHolderKeepsItsUnit) {
   ASSERT_TRUE(set.set_value(0, 1));
   Signal holding = Signal::make();
   auto holder = Child::spawn([&] {
-    if (!set.acquire(0, Deadline::after(10s), /*undo=*/false)) return 1;
+    if (!set.wait(0, Deadline::after(10s), {.undo = false})) return 1;
     holding.notify();
     for (;;) ::pause();
   });
@@ -64,7 +64,7 @@ TEST(SysvSemSet, WithoutUndoAKilledHolderKeepsItsUnit) {
   holder.kill(SIGKILL);
   ASSERT_EQ(holder.wait(), 128 + SIGKILL);
   EXPECT_EQ(*set.value(0), 0);
-  EXPECT_TRUE(set.acquire(0, Deadline::immediate()).error().would_block());
+  EXPECT_TRUE(set.wait(0, Deadline::immediate()).error().would_block());
 }
 
 TEST(SysvSemSet, SeveralOperationsApplyAtomicallyOrNotAtAll) {
@@ -85,7 +85,7 @@ TEST(SysvSemSet, SeveralOperationsApplyAtomicallyOrNotAtAll) {
   ASSERT_TRUE(test::wait_until_blocked_in(child.pid(), SYS_semtimedop));
   EXPECT_EQ(*set.value(0), 1);  // still untouched while it waits
   EXPECT_EQ(*set.waiting_for_increase(1) + *set.waiting_for_increase(0), 1);
-  ASSERT_TRUE(set.release(1, /*undo=*/false));
+  ASSERT_TRUE(set.post(1, {.undo = false}));
   const pid_t child_pid = child.pid();
   EXPECT_EQ(child.wait(), 0);
   EXPECT_EQ(*set.values(), (std::vector<unsigned short>{0, 0}));
@@ -103,17 +103,17 @@ TEST(SysvSemSet, WaitForZeroAndItsCount) {
   auto info = set.stat();
   ASSERT_TRUE(info);
   EXPECT_EQ(info->semaphores[0].waiting_zero, 1);
-  ASSERT_TRUE(set.acquire(0, Deadline::immediate(), false));
+  ASSERT_TRUE(set.wait(0, Deadline::immediate(), {.undo = false}));
   EXPECT_EQ(child.wait(), 0);
   EXPECT_EQ(*set.waiting_for_zero(0), 0);
 }
 
 TEST(SysvSemSet, TimedOperationTimesOut) {
   auto set = make(1);
-  auto r = set.acquire(0, Deadline::after(20ms));
+  auto r = set.wait(0, Deadline::after(20ms));
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().timed_out());
-  auto past = set.acquire(0, Deadline::at(Deadline::Clock::now() - 1s));
+  auto past = set.wait(0, Deadline::at(Deadline::Clock::now() - 1s));
   ASSERT_FALSE(past);
   EXPECT_TRUE(past.error().timed_out());
   auto nowait = set.op({{.index = 0, .delta = -1, .nowait = true}}, Deadline::after(10s));
@@ -137,7 +137,7 @@ TEST(SysvSemSet, ControlCalls) {
   const unsigned short two[] = {1, 2};
   EXPECT_FALSE(set->set_values(two));  // wrong count
   EXPECT_FALSE(set->value(3));         // out of range
-  ASSERT_TRUE(set->release(0, false));
+  ASSERT_TRUE(set->post(0, {.undo = false}));
   EXPECT_EQ(*set->last_pid(0), ::getpid());
 
   auto info = SysvSemSet::stat_key(key);
@@ -200,7 +200,7 @@ TEST(SysvSemSet, CreateIsExclusiveOpenFindsItAndTheCreatorRemovesIt) {
 TEST(SysvSemSet, RemovalWakesWaitersWithPeerGone) {
   auto set = make(1);
   auto child = Child::spawn([&] {
-    auto r = set.acquire(0, Deadline::after(10s));
+    auto r = set.wait(0, Deadline::after(10s));
     if (r) return 1;
     return r.error().peer_gone() ? 0 : 2;
   });

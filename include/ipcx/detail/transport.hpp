@@ -36,6 +36,17 @@ class ListenerImpl {
   virtual std::string local_url() const = 0;
 };
 
+// The one door between the public Channel and Listener and the transports: their
+// constructors from a transport and their transport accessors are private, and friends
+// of this.
+struct ChannelAccess {
+  static Channel make(std::unique_ptr<ChannelImpl> impl, std::string url) {
+    return Channel(std::move(impl), std::move(url));
+  }
+  static ChannelImpl* impl(const Channel& ch) noexcept { return ch.impl(); }
+  static Listener make_listener(std::unique_ptr<ListenerImpl> impl) { return Listener(std::move(impl)); }
+};
+
 // One opener per scheme, defined in that transport's source file. `bind` is true for
 // Channel::bind (the receiving side of datagram schemes).
 Result<std::unique_ptr<ChannelImpl>> open_fifo(const Url& url, bool bind);
