@@ -139,7 +139,8 @@ Result<Channel> make_end(Fd rfd, Fd wfd, const PipeOptions& o) {
     int any = rfd ? rfd.get() : wfd.get();
     if (auto r = sys::set_pipe_size(any, o.capacity); !r) return std::unexpected(std::move(r.error()));
   }
-  auto impl = std::make_unique<detail::PipeChannel>(std::move(rfd), std::move(wfd), o.packet, o.max_message_size,
+  const std::size_t max = o.max_message_size ? o.max_message_size : detail::kDefaultMaxMessage;
+  auto impl = std::make_unique<detail::PipeChannel>(std::move(rfd), std::move(wfd), o.packet, max,
                                                     std::string(o.packet ? "pipe(packet)" : "pipe"));
   return Channel(std::move(impl), "pipe");
 }
