@@ -1,7 +1,5 @@
 #include "framing.hpp"
 
-#include <sys/uio.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -14,179 +12,291 @@ namespace {
 
 constexpr std::size_t kRxChunk = 64 * 1024;
 
-std::uint32_t load_le32(const std::byte* p) {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint32_t>(p[i]);
-  return v;
-}
-
-void store_le32(std::byte* p, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xff);
-}
-
 }  // namespace
 
-FramedStream::FramedStream(int rfd, int wfd, std::size_t max_message, std::string object)
-    : rfd_(rfd), wfd_(wfd), max_(std::min<std::size_t>(max_message, UINT32_MAX)), object_(std::move(object)) {}
+// ---- FrameCodec: receiving ----------------------------------------------------------------
 
-std::unexpected<Error> FramedStream::broken() const {
-  return fail(Errc::corrupt, "receive", object_, broken_);
+FrameCodec::FrameCodec(std::size_t max_message, std::string object)
+    : max_(std::min<std::size_t>(max_message, UINT32_MAX)), object_(std::move(object)) {}
+
+std::unexpected<Error> FrameCodec::fail_stream(StreamEnd& end, Error e) {
+  broken_ = std::move(e);
+  end.broken();
+  return fail(*broken_);
 }
 
-Result<void> FramedStream::fill(Deadline d, std::size_t need) {
+std::string FrameCodec::max_text(const StreamEnd& end) const {
+  const char* option = end.names().max_option;
+  return option ? fmt::format("{} bytes ({})", max_, option) : fmt::format("{} bytes", max_);
+}
+
+Result<void> FrameCodec::fill(StreamEnd& end, Deadline d, std::size_t need) {
   // Make room for `need` bytes from rpos_: compact, then grow if the frame is bigger.
   if (rx_.size() - rpos_ < need) {
     if (rpos_ > 0) {
       std::memmove(rx_.data(), rx_.data() + rpos_, rend_ - rpos_);
+      base_ += rpos_;
       rend_ -= rpos_;
       rpos_ = 0;
     }
     if (rx_.size() < need) rx_.resize(std::max(need, kRxChunk));
   }
-  bool seen_eof = false;
+  const StreamEnd::Names& names = end.names();
   while (rend_ - rpos_ < need) {
-    auto n = sys::read(rfd_, rx_.data() + rend_, rx_.size() - rend_);
-    if (n && *n > 0) {
-      rend_ += *n;
-      seen_eof = false;
-      continue;
-    }
-    if (n) {  // EOF
+    auto r = end.read(std::span<std::byte>(rx_.data() + rend_, rx_.size() - rend_), d);
+    if (!r) {
+      Error& e = r.error();
+      if (e.would_block() || e.timed_out()) return fail(e.kind(), "receive", object_);
+      if (!e.peer_gone()) return fail(std::move(e).with_object(object_));
       if (rend_ == rpos_) {
-        // A FIFO whose writer has not opened it yet also reads as EOF, but poll() waits
-        // for that writer (it reports POLLHUP only once a writer has come and gone). So
-        // wait once; a second EOF, or POLLHUP without data, is the writer really gone.
-        if (seen_eof) return fail(Errc::peer_gone, "receive", object_, "the writer closed the stream");
-        seen_eof = true;
-        auto ev = sys::poll_one(rfd_, POLLIN, d);
-        if (!ev) return fail(std::move(ev.error()).with_object(object_));
-        if (*ev == 0) return fail(d.is_immediate() ? Errc::would_block : Errc::timed_out, "receive");
-        if ((*ev & POLLHUP) && !(*ev & POLLIN)) {
-          return fail(Errc::peer_gone, "receive", object_, "the writer closed the stream");
-        }
-        continue;
+        return fail(std::move(e).with_object(object_).with_detail(fmt::format("{} reset the {}", names.writer, names.stream)));
       }
-      broken_ = fmt::format("the peer closed the stream inside a message ({} bytes of a frame arrived, {} expected)",
-                            rend_ - rpos_, need);
-      return broken();
+      return fail_stream(end, Error::make(Errc::corrupt, "receive", object_,
+                                          fmt::format("{} reset the {} inside a message ({} of {} bytes arrived)",
+                                                      names.writer, names.stream, rend_ - rpos_, need)));
     }
-    if (!n.error().would_block()) return fail(std::move(n.error()).with_object(object_));
-    if (d.is_immediate()) return fail(Errc::would_block, "receive");
-    auto ev = sys::poll_one(rfd_, POLLIN, d);
-    if (!ev) return fail(std::move(ev.error()).with_object(object_));
-    if (*ev == 0) return fail(Errc::timed_out, "receive");
-    // POLLHUP with no data: the next read returns EOF, handled above.
+    if (r->size == 0) {
+      if (rend_ == rpos_) {
+        return fail(Errc::peer_gone, "receive", object_, fmt::format("{} closed the {}", names.writer, names.stream));
+      }
+      return fail_stream(end, Error::make(Errc::corrupt, "receive", object_,
+                                          fmt::format("{} closed the {} inside a message ({} of {} bytes arrived)",
+                                                      names.writer, names.stream, rend_ - rpos_, need)));
+    }
+    rend_ += r->size;
+    if (!r->fds.empty() || r->fds_lost) attach_fds(std::move(r->fds), r->fds_lost);
   }
   return {};
 }
 
-Result<std::size_t> FramedStream::frame_length(Deadline d) {
-  if (!broken_.empty()) return broken();
-  if (rfd_ < 0) return fail(Errc::not_supported, "receive", object_, "this end is write-only");
-  if (auto f = fill(d, kFrameHeader); !f) return std::unexpected(std::move(f.error()));
-  std::size_t len = load_le32(rx_.data() + rpos_);
-  if (len > max_) {
-    broken_ = fmt::format("the peer announced a {}-byte message; the maximum is {} bytes", len, max_);
-    return broken();
+void FrameCodec::attach_fds(std::vector<Fd> fds, bool lost) {
+  // The kernel ends a read after the one segment that carried descriptors, and the sender
+  // put them on the segment that starts their frame: they belong to the last frame that
+  // starts in the bytes now buffered.
+  std::size_t pos = rpos_;
+  std::size_t last = rpos_;
+  while (pos < rend_) {
+    last = pos;
+    if (pos + kFrameHeader > rend_) break;
+    const std::uint32_t len = load_le32(rx_.data() + pos);
+    if (len > max_) break;  // broken; reported when that frame is reached
+    pos += kFrameHeader + len;
   }
-  return len;
+  const std::uint64_t offset = base_ + last;
+  if (!rx_fds_.empty() && rx_fds_.back().offset == offset) {
+    auto& e = rx_fds_.back();
+    for (auto& f : fds) e.fds.push_back(std::move(f));
+    e.lost = e.lost || lost;
+    return;
+  }
+  rx_fds_.push_back(FrameFds{offset, std::move(fds), lost});
 }
 
-Result<std::size_t> FramedStream::receive(std::span<std::byte> buf, Deadline d) {
-  auto len = frame_length(d);
-  if (!len) return len;
-  if (*len > buf.size()) {
-    return fail(Error::make(Errc::message_too_large, "receive", object_,
-                            fmt::format("message of {} bytes > buffer of {} bytes", *len, buf.size()))
-                    .with_size(*len));
+FrameCodec::FrameFds FrameCodec::take_fds(std::uint64_t offset) {
+  // Entries before this frame cannot be delivered any more (only a foreign sender makes
+  // them); dropping them closes their descriptors.
+  while (!rx_fds_.empty() && rx_fds_.front().offset < offset) rx_fds_.pop_front();
+  if (!rx_fds_.empty() && rx_fds_.front().offset == offset) {
+    FrameFds out = std::move(rx_fds_.front());
+    rx_fds_.pop_front();
+    return out;
   }
-  if (auto f = fill(d, kFrameHeader + *len); !f) return std::unexpected(std::move(f.error()));
-  if (*len > 0) std::memcpy(buf.data(), rx_.data() + rpos_ + kFrameHeader, *len);  // data() may be null when empty
-  rpos_ += kFrameHeader + *len;
+  return FrameFds{offset, {}, false};
+}
+
+void FrameCodec::consume(std::size_t n) {
+  rpos_ += n;
   if (rpos_ == rend_) {
+    base_ += rend_;
     rpos_ = rend_ = 0;
     if (rx_.size() > kRxChunk) {  // a big message grew the buffer; give it back
       rx_.resize(kRxChunk);
       rx_.shrink_to_fit();
     }
   }
-  return *len;
 }
 
-Result<std::vector<std::byte>> FramedStream::receive_message(Deadline d) {
-  auto len = frame_length(d);
+Result<std::span<const std::byte>> FrameCodec::peek(StreamEnd& end, std::size_t n, Deadline d) {
+  if (broken_) return fail(*broken_);
+  if (auto f = fill(end, d, n); !f) return std::unexpected(std::move(f.error()));
+  return std::span<const std::byte>(rx_.data() + rpos_, n);
+}
+
+Result<std::size_t> FrameCodec::next_length(StreamEnd& end, Deadline d) {
+  auto header = peek(end, kFrameHeader, d);
+  if (!header) return std::unexpected(std::move(header.error()));
+  const std::uint32_t len = load_le32(header->data());
+  if (len > max_) {
+    return fail_stream(end, Error::make(Errc::corrupt, "receive", object_,
+                                        fmt::format("the peer announced a {}-byte message; the maximum is {}", len,
+                                                    max_text(end))));
+  }
+  return len;
+}
+
+Result<FrameCodec::Frame> FrameCodec::receive(StreamEnd& end, std::span<std::byte> buf, Deadline d) {
+  auto len = next_length(end, d);
   if (!len) return std::unexpected(std::move(len.error()));
-  std::vector<std::byte> out(*len);
-  auto r = receive(out, d);
-  if (!r) return std::unexpected(std::move(r.error()));
+  if (*len > buf.size()) {
+    return fail(Error::make(Errc::message_too_large, "receive", object_,
+                            fmt::format("message of {} bytes > buffer of {} bytes", *len, buf.size()))
+                    .with_size(*len));
+  }
+  if (auto f = fill(end, d, kFrameHeader + *len); !f) return std::unexpected(std::move(f.error()));
+  Frame out{.size = *len, .fds = {}, .fds_lost = false};
+  if (!rx_fds_.empty()) {
+    FrameFds fds = take_fds(base_ + rpos_);
+    out.fds = std::move(fds.fds);
+    out.fds_lost = fds.lost;
+  }
+  if (*len > 0) std::memcpy(buf.data(), rx_.data() + rpos_ + kFrameHeader, *len);  // data() may be null when empty
+  consume(kFrameHeader + *len);
   return out;
 }
 
-Result<void> FramedStream::flush_pending(Deadline d) {
+Result<FrameCodec::Frame> FrameCodec::receive_message(StreamEnd& end, std::vector<std::byte>& data, Deadline d) {
+  auto len = next_length(end, d);
+  if (!len) return std::unexpected(std::move(len.error()));
+  data.resize(*len);
+  return receive(end, data, d);
+}
+
+// ---- FrameCodec: sending ------------------------------------------------------------------
+
+std::unexpected<Error> FrameCodec::write_failed(const StreamEnd& end, Error e) const {
+  if (e.peer_gone()) {
+    return fail(Errc::peer_gone, "send", object_, fmt::format("{} closed the {}", end.names().reader, end.names().stream));
+  }
+  return fail(std::move(e).with_object(object_));
+}
+
+Result<void> FrameCodec::flush_pending(StreamEnd& end, Deadline d) {
   std::size_t done = 0;
   while (done < tx_pending_.size()) {
-    auto n = sys::write(wfd_, tx_pending_.data() + done, tx_pending_.size() - done);
+    const iovec rest{tx_pending_.data() + done, tx_pending_.size() - done};
+    auto n = end.write(std::span<const iovec>(&rest, 1), {}, d);
     if (n) {
       done += *n;
       continue;
     }
-    if (n.error().code() == EPIPE) return fail(Errc::peer_gone, "send", object_, "the reader closed the stream");
-    if (!n.error().would_block()) return fail(std::move(n.error()).with_object(object_));
-    auto ev = d.is_immediate() ? Result<short>(0) : sys::poll_one(wfd_, POLLOUT, d);
-    if (!ev) return fail(std::move(ev.error()).with_object(object_));
-    if (*ev == 0) {
-      tx_pending_.erase(tx_pending_.begin(), tx_pending_.begin() + static_cast<std::ptrdiff_t>(done));
+    tx_pending_.erase(tx_pending_.begin(), tx_pending_.begin() + static_cast<std::ptrdiff_t>(done));
+    if (n.error().would_block() || n.error().timed_out()) {
       return fail(Errc::timed_out, "send", object_, "the previous message is still being written");
     }
+    return write_failed(end, std::move(n.error()));
   }
   tx_pending_.clear();
   return {};
 }
 
-Result<void> FramedStream::send(std::span<const std::byte> msg, Deadline d) {
-  if (wfd_ < 0) return fail(Errc::not_supported, "send", object_, "this end is read-only");
-  if (msg.size() > max_) {
+Result<void> FrameCodec::write_frame(StreamEnd& end, std::span<const std::byte> header, std::span<const std::byte> body,
+                                     std::span<const int> fds, Deadline d) {
+  if (body.size() > max_) {
     return fail(Error::make(Errc::message_too_large, "send", object_,
-                            fmt::format("message of {} bytes > maximum of {} bytes", msg.size(), max_))
-                    .with_size(msg.size()));
+                            fmt::format("message of {} bytes > maximum of {}", body.size(), max_text(end)))
+                    .with_size(body.size()));
   }
   if (!tx_pending_.empty()) {
-    if (auto f = flush_pending(d); !f) return f;
+    if (auto f = flush_pending(end, d); !f) return f;
   }
-  std::byte header[kFrameHeader];
-  store_le32(header, static_cast<std::uint32_t>(msg.size()));
-  const std::size_t total = kFrameHeader + msg.size();
+  // One write for header and body: a frame of at most PIPE_BUF bytes is then atomic on a
+  // pipe, so several writers may share a FIFO for such messages.
+  const std::size_t total = header.size() + body.size();
   std::size_t done = 0;
-  // One writev for header and payload: a frame of at most PIPE_BUF bytes is then atomic on
-  // a pipe, so several writers may share a FIFO for such messages.
   while (done < total) {
     iovec iov[2];
-    int cnt = 0;
-    if (done < kFrameHeader) {
-      iov[cnt++] = {header + done, kFrameHeader - done};
-      if (!msg.empty()) iov[cnt++] = {const_cast<std::byte*>(msg.data()), msg.size()};
+    std::size_t cnt = 0;
+    if (done < header.size()) {
+      iov[cnt++] = {const_cast<std::byte*>(header.data()) + done, header.size() - done};
+      if (!body.empty()) iov[cnt++] = {const_cast<std::byte*>(body.data()), body.size()};
     } else {
-      iov[cnt++] = {const_cast<std::byte*>(msg.data()) + (done - kFrameHeader), total - done};
+      iov[cnt++] = {const_cast<std::byte*>(body.data()) + (done - header.size()), total - done};
     }
-    auto n = sys::writev(wfd_, iov, cnt);
+    // The descriptors go with the first bytes of the frame, and only with them.
+    auto n = end.write(std::span<const iovec>(iov, cnt), done == 0 ? fds : std::span<const int>{}, d);
     if (n) {
       done += *n;
       continue;
     }
-    if (n.error().code() == EPIPE) return fail(Errc::peer_gone, "send", object_, "the reader closed the stream");
-    if (!n.error().would_block()) return fail(std::move(n.error()).with_object(object_));
-    auto ev = d.is_immediate() ? Result<short>(0) : sys::poll_one(wfd_, POLLOUT, d);
-    if (!ev) return fail(std::move(ev.error()).with_object(object_));
-    if (*ev != 0) continue;
-    if (done == 0) return fail(d.is_immediate() ? Errc::would_block : Errc::timed_out, "send");
+    Error& e = n.error();
+    if (!e.would_block() && !e.timed_out()) return write_failed(end, std::move(e));
+    if (done == 0) return fail(e.kind(), "send", object_, e.detail());
     // Part of the frame is out: keep the rest so the stream stays framed.
-    for (std::size_t i = done; i < total; ++i) {
-      tx_pending_.push_back(i < kFrameHeader ? header[i] : msg[i - kFrameHeader]);
-    }
+    if (done < header.size()) tx_pending_.insert(tx_pending_.end(), header.begin() + done, header.end());
+    const std::size_t body_done = done > header.size() ? done - header.size() : 0;
+    tx_pending_.insert(tx_pending_.end(), body.begin() + body_done, body.end());
     return fail(Errc::timed_out, "send", object_,
                 fmt::format("{} of {} bytes written; the rest goes out before the next message", done, total));
   }
   return {};
+}
+
+Result<void> FrameCodec::send(StreamEnd& end, std::span<const std::byte> msg, std::span<const int> fds, Deadline d) {
+  std::byte header[kFrameHeader];
+  store_le32(header, static_cast<std::uint32_t>(msg.size()));  // checked against max_ before anything goes
+  return write_frame(end, header, msg, fds, d);
+}
+
+Result<void> FrameCodec::send_raw(StreamEnd& end, std::span<const std::byte> msg, std::span<const int> fds, Deadline d) {
+  return write_frame(end, {}, msg, fds, d);
+}
+
+// ---- PipeEnd ------------------------------------------------------------------------------
+
+Result<StreamEnd::Chunk> PipeEnd::read(std::span<std::byte> buf, Deadline d) {
+  bool seen_eof = false;
+  for (;;) {
+    auto n = sys::read(rfd_, buf.data(), buf.size());
+    if (n && (*n > 0 || seen_eof)) return Chunk{.size = *n, .fds = {}, .fds_lost = false};
+    if (!n && !n.error().would_block()) return std::unexpected(std::move(n.error()));
+    if (n) {
+      // End of file. A FIFO whose writer has not opened it yet reads so too, but poll()
+      // waits for that writer (it reports POLLHUP only once a writer has come and gone).
+      // So wait once; a second end of file, or POLLHUP without data, is the writer gone.
+      seen_eof = true;
+    } else if (d.is_immediate()) {
+      return fail(Errc::would_block, "read");
+    }
+    auto ev = sys::poll_one(rfd_, POLLIN, d);
+    if (!ev) return std::unexpected(std::move(ev.error()));
+    if (*ev == 0) return fail(d.is_immediate() ? Errc::would_block : Errc::timed_out, "read");
+    if (seen_eof && (*ev & POLLHUP) && !(*ev & POLLIN)) return Chunk{};
+    // POLLHUP with no data after would-block: the next read returns end of file.
+  }
+}
+
+Result<std::size_t> PipeEnd::write(std::span<const iovec> pieces, std::span<const int> fds, Deadline d) {
+  if (!fds.empty()) return fail(Errc::not_supported, "writev", {}, "descriptors pass only over Unix sockets");
+  for (;;) {
+    auto n = sys::writev(wfd_, pieces.data(), static_cast<int>(pieces.size()));
+    if (n || !n.error().would_block()) return n;
+    if (d.is_immediate()) return fail(Errc::would_block, "writev");
+    auto ev = sys::poll_one(wfd_, POLLOUT, d);
+    if (!ev) return std::unexpected(std::move(ev.error()));
+    if (*ev == 0) return fail(Errc::timed_out, "writev");
+  }
+}
+
+// ---- FramedStream -------------------------------------------------------------------------
+
+Result<void> FramedStream::send(std::span<const std::byte> msg, Deadline d) {
+  if (end_.write_fd() < 0) return fail(Errc::not_supported, "send", codec_.object(), "this end is read-only");
+  return codec_.send(end_, msg, {}, d);
+}
+
+Result<std::size_t> FramedStream::receive(std::span<std::byte> buf, Deadline d) {
+  if (end_.read_fd() < 0) return fail(Errc::not_supported, "receive", codec_.object(), "this end is write-only");
+  auto f = codec_.receive(end_, buf, d);
+  if (!f) return std::unexpected(std::move(f.error()));
+  return f->size;
+}
+
+Result<std::vector<std::byte>> FramedStream::receive_message(Deadline d) {
+  if (end_.read_fd() < 0) return fail(Errc::not_supported, "receive", codec_.object(), "this end is write-only");
+  std::vector<std::byte> out;
+  auto f = codec_.receive_message(end_, out, d);
+  if (!f) return std::unexpected(std::move(f.error()));
+  return out;
 }
 
 }  // namespace ipcx::detail

@@ -60,16 +60,12 @@ Result<void> PipeChannel::send(std::span<const std::byte> msg, const SendOptions
   if (msg.empty()) {
     return fail(Errc::invalid_argument, "send", object_, "a packet-mode pipe cannot carry a zero-length message");
   }
-  for (;;) {
-    auto n = sys::write(wfd_.get(), msg.data(), msg.size());
-    if (n) return {};  // a write of at most PIPE_BUF is all or nothing
-    if (n.error().code() == EPIPE) return fail(Errc::peer_gone, "send", object_, "the reader closed the pipe");
-    if (!n.error().would_block()) return fail(std::move(n.error()).with_object(object_));
-    if (d.is_immediate()) return fail(Errc::would_block, "send");
-    auto ev = sys::poll_one(wfd_.get(), POLLOUT, d);
-    if (!ev) return fail(std::move(ev.error()).with_object(object_));
-    if (*ev == 0) return fail(Errc::timed_out, "send");
-  }
+  const iovec packet{const_cast<std::byte*>(msg.data()), msg.size()};
+  auto n = stream_.end().write(std::span<const iovec>(&packet, 1), {}, d);  // at most PIPE_BUF: all or nothing
+  if (n) return {};
+  if (n.error().peer_gone()) return fail(Errc::peer_gone, "send", object_, "the reader closed the pipe");
+  if (n.error().would_block() || n.error().timed_out()) return fail(n.error().kind(), "send");
+  return fail(std::move(n.error()).with_object(object_));
 }
 
 Result<Received> PipeChannel::receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) {
@@ -85,20 +81,14 @@ Result<Received> PipeChannel::receive(std::span<std::byte> buf, const ReceiveOpt
     std::byte local[PIPE_BUF];
     bool direct = buf.size() >= PIPE_BUF;
     std::byte* dst = direct ? buf.data() : local;
-    for (;;) {
-      auto n = sys::read(rfd_.get(), dst, PIPE_BUF);
-      if (n && *n == 0) return fail(Errc::peer_gone, "receive", object_, "the writer closed the pipe");
-      if (n) {
-        if (direct) return Received{.size = *n, .type = 0, .priority = 0, .fds = {}};
-        packet_pending_.emplace(local, local + *n);
-        break;
-      }
-      if (!n.error().would_block()) return fail(std::move(n.error()).with_object(object_));
-      if (d.is_immediate()) return fail(Errc::would_block, "receive");
-      auto ev = sys::poll_one(rfd_.get(), POLLIN, d);
-      if (!ev) return fail(std::move(ev.error()).with_object(object_));
-      if (*ev == 0) return fail(Errc::timed_out, "receive");
+    auto n = stream_.end().read(std::span<std::byte>(dst, PIPE_BUF), d);
+    if (!n) {
+      if (n.error().would_block() || n.error().timed_out()) return fail(n.error().kind(), "receive");
+      return fail(std::move(n.error()).with_object(object_));
     }
+    if (n->size == 0) return fail(Errc::peer_gone, "receive", object_, "the writer closed the pipe");
+    if (direct) return Received{.size = n->size, .type = 0, .priority = 0, .fds = {}};
+    packet_pending_.emplace(local, local + n->size);
   }
   std::size_t size = packet_pending_->size();
   if (size > buf.size()) {
@@ -149,7 +139,8 @@ Result<Channel> make_end(Fd rfd, Fd wfd, const PipeOptions& o) {
     int any = rfd ? rfd.get() : wfd.get();
     if (auto r = sys::set_pipe_size(any, o.capacity); !r) return std::unexpected(std::move(r.error()));
   }
-  auto impl = std::make_unique<detail::PipeChannel>(std::move(rfd), std::move(wfd), o.packet, o.max_message_size,
+  const std::size_t max = o.max_message_size ? o.max_message_size : detail::kDefaultMaxMessage;
+  auto impl = std::make_unique<detail::PipeChannel>(std::move(rfd), std::move(wfd), o.packet, max,
                                                     std::string(o.packet ? "pipe(packet)" : "pipe"));
   return detail::ChannelAccess::make(std::move(impl), "pipe");
 }

@@ -18,18 +18,8 @@
 namespace ipcx::detail {
 namespace {
 
-constexpr std::size_t kRxChunk = 64 * 1024;
-constexpr std::size_t kHeader = 4;
-
-std::uint32_t load_le32(const std::byte* p) {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint32_t>(p[i]);
-  return v;
-}
-
-void store_le32(std::byte* p, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xff);
-}
+// What a raw receive_message reads at most: one read's worth.
+constexpr std::size_t kRawMessageChunk = 64 * 1024;
 
 std::unexpected<Error> bad_option(const Url& url, std::string detail) {
   return fail(Errc::bad_url, "url", url.text, std::move(detail));
@@ -277,7 +267,7 @@ Result<Socket> connect_with_retry(std::span<const SocketAddress> addrs, SocketTy
 std::size_t udp_limit(int family) noexcept { return family == AF_INET6 ? kUdpMaxPayloadIPv6 : kUdpMaxPayloadIPv4; }
 
 std::size_t default_max(const Socket& s) {
-  if (s.type() == SocketType::stream) return kSocketDefaultMax;
+  if (s.type() == SocketType::stream) return kDefaultMaxMessage;
   if (s.family() != AF_UNIX) return udp_limit(s.family());
   auto b = s.send_buffer();
   // unix_dgram_sendmsg refuses len > sk_sndbuf - 32.
@@ -302,114 +292,48 @@ StreamSocketChannel::StreamSocketChannel(Socket s, bool raw, std::size_t max, st
                                          std::optional<PeerCredentials> peer)
     : SocketChannel(std::move(s), std::min<std::size_t>(max, kRefusalMarker - 1), std::move(object), peer),
       raw_(raw),
-      connecting_(connecting) {}
+      connecting_(connecting),
+      end_(sock_),
+      codec_(max_, object_) {}
 
-std::unexpected<Error> StreamSocketChannel::break_stream(std::string why) {
-  broken_ = Error::make(Errc::corrupt, "receive", object_, std::move(why));
+Result<StreamEnd::Chunk> StreamSocketChannel::End::read(std::span<std::byte> buf, Deadline d) {
+  auto r = sock_.receive(buf, d);
+  if (!r) return std::unexpected(std::move(r.error()));
+  return Chunk{.size = r->size, .fds = std::move(r->fds), .fds_lost = r->fds_lost};
+}
+
+Result<std::size_t> StreamSocketChannel::End::write(std::span<const iovec> pieces, std::span<const int> fds,
+                                                    Deadline d) {
+  return sock_.sendv(pieces, d, fds);
+}
+
+void StreamSocketChannel::End::broken() noexcept {
   // The connection is closed with the error: the peer sees it end, and nothing more is read.
   (void)sock_.shutdown(SHUT_RDWR);
-  return fail(*broken_);
 }
 
-void StreamSocketChannel::consume(std::size_t n) {
-  rpos_ += n;
-  if (rpos_ == rend_) {
-    base_ += rend_;
-    rpos_ = rend_ = 0;
-    if (rx_.size() > kRxChunk) {  // a big message grew the buffer; give it back
-      rx_.resize(kRxChunk);
-      rx_.shrink_to_fit();
-    }
-  }
+std::unexpected<Error> StreamSocketChannel::fds_lost() const {
+  return fail(Error::from_errno("recvmsg", EMFILE, object_).with_detail(fds_lost_detail()));
 }
 
-void StreamSocketChannel::attach_fds(std::vector<Fd> fds, bool lost) {
-  // The kernel ends a read after the one segment that carried descriptors, and the sender
-  // put them on the segment that starts their frame: they belong to the last frame that
-  // starts in the bytes now buffered.
-  std::size_t pos = rpos_;
-  std::size_t last = rpos_;
-  while (pos < rend_) {
-    last = pos;
-    if (pos + kHeader > rend_) break;
-    const std::uint32_t len = load_le32(rx_.data() + pos);
-    if (len > max_) break;  // broken; reported when that frame is reached
-    pos += kHeader + len;
+// A refused client's first frame is one no sender makes: the length kRefusalMarker, then
+// the reason's length and the reason.
+Result<void> StreamSocketChannel::check_refusal(Deadline d) {
+  if (!connecting_) return {};
+  auto h = codec_.peek(end_, kFrameHeader, d);
+  if (!h) return std::unexpected(std::move(h.error()));
+  if (load_le32(h->data()) != kRefusalMarker) return {};
+  h = codec_.peek(end_, 2 * kFrameHeader, d);
+  if (!h) return std::unexpected(std::move(h.error()));
+  const std::uint32_t rlen = load_le32(h->data() + kFrameHeader);
+  if (rlen > kRefusalReasonMax) {
+    return codec_.fail_stream(end_, Error::make(Errc::corrupt, "receive", object_,
+                                                fmt::format("a refusal with a {}-byte reason", rlen)));
   }
-  const std::uint64_t offset = base_ + last;
-  if (!rx_fds_.empty() && rx_fds_.back().offset == offset) {
-    auto& e = rx_fds_.back();
-    for (auto& f : fds) e.fds.push_back(std::move(f));
-    e.lost = e.lost || lost;
-    return;
-  }
-  rx_fds_.push_back(FrameFds{offset, std::move(fds), lost});
-}
-
-StreamSocketChannel::FrameFds StreamSocketChannel::take_fds(std::uint64_t offset) {
-  // Entries before this frame cannot be delivered any more (only a foreign sender makes
-  // them); dropping them closes their descriptors.
-  while (!rx_fds_.empty() && rx_fds_.front().offset < offset) rx_fds_.pop_front();
-  if (!rx_fds_.empty() && rx_fds_.front().offset == offset) {
-    FrameFds out = std::move(rx_fds_.front());
-    rx_fds_.pop_front();
-    return out;
-  }
-  return FrameFds{offset, {}, false};
-}
-
-Result<void> StreamSocketChannel::fill(Deadline d, std::size_t need) {
-  if (rx_.size() - rpos_ < need) {
-    if (rpos_ > 0) {
-      std::memmove(rx_.data(), rx_.data() + rpos_, rend_ - rpos_);
-      base_ += rpos_;
-      rend_ -= rpos_;
-      rpos_ = 0;
-    }
-    if (rx_.size() < need) rx_.resize(std::max(need, kRxChunk));
-  }
-  while (rend_ - rpos_ < need) {
-    auto r = sock_.receive(std::span<std::byte>(rx_.data() + rend_, rx_.size() - rend_), d);
-    if (!r) {
-      Error& e = r.error();
-      if (e.would_block() || e.timed_out()) return fail(e.kind(), "receive", object_);
-      if (e.peer_gone() && rend_ == rpos_) return fail(std::move(e).with_object(object_).with_detail("the peer reset the connection"));
-      if (e.peer_gone()) {
-        return break_stream(fmt::format("the peer reset the connection inside a message ({} of {} bytes arrived)",
-                                        rend_ - rpos_, need));
-      }
-      return with_context(std::move(e));
-    }
-    if (r->size == 0) {
-      if (rend_ == rpos_) return fail(Errc::peer_gone, "receive", object_, "the peer closed the connection");
-      return break_stream(fmt::format("the peer closed the connection inside a message ({} of {} bytes arrived)",
-                                      rend_ - rpos_, need));
-    }
-    rend_ += r->size;
-    if (!r->fds.empty() || r->fds_lost) attach_fds(std::move(r->fds), r->fds_lost);
-  }
-  return {};
-}
-
-Result<std::size_t> StreamSocketChannel::next_frame(Deadline d) {
-  if (broken_) return fail(*broken_);
-  if (auto f = fill(d, kHeader); !f) return std::unexpected(std::move(f.error()));
-  const std::uint32_t len = load_le32(rx_.data() + rpos_);
-  if (len == kRefusalMarker && connecting_) {
-    if (auto f = fill(d, 2 * kHeader); !f) return std::unexpected(std::move(f.error()));
-    const std::uint32_t rlen = load_le32(rx_.data() + rpos_ + kHeader);
-    if (rlen > kRefusalReasonMax) return break_stream(fmt::format("a refusal with a {}-byte reason", rlen));
-    if (auto f = fill(d, 2 * kHeader + rlen); !f) return std::unexpected(std::move(f.error()));
-    std::string reason(reinterpret_cast<const char*>(rx_.data() + rpos_ + 2 * kHeader), rlen);
-    broken_ = refused("receive", reason).error();
-    (void)sock_.shutdown(SHUT_RDWR);
-    return fail(*broken_);
-  }
-  if (len > max_) {
-    return break_stream(fmt::format("the peer announced a {}-byte message; the maximum is {} bytes (option max)",
-                                    len, max_));
-  }
-  return len;
+  h = codec_.peek(end_, 2 * kFrameHeader + rlen, d);
+  if (!h) return std::unexpected(std::move(h.error()));
+  std::string reason(reinterpret_cast<const char*>(h->data() + 2 * kFrameHeader), rlen);
+  return codec_.fail_stream(end_, refused("receive", reason).error());
 }
 
 Result<Received> StreamSocketChannel::receive_raw(std::span<std::byte> buf, Deadline d) {
@@ -420,119 +344,57 @@ Result<Received> StreamSocketChannel::receive_raw(std::span<std::byte> buf, Dead
     return with_context(std::move(r.error()));
   }
   if (r->size == 0) return fail(Errc::peer_gone, "receive", object_, "the peer closed the connection");
-  if (r->fds_lost) return fail(Error::from_errno("recvmsg", EMFILE, object_).with_detail(fds_lost_detail()));
+  if (r->fds_lost) return fds_lost();
   return Received{.size = r->size, .type = 0, .priority = 0, .fds = std::move(r->fds)};
 }
 
 Result<Received> StreamSocketChannel::receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) {
   if (raw_) return receive_raw(buf, d);
-  auto len = next_frame(d);
-  if (!len) return std::unexpected(std::move(len.error()));
-  if (*len > buf.size()) {
-    return fail(Error::make(Errc::message_too_large, "receive", object_,
-                            fmt::format("message of {} bytes > buffer of {} bytes", *len, buf.size()))
-                    .with_size(*len));
-  }
-  if (auto f = fill(d, kHeader + *len); !f) return std::unexpected(std::move(f.error()));
-  FrameFds fds = take_fds(base_ + rpos_);
-  if (*len) std::memcpy(buf.data(), rx_.data() + rpos_ + kHeader, *len);
-  consume(kHeader + *len);
-  if (fds.lost) return fail(Error::from_errno("recvmsg", EMFILE, object_).with_detail(fds_lost_detail()));
-  return Received{.size = *len, .type = 0, .priority = 0, .fds = std::move(fds.fds)};
+  if (auto r = check_refusal(d); !r) return std::unexpected(std::move(r.error()));
+  auto f = codec_.receive(end_, buf, d);
+  if (!f) return std::unexpected(std::move(f.error()));
+  if (f->fds_lost) return fds_lost();
+  return Received{.size = f->size, .type = 0, .priority = 0, .fds = std::move(f->fds)};
 }
 
-Result<Message> StreamSocketChannel::receive_message(const ReceiveOptions& o, Deadline d) {
+Result<Message> StreamSocketChannel::receive_message(const ReceiveOptions&, Deadline d) {
   Message m;
   if (raw_) {
-    m.data.resize(std::min(max_, kRxChunk));
-  } else {
-    auto len = next_frame(d);
-    if (!len) return std::unexpected(std::move(len.error()));
-    m.data.resize(*len);
+    m.data.resize(std::min(max_, kRawMessageChunk));
+    auto r = receive_raw(m.data, d);
+    if (!r) return std::unexpected(std::move(r.error()));
+    m.data.resize(r->size);
+    m.fds = std::move(r->fds);
+    return m;
   }
-  auto r = receive(m.data, o, d);
-  if (!r) return std::unexpected(std::move(r.error()));
-  m.data.resize(r->size);
-  m.fds = std::move(r->fds);
+  if (auto r = check_refusal(d); !r) return std::unexpected(std::move(r.error()));
+  auto f = codec_.receive_message(end_, m.data, d);
+  if (!f) return std::unexpected(std::move(f.error()));
+  if (f->fds_lost) return fds_lost();
+  m.fds = std::move(f->fds);
   return m;
 }
 
 std::unexpected<Error> StreamSocketChannel::send_failed(Error e) {
-  if (!e.peer_gone()) return with_context(std::move(e));
   // A refused client learns why from what the listener sent before closing.
-  if (connecting_ && !raw_) {
-    auto f = next_frame(Deadline::immediate());
+  if (!raw_) {
+    auto f = check_refusal(Deadline::immediate());
     if (!f && f.error().code() == EACCES) return fail(Error(f.error()).with_op("send"));
-  } else if (connecting_) {
-    std::array<std::byte, 512> peek{};
-    auto r = sock_.receive(peek, Deadline::immediate(), Socket::ReceiveFlags{.peek = true, .trunc = false, .want_fds = false});
-    constexpr std::string_view kPrefix = "ipcx: refused by the listener: ";
-    std::string_view text = as_text(std::span<const std::byte>(peek.data(), r ? r->size : 0));
-    if (text.starts_with(kPrefix)) {
-      text.remove_prefix(kPrefix.size());
-      if (auto nl = text.find('\n'); nl != std::string_view::npos) text = text.substr(0, nl);
-      return refused("send", text);
-    }
+    return fail(std::move(e));
   }
-  return fail(Errc::peer_gone, "send", object_, "the peer closed the connection");
-}
-
-Result<void> StreamSocketChannel::flush_pending(Deadline d) {
-  std::size_t done = 0;
-  while (done < tx_pending_.size()) {
-    auto n = sock_.send(std::span<const std::byte>(tx_pending_.data() + done, tx_pending_.size() - done), d);
-    if (n) {
-      done += *n;
-      continue;
-    }
-    tx_pending_.erase(tx_pending_.begin(), tx_pending_.begin() + static_cast<std::ptrdiff_t>(done));
-    if (n.error().would_block() || n.error().timed_out()) {
-      return fail(Errc::timed_out, "send", object_, "the previous message is still being written");
-    }
-    return send_failed(std::move(n.error()));
+  std::array<std::byte, 512> peek{};
+  auto r = sock_.receive(peek, Deadline::immediate(), Socket::ReceiveFlags{.peek = true, .trunc = false, .want_fds = false});
+  constexpr std::string_view kPrefix = "ipcx: refused by the listener: ";
+  std::string_view text = as_text(std::span<const std::byte>(peek.data(), r ? r->size : 0));
+  if (text.starts_with(kPrefix)) {
+    text.remove_prefix(kPrefix.size());
+    if (auto nl = text.find('\n'); nl != std::string_view::npos) text = text.substr(0, nl);
+    return refused("send", text);
   }
-  tx_pending_.clear();
-  return {};
-}
-
-Result<void> StreamSocketChannel::send_pieces(std::span<const std::byte> header, std::span<const std::byte> body,
-                                              std::span<const int> fds, Deadline d) {
-  const std::size_t total = header.size() + body.size();
-  std::size_t done = 0;
-  while (done < total) {
-    iovec iov[2];
-    std::size_t cnt = 0;
-    if (done < header.size()) {
-      iov[cnt++] = {const_cast<std::byte*>(header.data()) + done, header.size() - done};
-      if (!body.empty()) iov[cnt++] = {const_cast<std::byte*>(body.data()), body.size()};
-    } else {
-      iov[cnt++] = {const_cast<std::byte*>(body.data()) + (done - header.size()), total - done};
-    }
-    // The descriptors go with the first bytes of the frame, and only with them.
-    auto n = sock_.sendv(std::span<const iovec>(iov, cnt), d, done == 0 ? fds : std::span<const int>{});
-    if (n) {
-      done += *n;
-      continue;
-    }
-    Error& e = n.error();
-    if (!e.would_block() && !e.timed_out()) return send_failed(std::move(e));
-    if (done == 0) return fail(e.kind(), "send", object_, e.detail());
-    // Part of the message is out: keep the rest so the stream stays framed.
-    for (std::size_t i = done; i < total; ++i) {
-      tx_pending_.push_back(i < header.size() ? header[i] : body[i - header.size()]);
-    }
-    return fail(Errc::timed_out, "send", object_,
-                fmt::format("{} of {} bytes written; the rest goes out before the next message", done, total));
-  }
-  return {};
+  return fail(std::move(e));
 }
 
 Result<void> StreamSocketChannel::send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) {
-  if (msg.size() > max_) {
-    return fail(Error::make(Errc::message_too_large, "send", object_,
-                            fmt::format("message of {} bytes > maximum of {} bytes (option max)", msg.size(), max_))
-                    .with_size(msg.size()));
-  }
   if (o.fds.size() > kMaxFdsPerMessage) {
     return fail(Errc::invalid_argument, "send", object_,
                 fmt::format("{} descriptors in one message; the kernel takes at most {} (SCM_MAX_FD, fixed)",
@@ -544,13 +406,9 @@ Result<void> StreamSocketChannel::send(std::span<const std::byte> msg, const Sen
   if (raw_ && msg.empty() && !o.fds.empty()) {
     return fail(Errc::invalid_argument, "send", object_, "in raw mode descriptors need at least one byte to ride on");
   }
-  if (!tx_pending_.empty()) {
-    if (auto f = flush_pending(d); !f) return f;
-  }
-  if (raw_) return send_pieces({}, msg, o.fds, d);
-  std::byte header[kHeader];
-  store_le32(header, static_cast<std::uint32_t>(msg.size()));
-  return send_pieces(header, msg, o.fds, d);
+  auto r = raw_ ? codec_.send_raw(end_, msg, o.fds, d) : codec_.send(end_, msg, o.fds, d);
+  if (r || !r.error().peer_gone() || !connecting_) return r;
+  return send_failed(std::move(r.error()));
 }
 
 // ---- PacketSocketChannel ------------------------------------------------------------------
@@ -738,9 +596,9 @@ void SocketListener::send_refusal(Socket& c, const std::string& reason) {
   } else if (o_.raw) {
     put(fmt::format("ipcx: refused by the listener: {}\n", reason));
   } else {
-    std::byte h[2 * kHeader];
+    std::byte h[2 * kFrameHeader];
     store_le32(h, kRefusalMarker);
-    store_le32(h + kHeader, static_cast<std::uint32_t>(std::min(reason.size(), kRefusalReasonMax)));
+    store_le32(h + kFrameHeader, static_cast<std::uint32_t>(std::min(reason.size(), kRefusalReasonMax)));
     out.insert(out.end(), h, h + sizeof h);
     put(std::string_view(reason).substr(0, kRefusalReasonMax));
   }

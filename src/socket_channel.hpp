@@ -6,17 +6,16 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "framing.hpp"
 #include "ipcx/detail/transport.hpp"
 #include "ipcx/socket.hpp"
 
 namespace ipcx::detail {
 
-inline constexpr std::size_t kSocketDefaultMax = 64u << 20;  // stream sockets: 64 MiB
 inline constexpr std::uint32_t kRefusalMarker = 0xffffffffu;  // framed refusal: never a valid length
 inline constexpr std::size_t kRefusalReasonMax = 4096;
 
@@ -82,10 +81,10 @@ class SocketChannel : public ChannelImpl {
   std::optional<PeerCredentials> peer_;
 };
 
-// Unix stream and TCP: length-framed messages (4-byte little-endian length) with the
-// descriptors of each frame matched back to it, or raw bytes. Nothing is consumed until a
-// whole message is in hand, so a timeout or a short buffer can be retried. One thread at a
-// time: a failed send reads what the peer sent to learn whether it was refused.
+// Unix stream and TCP: length-framed messages through the frame codec (framing.hpp), with
+// the descriptors of each frame matched back to it, or raw bytes. Nothing is consumed until
+// a whole message is in hand, so a timeout or a short buffer can be retried. One thread at
+// a time: a failed send reads what the peer sent to learn whether it was refused.
 class StreamSocketChannel final : public SocketChannel {
  public:
   // `connecting`: this side connected, so a refusal from the listener may arrive.
@@ -97,33 +96,28 @@ class StreamSocketChannel final : public SocketChannel {
   Result<Message> receive_message(const ReceiveOptions& o, Deadline d) override;
 
  private:
-  struct FrameFds {
-    std::uint64_t offset;  // stream offset of the frame's first byte
-    std::vector<Fd> fds;
-    bool lost;             // MSG_CTRUNC came with them
+  // The connection as the codec reads and writes it: recvmsg and sendmsg, with descriptors.
+  class End final : public StreamEnd {
+   public:
+    explicit End(Socket& s) noexcept
+        : StreamEnd(Names{"the peer", "the peer", "connection", "option max"}), sock_(s) {}
+    Result<Chunk> read(std::span<std::byte> buf, Deadline d) override;
+    Result<std::size_t> write(std::span<const iovec> pieces, std::span<const int> fds, Deadline d) override;
+    void broken() noexcept override;
+
+   private:
+    Socket& sock_;
   };
 
-  Result<void> fill(Deadline d, std::size_t need);
-  Result<std::size_t> next_frame(Deadline d);
-  void attach_fds(std::vector<Fd> fds, bool lost);
-  void consume(std::size_t n);
-  FrameFds take_fds(std::uint64_t offset);
-  std::unexpected<Error> break_stream(std::string why);
-  Result<void> send_pieces(std::span<const std::byte> header, std::span<const std::byte> body,
-                           std::span<const int> fds, Deadline d);
-  Result<void> flush_pending(Deadline d);
+  Result<void> check_refusal(Deadline d);
   std::unexpected<Error> send_failed(Error e);
+  std::unexpected<Error> fds_lost() const;
   Result<Received> receive_raw(std::span<std::byte> buf, Deadline d);
 
   bool raw_;
   bool connecting_;
-  std::vector<std::byte> rx_;
-  std::size_t rpos_ = 0;  // start of the next frame in rx_
-  std::size_t rend_ = 0;  // end of the bytes read
-  std::uint64_t base_ = 0;  // stream offset of rx_[0]
-  std::deque<FrameFds> rx_fds_;
-  std::vector<std::byte> tx_pending_;  // the rest of a frame whose send timed out
-  std::optional<Error> broken_;        // why the stream can no longer be read
+  End end_;
+  FrameCodec codec_;
 };
 
 // Unix datagram and seqpacket, and UDP: one datagram or packet is one message. One thread
@@ -174,7 +168,7 @@ class SocketListener final : public ListenerImpl {
 // The channel for a connected (or pair) socket of any type.
 std::unique_ptr<ChannelImpl> make_connected_channel(Socket s, bool raw, std::size_t max, std::string object,
                                                     bool connecting, std::optional<PeerCredentials> peer);
-// The default `max` for a socket: 64 MiB for streams; SO_SNDBUF - 32 for Unix datagram
+// The default `max` for a socket: kDefaultMaxMessage (64 MiB) for streams; SO_SNDBUF - 32 for Unix datagram
 // and seqpacket (what unix_dgram_sendmsg takes); the payload limit for UDP.
 std::size_t default_max(const Socket& s);
 std::size_t udp_limit(int family) noexcept;

@@ -6,8 +6,9 @@
 //   auto m = p->reader.receive_message_for(1s);  // "hi"; peer_gone once the child exits
 //
 // Stream mode (default): messages are length-framed (4-byte length), any size up to
-// max_message_size. A frame of at most PIPE_BUF bytes (4096 with its header) is written
-// atomically, so several writers may share the pipe for such messages.
+// max_message_size (64 MiB unless set, as on unix:// and tcp://). A frame of at most
+// PIPE_BUF bytes (4096 with its header) is written atomically, so several writers may
+// share the pipe for such messages.
 // Packet mode (O_DIRECT, Linux 3.4+): each write is one packet and one message, at most
 // PIPE_BUF bytes, no header; zero-length messages cannot be sent.
 // A write end whose reader has gone reports peer_gone. To make that an error rather than
@@ -22,7 +23,7 @@ namespace ipcx {
 struct PipeOptions {
   bool packet = false;                       // O_DIRECT packet mode
   std::size_t capacity = 0;                  // F_SETPIPE_SZ; 0 keeps the kernel's default
-  std::size_t max_message_size = 64u << 20;  // stream mode only
+  std::size_t max_message_size = 0;          // stream mode only; 0: the default, 64 MiB
 };
 
 struct PipePair {
