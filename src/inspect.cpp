@@ -34,6 +34,7 @@
 #include "ipcx/sysv_mq.hpp"
 #include "ipcx/sysv_sem.hpp"
 #include "ipcx/sysv_shm.hpp"
+#include "ring_core.hpp"
 #include "sys/io.hpp"
 #include "sys/ofd_lock.hpp"
 
@@ -507,9 +508,8 @@ void read_posix_sem_value(Object& o) {
 }
 
 // ---------------------------------------------------------------------------------------
-// ipcx rings: /dev/shm/ipcx.ring.NAME (docs/shm-ring-layout.md).
-
-constexpr std::string_view kRingPrefix = "ipcx.ring.";
+// ipcx rings: /dev/shm/ipcx.ring.NAME (docs/shm-ring-layout.md). The ring's own module
+// (ring_core.hpp) checks the header and walks the records; this reads what it finds.
 
 // Whether another open file description holds a lock on `byte`: a side attached there.
 bool lock_held(int fd, long byte) {
@@ -517,10 +517,10 @@ bool lock_held(int fd, long byte) {
   return c && *c;
 }
 
-// Reads the ring's header through a read-only mapping (nothing in it is trusted: every
-// value is checked before use), counts the messages waiting (spsc/mpsc), and asks the
-// kernel which sides hold their liveness locks. The mapping and descriptor are gone
-// before the process scan.
+// Reads the ring's header through a read-only mapping (nothing in it is trusted: it is
+// checked as the ring checks it when it opens), counts the messages waiting (spsc/mpsc),
+// and asks the kernel which sides hold their liveness locks. The mapping and descriptor
+// are gone before the process scan.
 void read_ring(Object& o) {
   namespace r = detail::ring;
   auto fd = sys::open(o.path.c_str(), O_RDONLY);
@@ -529,85 +529,73 @@ void read_ring(Object& o) {
     return;
   }
   auto st = sys::fstat(fd->get());
-  if (!st || static_cast<std::uint64_t>(st->st_size) < r::kHeaderSize) {
-    o.details.emplace_back("header", "not a ring: the file is shorter than a ring header");
+  if (!st) {
+    o.details.emplace_back("header", fmt::format("not readable: {}", st.error().message()));
     return;
   }
-  const auto file_size = static_cast<std::uint64_t>(st->st_size);
-  auto head_map = Mapping::map(fd->get(), r::kHeaderSize, Access::read_only, 0, 0, o.path);
-  if (!head_map) return;
-  const auto* h = static_cast<const r::Header*>(head_map->data());
-  const r::Identity id = h->identity;  // written once before the name existed
-  const bool pow2 = id.capacity != 0 && (id.capacity & (id.capacity - 1)) == 0;
-  if (id.magic != r::kMagic || id.version != r::kLayoutVersion || id.header_size != r::kHeaderSize || !pow2 ||
-      id.capacity < r::kMinCapacity || id.capacity > r::kMaxCapacity || id.slots < 1 || id.slots > r::kMaxSlots ||
-      id.pattern < 1 || id.pattern > 3 || id.total_size != id.header_size + id.capacity || id.total_size > file_size) {
-    o.details.emplace_back("header", fmt::format("not a valid ring (magic 0x{:016x}, version {})", id.magic, id.version));
+  auto size = detail::check_ring_file(*st, o.url);
+  if (!size) {
+    o.details.emplace_back("header", fmt::format("not a ring: {}", size.error().detail()));
     return;
   }
-  const auto pattern = static_cast<r::Pattern>(id.pattern);
-  o.capacity = id.capacity;
-  o.max_message = id.max_message;
-  const char* pattern_name = pattern == r::Pattern::spsc ? "spsc" : pattern == r::Pattern::mpsc ? "mpsc" : "pubsub";
-  o.details.emplace_back("pattern", pattern_name);
-  if (pattern == r::Pattern::pubsub) {
-    o.details.emplace_back("policy", id.policy == static_cast<std::uint32_t>(r::Policy::drop) ? "drop" : "block");
+  auto map = Mapping::map(fd->get(), *size, Access::read_only, 0, 0, o.path);
+  if (!map) {
+    o.details.emplace_back("header", fmt::format("not readable: {}", map.error().message()));
+    return;
   }
-  o.details.emplace_back("slots", std::to_string(id.slots));
+  const auto* base = static_cast<const std::byte*>(map->data());
+  auto cfg = detail::read_identity(base, map->size(), o.url);
+  if (!cfg) {
+    o.details.emplace_back("header", fmt::format("not a valid ring: {}", cfg.error().detail()));
+    return;
+  }
+  const auto* h = reinterpret_cast<const r::Header*>(base);
+  const RingInfo info = detail::describe(*cfg);
+  const bool pubsub = cfg->pattern == r::Pattern::pubsub;
+  o.capacity = cfg->capacity;
+  o.max_message = cfg->max_message;
+  o.details.emplace_back("pattern", std::string(to_string(info.pattern)));
+  if (pubsub) o.details.emplace_back("policy", std::string(to_string(info.policy)));
+  o.details.emplace_back("slots", std::to_string(cfg->slots));
 
   // Sides: the single side (consumer, or publisher for pubsub) on byte 1, slot i on 2 + i.
   const bool single_live = lock_held(fd->get(), r::kLockSingle);
+  // acquire: as a peer reads it (a side's detach after everything it did).
   const std::uint32_t single_state = h->session.single_state.load(std::memory_order_acquire);
-  const char* single_name = pattern == r::Pattern::pubsub ? "publisher" : "consumer";
+  const char* single_name = pubsub ? "publisher" : "consumer";
   std::string single = single_live                               ? "attached"
                        : single_state == r::kSingleNever         ? "never attached"
                        : single_state == r::kSingleDetached      ? "detached"
                                                                  : "gone (died attached)";
   o.details.emplace_back(single_name, single);
   unsigned many_live = 0, many_dead = 0;
-  for (std::uint32_t i = 0; i < id.slots; ++i) {
+  for (std::uint32_t i = 0; i < cfg->slots; ++i) {
+    // acquire: as the sides read a slot's state.
     bool used = h->slots[i].state.load(std::memory_order_acquire) == r::kSlotUsed;
     bool held = lock_held(fd->get(), r::kLockSlot0 + static_cast<long>(i));
     if (held) ++many_live;
     else if (used) ++many_dead;
   }
-  const char* many_name = pattern == r::Pattern::pubsub ? "subscribers" : "producers";
-  o.details.emplace_back(many_name, fmt::format("{} attached of {}{}", many_live, id.slots,
+  const char* many_name = pubsub ? "subscribers" : "producers";
+  o.details.emplace_back(many_name, fmt::format("{} attached of {}{}", many_live, cfg->slots,
                                                 many_dead ? fmt::format(", {} died attached", many_dead) : ""));
   o.details.emplace_back("sides_attached", std::to_string(many_live + (single_live ? 1 : 0)));
 
+  // acquire: the records before the positions are complete when these are seen.
   const std::uint64_t tail = h->producer.tail.load(std::memory_order_acquire);
-  if (pattern == r::Pattern::pubsub) {
+  if (pubsub) {
     o.details.emplace_back("published", std::to_string(h->producer.tail_seq.load(std::memory_order_acquire)));
     return;
   }
   const std::uint64_t head = h->consumer.head.load(std::memory_order_acquire);
-  if (tail < head || tail - head > id.capacity) {
+  if (tail < head || tail - head > cfg->capacity) {
     o.details.emplace_back("data", fmt::format("inconsistent positions (head {}, tail {})", head, tail));
     return;
   }
   o.details.emplace_back("queued_bytes", std::to_string(tail - head));
-  // Count the complete messages from head to tail; stop at the first record not yet
-  // complete (an mpsc producer filling it) or that fails a check.
-  auto data_map = Mapping::map(fd->get(), static_cast<std::size_t>(id.total_size), Access::read_only, 0, 0, o.path);
-  if (!data_map) return;
-  const auto* data = static_cast<const std::byte*>(data_map->data()) + id.header_size;
-  std::uint64_t messages = 0;
-  std::uint64_t pos = head;
-  for (std::uint64_t steps = 0; pos < tail && steps < (1u << 20); ++steps) {
-    const std::uint64_t off = pos & (id.capacity - 1);
-    if (off + r::kRecordHeader > id.capacity) break;
-    const auto* rec = reinterpret_cast<const r::RecordHeader*>(data + off);
-    const std::uint64_t stamp = rec->stamp.load(std::memory_order_acquire);
-    if ((stamp & ~r::kKindMask) != pos) break;
-    const std::uint64_t kind = stamp & r::kKindMask;
-    const std::uint64_t len = rec->len.load(std::memory_order_relaxed);
-    if (len > id.capacity || off + r::kRecordHeader + len > id.capacity) break;
-    if (kind == r::kKindMessage) ++messages;
-    else if (kind != r::kKindPadding && kind != r::kKindAbandoned) break;
-    pos += (r::kRecordHeader + len + r::kRecordAlign - 1) / r::kRecordAlign * r::kRecordAlign;
-  }
-  o.depth = messages;
+  // The complete messages from head to tail, up to the first record not yet complete (an
+  // mpsc producer filling it) or that fails a check.
+  o.depth = detail::walk_records(base, *cfg, head, tail, std::uint64_t{1} << 20).messages;
 }
 
 std::optional<Object> posix_shm_object(const std::string& entry, const struct stat& st, bool details) {
@@ -615,10 +603,10 @@ std::optional<Object> posix_shm_object(const std::string& entry, const struct st
   Object o;
   o.path = fmt::format("{}/{}", kShmDir, entry);
   fill_from_stat(o, st);
-  if (entry.starts_with(kRingPrefix) && entry.size() > kRingPrefix.size()) {
+  if (entry.starts_with(detail::ring::kFilePrefix) && entry.size() > detail::ring::kFilePrefix.size()) {
     o.kind = Kind::ring;
-    o.name = entry.substr(kRingPrefix.size());
-    o.url = "shm://" + o.name;
+    o.name = entry.substr(detail::ring::kFilePrefix.size());
+    o.url = ring_url(o.name);
     o.size = static_cast<std::uint64_t>(st.st_size);
     read_ring(o);  // cheap: a header and the records between head and tail
   } else if (entry.starts_with("sem.") && entry.size() > 4) {
@@ -646,7 +634,7 @@ void list_dev_shm(std::vector<Object>& out, std::vector<std::string>& notes, boo
     std::string entry = e->d_name;
     if (entry == "." || entry == "..") continue;
     bool is_sem = entry.starts_with("sem.");
-    bool is_ring = entry.starts_with(kRingPrefix);
+    bool is_ring = entry.starts_with(detail::ring::kFilePrefix);
     if ((is_sem && !want_sem) || (is_ring && !want_ring) || (!is_sem && !is_ring && !want_shm)) continue;
     struct stat st {};
     if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
@@ -969,7 +957,7 @@ Result<Object> stat_ring(const Url& u) {
   if (!u.options.empty()) {
     return fail(Errc::invalid_argument, "stat", u.text, "a ring is named by shm://NAME alone; its options are fixed at creation");
   }
-  std::string entry = std::string(kRingPrefix) + u.name;
+  std::string entry = std::string(detail::ring::kFilePrefix) + u.name;
   std::string path = ring_path(u.name);
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {

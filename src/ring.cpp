@@ -1,8 +1,8 @@
-// shm:// — the ring of src/ring.cpp in a named shared-memory file, with the lifetime,
-// liveness and waiting around it, as a Channel and as RingProducer / RingConsumer.
+// shm:// — the ring of ring_core.hpp in a named shared-memory file, with the lifetime,
+// liveness and waiting around it, as a Channel (ShmRing) and as RingProducer / RingConsumer.
 //
 // Naming: ring NAME lives in /dev/shm/ipcx.ring.NAME (the POSIX shm name
-// "/ipcx.ring.NAME"). Creation builds the whole header in an unnamed O_TMPFILE file and
+// "/ipcx.ring.NAME"; ring_layout.hpp's kFileDir and kFilePrefix). Creation builds the whole header in an unnamed O_TMPFILE file and
 // then links it under the name, so an opener never sees a half-made ring and exactly one
 // creator wins (link fails with EEXIST for the others, who then open the winner's).
 //
@@ -18,7 +18,6 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +32,7 @@
 #include "ipcx/mapping.hpp"
 #include "ring_core.hpp"
 #include "sys/eventfd.hpp"
+#include "sys/file.hpp"
 #include "sys/futex.hpp"
 #include "sys/io.hpp"
 #include "sys/ofd_lock.hpp"
@@ -59,7 +59,11 @@ std::string_view to_string(WaitStrategy w) noexcept {
   return "?";
 }
 
-std::string ring_path(std::string_view name) { return fmt::format("/dev/shm/ipcx.ring.{}", name); }
+std::string ring_url(std::string_view name) { return fmt::format("{}://{}", to_string(Scheme::shm), name); }
+
+std::string ring_path(std::string_view name) {
+  return fmt::format("{}/{}{}", detail::ring::kFileDir, detail::ring::kFilePrefix, name);
+}
 
 namespace detail {
 namespace {
@@ -115,10 +119,10 @@ Result<Mapping> map_ring(int fd, std::size_t n, const std::string& object) {
 }
 
 std::string no_space_detail(std::uint64_t want) {
-  struct statvfs sv{};
-  if (::statvfs("/dev/shm", &sv) != 0) return fmt::format("{} bytes asked", want);
-  return fmt::format("{} bytes asked, {} free in /dev/shm; raise its size (mount -o remount,size=...) or ask for "
-                     "a smaller capacity", want, static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize);
+  auto sv = sys::statvfs(std::string(kFileDir).c_str());
+  if (!sv) return fmt::format("{} bytes asked", want);
+  return fmt::format("{} bytes asked, {} free in {}; raise its size (mount -o remount,size=...) or ask for "
+                     "a smaller capacity", want, static_cast<std::uint64_t>(sv->f_bavail) * sv->f_frsize, kFileDir);
 }
 
 // Makes a complete ring file in /dev/shm and links it as `path`. EEXIST (kept as the
@@ -127,17 +131,17 @@ Result<void> create_segment(const std::string& path, const RingConfig& cfg, unsi
   const std::uint64_t total = cfg.total_size;
   std::string tmp_path;
   // O_TMPFILE: the file has no name until linkat; a crash before then leaves nothing.
-  int raw = ::open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
-  if (raw < 0) {
+  auto opened = sys::open(std::string(kFileDir).c_str(), O_TMPFILE | O_RDWR, mode & 07777);
+  if (!opened) {
     // No O_TMPFILE here: a temporary name, removed once linked.
     static std::atomic<unsigned> counter{0};
     tmp_path = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter.fetch_add(1));
-    raw = ::open(tmp_path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
-    if (raw < 0) return fail_errno("open", errno, tmp_path);
+    opened = sys::open(tmp_path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, mode & 07777);
+    if (!opened) return fail(std::move(opened.error()));
   }
-  Fd fd(raw);
+  Fd fd = std::move(*opened);
   auto cleanup = [&] {
-    if (!tmp_path.empty()) ::unlink(tmp_path.c_str());
+    if (!tmp_path.empty()) (void)sys::unlink(tmp_path.c_str());
   };
   // Exactly the mode asked: open() applied the umask.
   if (auto r = sys::fchmod(fd.get(), mode & 07777); !r) {
@@ -161,15 +165,13 @@ Result<void> create_segment(const std::string& path, const RingConfig& cfg, unsi
   }
   if (tmp_path.empty()) {
     std::string proc = fmt::format("/proc/self/fd/{}", fd.get());
-    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-      return fail_errno("linkat", errno, object);
-    }
+    auto l = sys::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW);
+    if (!l) return fail(std::move(l.error()).with_object(object));
     return {};
   }
-  int lr = ::link(tmp_path.c_str(), path.c_str());
-  int err = errno;
+  auto l = sys::link(tmp_path.c_str(), path.c_str());
   cleanup();
-  if (lr != 0) return fail_errno("link", err, object);
+  if (!l) return fail(std::move(l.error()).with_object(object));
   return {};
 }
 
@@ -236,7 +238,12 @@ class ShmRing final : public ChannelImpl {
   std::unexpected<Error> corrupt(const char* op, const char* why) const {
     return fail(Errc::corrupt, op, object_, why);
   }
+  // Whether messages wait for a consumer (spsc/mpsc): then the last side out keeps the name.
   bool undelivered() const noexcept;
+  // Marks slot i free and counts one side fewer attached (a clean detach or a reaped death).
+  void free_slot(std::uint32_t i) noexcept;
+  // Whether the ring's name still leads to the file this side opened (`mine`, its fstat).
+  bool still_named(const struct stat& mine) const noexcept;
 
   // The pollable descriptor's thread (wait=poll consumers).
   void start_bridge();
@@ -280,7 +287,7 @@ Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
   const RingOptions& o = p.opt;
   // The ring this side would create.
   RingConfig want;
-  want.pattern = static_cast<Pattern>(static_cast<int>(o.pattern.value_or(RingPattern::spsc)) + 1);
+  want.pattern = to_layout(o.pattern.value_or(RingPattern::spsc));
   if (o.policy && want.pattern != Pattern::pubsub) {
     return fail(Errc::invalid_argument, "open", p.object, "policy= applies to pattern=pubsub only");
   }
@@ -321,9 +328,9 @@ Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
 
   for (int attempt = 0; attempt < 100; ++attempt) {
     bool created = false;
-    int raw = ::open(r->path_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (raw < 0) {
-      if (errno != ENOENT) return fail_errno("open", errno, p.object);
+    auto opened = sys::open(r->path_.c_str(), O_RDWR | O_NOFOLLOW);
+    if (!opened) {
+      if (opened.error().code() != ENOENT) return fail(std::move(opened.error()).with_object(p.object));
       if (o.create == RingCreate::open_only) {
         return fail(Error::from_errno("open", ENOENT, p.object).with_detail("no such ring, and create=0"));
       }
@@ -332,34 +339,30 @@ Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
         if (c.error().code() == EEXIST) continue;  // another side created it first: open that one
         return fail(std::move(c.error()));
       }
-      raw = ::open(r->path_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-      if (raw < 0) {
-        if (errno == ENOENT) continue;  // already removed again; start over
-        return fail_errno("open", errno, p.object);
+      opened = sys::open(r->path_.c_str(), O_RDWR | O_NOFOLLOW);
+      if (!opened) {
+        if (opened.error().code() == ENOENT) continue;  // already removed again; start over
+        return fail(std::move(opened.error()).with_object(p.object));
       }
       created = true;
     } else if (o.create == RingCreate::exclusive) {
-      ::close(raw);
       return fail(Error::from_errno("open", EEXIST, p.object).with_detail("the ring exists, and excl=1"));
     }
-    r->fd_ = Fd(raw);
+    r->fd_ = std::move(*opened);
     // Attach under a shared gate lock: a closing side that removes the name takes it
     // exclusively, so the name we opened cannot be removed while we attach.
     if (auto g = sys::ofd_lock(r->fd_.get(), sys::LockKind::read, kLockGate, 1); !g) {
       return fail(std::move(g.error()).with_object(p.object));
     }
-    struct stat mine {}, named {};
-    if (::fstat(r->fd_.get(), &mine) != 0) return fail_errno("fstat", errno, p.object);
-    if (::stat(r->path_.c_str(), &named) != 0 || named.st_ino != mine.st_ino || named.st_dev != mine.st_dev) {
+    auto mine = sys::fstat(r->fd_.get());
+    if (!mine) return fail(std::move(mine.error()).with_object(p.object));
+    if (!r->still_named(*mine)) {
       r->fd_.reset();  // removed (and maybe re-created) between our open and our lock
       continue;
     }
-    if (!S_ISREG(mine.st_mode)) return fail(Errc::corrupt, "open", p.object, "the ring's file is not a regular file");
-    const auto size = static_cast<std::uint64_t>(mine.st_size);
-    if (size < kHeaderSize || size > kHeaderSize + kMaxCapacity) {
-      return fail(Errc::corrupt, "open", p.object, fmt::format("the ring's file has {} bytes, not a ring's size", size));
-    }
-    auto m = map_ring(r->fd_.get(), size, p.object);
+    auto size = check_ring_file(*mine, p.object);
+    if (!size) return fail(std::move(size.error()));
+    auto m = map_ring(r->fd_.get(), *size, p.object);
     if (!m) return fail(std::move(m.error()));
     r->map_ = std::move(*m);
     auto cfg = read_identity(r->map_.bytes(), r->map_.size(), p.object);
@@ -371,21 +374,17 @@ Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
                               asked, what));
     };
     if (o.pattern && want.pattern != cfg->pattern) {
-      return mismatch("pattern", to_string(static_cast<RingPattern>(static_cast<int>(cfg->pattern) - 1)), to_string(*o.pattern));
+      return mismatch("pattern", to_string(describe(*cfg).pattern), to_string(*o.pattern));
     }
     if (o.capacity && want.capacity != cfg->capacity) return mismatch("capacity", cfg->capacity, want.capacity);
     if (o.max_message && want.max_message != cfg->max_message) return mismatch("max", cfg->max_message, want.max_message);
     if (o.policy && want.policy != cfg->policy) {
-      return mismatch("policy", cfg->policy == Policy::block ? "block" : "drop", to_string(*o.policy));
+      return mismatch("policy", to_string(describe(*cfg).policy), to_string(*o.policy));
     }
     if (o.slots && cfg->pattern != Pattern::spsc && want.slots != cfg->slots) return mismatch("slots", cfg->slots, want.slots);
     r->hdr_ = reinterpret_cast<Header*>(r->map_.bytes());
+    r->info_ = describe(*cfg);
     r->info_.name = p.name;
-    r->info_.capacity = cfg->capacity;
-    r->info_.max_message = cfg->max_message;
-    r->info_.pattern = static_cast<RingPattern>(static_cast<int>(cfg->pattern) - 1);
-    r->info_.policy = cfg->policy == Policy::block ? SlowSubscriber::block : SlowSubscriber::drop;
-    r->info_.slots = cfg->slots;
     r->info_.created = created;
     bool busy = false;
     auto a = r->attach_role(busy);
@@ -422,15 +421,12 @@ Result<void> ShmRing::attach_role(bool& busy) {
       if (s.state.load(std::memory_order_acquire) == kSlotUsed) {
         // Its holder died. An mpsc reservation it left behind is the consumer's to skip
         // first; otherwise reap the slot and take it.
-        const std::uint64_t cp = s.claim_pos.load(std::memory_order_acquire);
+        const std::uint64_t cp = s.claim_pos.load(std::memory_order_acquire);  // acquire: as the consumer loads claims
         if (cfg_.pattern == Pattern::mpsc && cp != kClaimIdle) {
           (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, kLockSlot0 + i, 1);
           continue;
         }
-        s.state.store(kSlotFree, std::memory_order_release);
-        std::uint32_t live = ses.many_live.load(std::memory_order_relaxed);
-        while (live > 0 && !ses.many_live.compare_exchange_weak(live, live - 1, std::memory_order_acq_rel)) {
-        }
+        free_slot(i);
       }
       lock_byte_ = kLockSlot0 + i;
       slot_ = i;
@@ -457,7 +453,7 @@ Result<void> ShmRing::attach_role(bool& busy) {
   } else {
     if (!single) {
       Slot& sl = hdr_->slots[slot_];
-      sl.claim_pos.store(kClaimIdle, std::memory_order_relaxed);
+      sl.claim_pos.store(kClaimIdle, std::memory_order_relaxed);  // relaxed: published by the state's release
       sl.state.store(kSlotUsed, std::memory_order_release);  // release: the idle claim first
     }
     writer_ = std::make_unique<RingWriter>(map_.bytes(), cfg_, slot_, asymmetric_);
@@ -465,7 +461,7 @@ Result<void> ShmRing::attach_role(bool& busy) {
     if (s == Step::corrupt) {
       auto e = corrupt("open", writer_->why());
       writer_.reset();
-      if (!single) hdr_->slots[slot_].state.store(kSlotFree, std::memory_order_release);
+      if (!single) hdr_->slots[slot_].state.store(kSlotFree, std::memory_order_release);  // release: as free_slot; never counted live
       (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, lock_byte_, 1);
       lock_byte_ = -1;
       return e;
@@ -475,26 +471,36 @@ Result<void> ShmRing::attach_role(bool& busy) {
   if (single) {
     ses.single_state.store(kSingleAttached, std::memory_order_release);
   } else {
-    ses.many_live.fetch_add(1, std::memory_order_acq_rel);
+    ses.many_live.fetch_add(1, std::memory_order_acq_rel);  // acq_rel: ordered with free_slot's CAS
     ses.many_ever.store(1, std::memory_order_release);
   }
   return {};
 }
 
+void ShmRing::free_slot(std::uint32_t i) noexcept {
+  // release: everything the slot's holder did happens before a peer sees the slot free.
+  hdr_->slots[i].state.store(kSlotFree, std::memory_order_release);
+  SessionLine& ses = hdr_->session;
+  // relaxed: a first guess for the CAS, which (acq_rel) orders the count with the state.
+  std::uint32_t live = ses.many_live.load(std::memory_order_relaxed);
+  while (live > 0 && !ses.many_live.compare_exchange_weak(live, live - 1, std::memory_order_acq_rel)) {
+  }
+}
+
 bool ShmRing::undelivered() const noexcept {
   if (cfg_.pattern == Pattern::pubsub) return false;  // publish/subscribe keeps nothing for later
-  const std::uint64_t cap = cfg_.capacity;
-  std::uint64_t pos = hdr_->consumer.head.load(std::memory_order_acquire);
-  if ((pos & (kRecordAlign - 1)) != 0) return false;
-  std::byte* data = map_.bytes() + cfg_.header_size;
-  for (int i = 0; i < 64; ++i) {
-    auto* r = reinterpret_cast<RecordHeader*>(data + (pos & (cap - 1)));
-    const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
-    if (!stamped(st, pos)) return false;
-    if ((st & kKindMask) == kKindMessage) return true;
-    pos += record_span(r->len.load(std::memory_order_relaxed) & 0x7fffffff);
-  }
-  return true;
+  // acquire: the consumer's last release of a record (its reads of it) came before.
+  const std::uint64_t head = hdr_->consumer.head.load(std::memory_order_acquire);
+  // A message among the first records after the read position. Past 64 padding or
+  // abandoned records, or records that fail a check, the name is kept too: removing it
+  // is the one step that cannot be undone (ipcx rm removes it by hand).
+  const RecordWalk w = walk_records(map_.bytes(), cfg_, head, ~std::uint64_t{0}, 64);
+  return w.messages > 0 || w.step != Step::none;
+}
+
+bool ShmRing::still_named(const struct stat& mine) const noexcept {
+  auto named = sys::stat(path_.c_str());
+  return named && named->st_ino == mine.st_ino && named->st_dev == mine.st_dev;
 }
 
 void ShmRing::detach() noexcept {
@@ -510,15 +516,12 @@ void ShmRing::detach() noexcept {
     ses.single_state.store(kSingleDetached, std::memory_order_release);
     // Wake those waiting on us, so they see it now rather than at their next check.
     WaitLine& wl = pubsub ? hdr_->data_wait : hdr_->space_wait;
-    wl.futex.fetch_add(1, std::memory_order_release);
+    wl.futex.fetch_add(1, std::memory_order_release);  // release: as RingBase::wake
     (void)sys::futex_wake(&wl.futex, INT_MAX);
   } else {
-    hdr_->slots[slot_].state.store(kSlotFree, std::memory_order_release);
-    std::uint32_t live = ses.many_live.load(std::memory_order_relaxed);
-    while (live > 0 && !ses.many_live.compare_exchange_weak(live, live - 1, std::memory_order_acq_rel)) {
-    }
+    free_slot(slot_);
     WaitLine& wl = pubsub ? hdr_->space_wait : hdr_->data_wait;
-    wl.futex.fetch_add(1, std::memory_order_release);
+    wl.futex.fetch_add(1, std::memory_order_release);  // release: as RingBase::wake
     (void)sys::futex_wake(&wl.futex, INT_MAX);
   }
   (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, lock_byte_, 1);
@@ -528,11 +531,9 @@ void ShmRing::detach() noexcept {
   auto all = sys::ofd_try_lock(fd_.get(), sys::LockKind::write, kLockGate, kLockSlot0 + kMaxSlots);
   if (all && *all) {
     if (!undelivered()) {
-      struct stat mine {}, named {};
-      if (::fstat(fd_.get(), &mine) == 0 && ::stat(path_.c_str(), &named) == 0 && mine.st_ino == named.st_ino &&
-          mine.st_dev == named.st_dev) {
-        ::unlink(path_.c_str());
-      }
+      // Only our own file: the name may have been removed and made again by another ring.
+      auto mine = sys::fstat(fd_.get());
+      if (mine && still_named(*mine)) (void)sys::unlink(path_.c_str());
     }
     (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, kLockGate, kLockSlot0 + kMaxSlots);
   }
@@ -540,6 +541,7 @@ void ShmRing::detach() noexcept {
 
 ShmRing::~ShmRing() {
   if (bridge_.joinable()) {
+    // release: the thread that sees the stop (acquire) or either futex word change stops.
     bridge_stop_.store(true, std::memory_order_release);
     bridge_armed_.store(1, std::memory_order_release);
     (void)sys::futex_wake(&bridge_armed_, INT_MAX);
@@ -567,19 +569,16 @@ bool ShmRing::single_alive() const noexcept {
 
 std::uint64_t ShmRing::reap_slots() noexcept {
   std::uint64_t dead = 0;
-  SessionLine& ses = hdr_->session;
   for (std::uint32_t i = 0; i < cfg_.slots; ++i) {
     Slot& s = hdr_->slots[i];
+    // acquire: the slot holder's attach (release) and what it did before.
     if (s.state.load(std::memory_order_acquire) != kSlotUsed) continue;
     auto got = sys::ofd_try_lock(fd_.get(), sys::LockKind::write, kLockSlot0 + i, 1);
     if (!got || !*got) continue;  // alive (or attaching)
     if (reader_ && !reader_->claim_settled(i)) {
       dead |= std::uint64_t{1} << i;  // a reservation of its is still ahead of us
     } else {
-      s.state.store(kSlotFree, std::memory_order_release);
-      std::uint32_t live = ses.many_live.load(std::memory_order_relaxed);
-      while (live > 0 && !ses.many_live.compare_exchange_weak(live, live - 1, std::memory_order_acq_rel)) {
-      }
+      free_slot(i);
       if (writer_) writer_->invalidate();
     }
     (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, kLockSlot0 + i, 1);
@@ -609,6 +608,7 @@ Result<bool> ShmRing::producer_side_gone(bool force, const char* op) {
 Result<bool> ShmRing::consumer_side_gone(bool force, const char* op) {
   SessionLine& ses = hdr_->session;
   if (cfg_.pattern == Pattern::pubsub) {
+    // acquire: the publisher's last commit happens before its detach is seen.
     const std::uint32_t st = ses.single_state.load(std::memory_order_acquire);
     if (st == kSingleDetached) return fail(Errc::peer_gone, op, object_, "the publisher closed the ring");
     if (st == kSingleAttached && force && !single_alive()) return fail(Errc::peer_gone, op, object_, "the publisher died");
@@ -682,7 +682,7 @@ ShmRing::Got ShmRing::wait_loop(Deadline d, WaitLine& wl, const char* op, Attemp
     const std::uint32_t seen = announce_sleep(wl);
     g = attempt(false);
     if (g != Got::again) {
-      wl.waiters.fetch_sub(1, std::memory_order_relaxed);
+      wl.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only a hint for wakers
       return g;
     }
     auto w = sys::futex_wait(&wl.futex, seen, chunk);
@@ -907,6 +907,7 @@ bool ShmRing::bridge_should_signal(Clock::time_point& last_check) const noexcept
   // Read-only checks (the consumer's thread does the reaping).
   const SessionLine& ses = hdr_->session;
   if (cfg_.pattern == Pattern::pubsub) {
+    // acquire: as consumer_side_gone reads them.
     const std::uint32_t st = ses.single_state.load(std::memory_order_acquire);
     return st == kSingleDetached || (st == kSingleAttached && !single_alive());
   }
@@ -1035,7 +1036,7 @@ RingProducer& RingProducer::operator=(RingProducer&&) noexcept = default;
 RingProducer::~RingProducer() = default;
 
 Result<RingProducer> RingProducer::open(std::string_view name, const RingOptions& o) {
-  detail::ShmRing::Params p{std::string(name), fmt::format("shm://{}", name), o, false};
+  detail::ShmRing::Params p{std::string(name), ring_url(name), o, false};
   auto r = detail::ShmRing::open(p);
   if (!r) return fail(std::move(r.error()));
   return RingProducer(std::move(*r));
@@ -1077,7 +1078,7 @@ RingConsumer& RingConsumer::operator=(RingConsumer&&) noexcept = default;
 RingConsumer::~RingConsumer() = default;
 
 Result<RingConsumer> RingConsumer::open(std::string_view name, const RingOptions& o) {
-  detail::ShmRing::Params p{std::string(name), fmt::format("shm://{}", name), o, true};
+  detail::ShmRing::Params p{std::string(name), ring_url(name), o, true};
   auto r = detail::ShmRing::open(p);
   if (!r) return fail(std::move(r.error()));
   return RingConsumer(std::move(*r));
@@ -1106,7 +1107,7 @@ Channel RingConsumer::into_channel() && {
 Result<void> remove_ring(std::string_view name) {
   if (auto v = detail::validate_ring_name(name); !v) return fail(std::move(v.error()));
   std::string path = ring_path(name);
-  if (::unlink(path.c_str()) != 0) return fail_errno("unlink", errno, fmt::format("shm://{}", name));
+  if (auto u = sys::unlink(path.c_str()); !u) return fail(std::move(u.error()).with_object(ring_url(name)));
   return {};
 }
 

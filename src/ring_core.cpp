@@ -1,4 +1,4 @@
-// The ring's algorithms; see ring_core.hpp and docs/shm-ring-layout.md.
+// The ring's algorithms (ring_core.hpp); the format is docs/shm-ring-layout.md.
 //
 // Positions are absolute byte counts (u64, never wrapping in practice: 2^64 bytes); the
 // offset in the data region is pos & (capacity - 1). A record is complete when its stamp
@@ -31,6 +31,15 @@ pid_t g_membarrier_pid = 0;  // the process that registered (a forked child must
 bool g_membarrier_global = false;  // the kernel offers MEMBARRIER_CMD_GLOBAL_EXPEDITED
 
 }  // namespace
+
+Result<std::size_t> check_ring_file(const struct stat& st, std::string_view object) {
+  if (!S_ISREG(st.st_mode)) return fail(Errc::corrupt, "open", object, "the ring's file is not a regular file");
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (st.st_size < 0 || size < kHeaderSize || size > kHeaderSize + kMaxCapacity) {
+    return fail(Errc::corrupt, "open", object, fmt::format("the ring's file has {} bytes, not a ring's size", size));
+  }
+  return static_cast<std::size_t>(size);
+}
 
 Result<RingConfig> read_identity(const std::byte* base, std::size_t mapped, std::string_view object) {
   auto bad = [&](std::string why) { return fail(Errc::corrupt, "open", object, std::move(why)); };
@@ -86,6 +95,52 @@ void write_identity(std::byte* base, const RingConfig& cfg) {
   for (auto& s : h->slots) s.claim_pos.store(kClaimIdle, std::memory_order_relaxed);
 }
 
+RingInfo describe(const RingConfig& cfg) {
+  RingInfo i;
+  i.capacity = cfg.capacity;
+  i.max_message = cfg.max_message;
+  i.pattern = static_cast<RingPattern>(static_cast<int>(cfg.pattern) - 1);
+  i.policy = cfg.policy == Policy::block ? SlowSubscriber::block : SlowSubscriber::drop;
+  i.slots = cfg.slots;
+  return i;
+}
+
+Pattern to_layout(RingPattern p) noexcept { return static_cast<Pattern>(static_cast<int>(p) + 1); }
+
+RecordWalk walk_records(const std::byte* base, const RingConfig& cfg, std::uint64_t from, std::uint64_t until,
+                        std::uint64_t max_records) noexcept {
+  const std::byte* data = base + cfg.header_size;
+  const std::uint64_t mask = cfg.capacity - 1;
+  RecordWalk w;
+  w.end = from;
+  while (w.end < until && w.records < max_records) {
+    if ((w.end & (kRecordAlign - 1)) != 0) {
+      w.step = Step::corrupt;
+      w.why = "a record position is not record-aligned";
+      return w;
+    }
+    const std::uint64_t off = w.end & mask;
+    const auto* r = reinterpret_cast<const RecordHeader*>(data + off);
+    // acquire: pairs with the writer's release store of the stamp (the length is then its own).
+    const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
+    if (!stamped(st, w.end)) {
+      w.step = Step::none;
+      return w;
+    }
+    const std::uint64_t len = r->len.load(std::memory_order_relaxed);  // ordered by the stamp's acquire
+    const std::uint64_t kind = st & kKindMask;
+    if (const char* why = check_record(kind, len, off, cfg)) {
+      w.step = Step::corrupt;
+      w.why = why;
+      return w;
+    }
+    if (kind == kKindMessage) ++w.messages;
+    ++w.records;
+    w.end += record_span(len);
+  }
+  return w;
+}
+
 bool register_asymmetric_fence() noexcept {
   std::lock_guard lock(g_membarrier_mutex);
   const pid_t self = ::getpid();
@@ -113,7 +168,9 @@ void heavy_fence() noexcept {
 }
 
 std::uint32_t announce_sleep(WaitLine& w) noexcept {
+  // acquire: what a waker did before it bumped the futex word is seen by our re-check.
   const std::uint32_t seen = w.futex.load(std::memory_order_acquire);
+  // relaxed: published to wakers by the seq_cst increment below.
   w.kicked.store(0, std::memory_order_relaxed);
   w.waiters.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before the caller's re-check
   heavy_fence();
@@ -143,6 +200,7 @@ RingWriter::RingWriter(std::byte* base, const RingConfig& cfg, std::uint32_t slo
 Step RingWriter::attach() noexcept {
   if (cfg_.pattern == Pattern::mpsc) {
     std::uint64_t head = 0;
+    // relaxed: only its alignment is checked here; load_head loads it again with acquire.
     if ((hdr_->producer.tail.load(std::memory_order_relaxed) & (kRecordAlign - 1)) != 0 || !load_head(head)) {
       return corrupt("the reservation end and the read position are more than a capacity apart");
     }
@@ -153,23 +211,17 @@ Step RingWriter::attach() noexcept {
   const std::uint64_t head = hdr_->consumer.head.load(std::memory_order_acquire);
   tail_ = hdr_->producer.tail.load(std::memory_order_acquire);
   seq_ = hdr_->producer.tail_seq.load(std::memory_order_acquire);
+  // relaxed: only this side writes it, and the previous holder's last store came before our lock.
   version_ = hdr_->producer.version.load(std::memory_order_relaxed);
   if ((tail_ & (kRecordAlign - 1)) != 0 || (head & (kRecordAlign - 1)) != 0) {
     return corrupt("the producer or consumer position is not record-aligned");
   }
   // A previous producer may have died between completing a record and publishing the
   // position past it: walk over complete records so that nothing is written over.
-  for (std::uint64_t walked = 0; walked <= cap_;) {
-    auto* r = rec(tail_);
-    const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
-    if (!stamped(st, tail_)) break;
-    const std::uint64_t len = r->len.load(std::memory_order_relaxed);
-    const std::uint64_t span = record_span(len);
-    if ((tail_ & mask_) + span > cap_) return corrupt("a record runs past the end of the buffer");
-    if ((st & kKindMask) == kKindMessage) ++seq_;
-    tail_ += span;
-    walked += span;
-  }
+  const RecordWalk w = walk_records(reinterpret_cast<const std::byte*>(hdr_), cfg_, tail_, tail_ + cap_ + 1, ~std::uint64_t{0});
+  if (w.step == Step::corrupt) return corrupt(w.why);
+  seq_ += w.messages;
+  tail_ = w.end;
   if (cfg_.pattern == Pattern::spsc) {
     if (tail_ - head > cap_ && head - tail_ > cap_) return corrupt("the read and write positions are more than a capacity apart");
     if (head > tail_) tail_ = head;  // nothing past the read position is complete
@@ -191,13 +243,14 @@ void RingWriter::publish_tail() noexcept {
   auto& p = hdr_->producer;
   p.version.store(++version_, std::memory_order_relaxed);  // odd: update in progress
   std::atomic_thread_fence(std::memory_order_release);     // the odd version is seen before the new values
-  p.tail.store(tail_, std::memory_order_relaxed);
+  p.tail.store(tail_, std::memory_order_relaxed);          // relaxed: ordered by the fence and the even version
   p.tail_seq.store(seq_, std::memory_order_relaxed);
   p.version.store(++version_, std::memory_order_release);  // even: the values before it are complete
 }
 
 void RingWriter::write_padding(std::uint64_t pos, std::uint64_t bytes) noexcept {
   auto* r = rec(pos);
+  // relaxed: both published by the stamp's release store.
   r->len.store(static_cast<std::uint32_t>(bytes - kRecordHeader), std::memory_order_relaxed);
   r->seq32.store(static_cast<std::uint32_t>(seq_), std::memory_order_relaxed);
   // release: the length is visible to whoever sees the stamp.
@@ -211,6 +264,7 @@ bool RingWriter::load_head(std::uint64_t& head) const noexcept {
   for (int attempt = 0; attempt < 8; ++attempt) {
     // acquire: the consumer's reads of the records before `head` happened before we reuse them.
     head = hdr_->consumer.head.load(std::memory_order_acquire);
+    // acquire: other producers' reservations up to it (only the distance is checked).
     const std::uint64_t t =
         cfg_.pattern == Pattern::spsc ? tail_ : hdr_->producer.tail.load(std::memory_order_acquire);
     if ((head & (kRecordAlign - 1)) != 0) return false;
@@ -248,7 +302,7 @@ Step RingWriter::starve(std::uint64_t end, std::uint64_t reserve, std::uint64_t 
     const std::uint64_t at = hysteresis ? end + extra - cap_ : 0;
     if (at != wake_at_) {
       wake_at_ = at;
-      hdr_->space_wait.wake_at.store(at, std::memory_order_relaxed);
+      hdr_->space_wait.wake_at.store(at, std::memory_order_relaxed);  // relaxed: see above
     }
   }
   return Step::none;
@@ -271,11 +325,13 @@ Step RingWriter::refresh_subscribers(std::uint64_t end, std::uint64_t reserve) n
     Slot& s = hdr_->slots[i];
     // acquire: a subscriber sets its cursor before it marks the slot used.
     if (s.state.load(std::memory_order_acquire) != kSlotUsed) continue;
+    // acquire: the subscriber's reads of the records before its cursor are done.
     std::uint64_t c = s.cursor.load(std::memory_order_acquire);
     for (int attempt = 0; attempt < 8; ++attempt) {
       if (c == kCursorJoining) {
         // Assign the joiner our tail; join_seq first, published by the release CAS.
         s.join_seq.store(seq_, std::memory_order_relaxed);
+        // acq_rel: publishes join_seq; on failure, acquire as the load above.
         if (s.cursor.compare_exchange_strong(c, tail_, std::memory_order_acq_rel, std::memory_order_acquire)) c = tail_;
         continue;
       }
@@ -295,17 +351,9 @@ Step RingWriter::refresh_subscribers(std::uint64_t end, std::uint64_t reserve) n
       // and the publisher scans the subscribers once per eighth of the ring instead of on
       // every message while that subscriber lags.
       const std::uint64_t target = std::min<std::uint64_t>(need + cap_ / 8, tail_);
-      std::uint64_t q = pos;
-      while (q < target) {
-        auto* r = rec(q);
-        const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
-        const std::uint64_t span = record_span(r->len.load(std::memory_order_relaxed));
-        if (!stamped(st, q) || (q & mask_) + span > cap_) {
-          q = tail_;  // our own records are broken: drop everything before the tail
-          break;
-        }
-        q += span;
-      }
+      const RecordWalk w = walk_records(reinterpret_cast<const std::byte*>(hdr_), cfg_, pos, target, ~std::uint64_t{0});
+      // Our own records broken: drop everything before the tail.
+      const std::uint64_t q = w.step == Step::ok ? w.end : tail_;
       // release: pairs with the subscriber's acquire when it pins or reloads its cursor.
       if (s.cursor.compare_exchange_strong(c, q, std::memory_order_acq_rel, std::memory_order_acquire)) c = q;
     }
@@ -340,8 +388,10 @@ Step RingWriter::try_reserve_slow(std::uint64_t len, Reservation& r) noexcept {
       }
       // The claim is visible before the reservation is (release CAS): a consumer that
       // finds the reservation incomplete and this producer dead skips exactly it.
-      me.claim_len.store(need, std::memory_order_relaxed);
+      me.claim_len.store(need, std::memory_order_relaxed);  // relaxed: published by the CAS
       me.claim_pos.store(t, std::memory_order_relaxed);
+      // acq_rel: publishes the claim, and sees the reservations before ours; relaxed on
+      // failure: the new value is only a starting point, checked again next round.
       if (hdr_->producer.tail.compare_exchange_weak(t, t + need, std::memory_order_acq_rel, std::memory_order_relaxed)) {
         if (pad != 0) write_padding(t, pad);
         r.pos = t + pad;
@@ -379,6 +429,7 @@ void RingWriter::commit_slow(const Reservation& r, std::uint64_t len) noexcept {
   auto* h = rec(r.pos);
   const std::uint64_t span = record_span(len);
   if (cfg_.pattern == Pattern::mpsc && span < r.span) write_padding(r.pos + span, r.span - span);
+  // relaxed: both published by the stamp's release store.
   h->len.store(static_cast<std::uint32_t>(len), std::memory_order_relaxed);
   h->seq32.store(static_cast<std::uint32_t>(seq_), std::memory_order_relaxed);
   // release: the payload and the header fields are visible to a reader that sees the stamp.
@@ -398,6 +449,7 @@ void RingWriter::abandon(const Reservation& r) noexcept {
   if (cfg_.pattern != Pattern::mpsc) return;  // the position was never published: nothing to undo
   // mpsc: the space is reserved; mark it skipped so the consumer moves past it.
   auto* h = rec(r.pos);
+  // relaxed: published by the stamp's release store.
   h->len.store(static_cast<std::uint32_t>(r.claim_end - r.pos - kRecordHeader), std::memory_order_relaxed);
   h->stamp.store(r.pos | kKindAbandoned, std::memory_order_release);  // release: len first
   hdr_->slots[slot_].claim_pos.store(kClaimIdle, std::memory_order_release);
@@ -406,6 +458,7 @@ void RingWriter::abandon(const Reservation& r) noexcept {
 
 std::uint64_t RingWriter::backlog() const noexcept {
   if (cfg_.pattern == Pattern::pubsub) return 0;
+  // acquire: the same pairing as the sides' own loads (a hint; nothing is read through them).
   const std::uint64_t t = hdr_->producer.tail.load(std::memory_order_acquire);
   const std::uint64_t h = hdr_->consumer.head.load(std::memory_order_acquire);
   return t - h <= cap_ ? t - h : 0;
@@ -421,6 +474,7 @@ RingReader::RingReader(std::byte* base, const RingConfig& cfg, std::uint32_t slo
 
 Step RingReader::attach() noexcept {
   if (cfg_.pattern != Pattern::pubsub) {
+    // acquire: the previous consumer's position and the producers' records before the tail.
     head_ = hdr_->consumer.head.load(std::memory_order_acquire);
     const std::uint64_t t = hdr_->producer.tail.load(std::memory_order_acquire);
     if ((head_ & (kRecordAlign - 1)) != 0) return corrupt("the read position is not record-aligned");
@@ -428,7 +482,7 @@ Step RingReader::attach() noexcept {
     return Step::ok;
   }
   Slot& s = hdr_->slots[slot_];
-  s.cursor.store(kCursorJoining, std::memory_order_relaxed);
+  s.cursor.store(kCursorJoining, std::memory_order_relaxed);  // relaxed: published by the state's release
   // release: the publisher that sees the slot used sees the joining cursor.
   s.state.store(kSlotUsed, std::memory_order_release);
   // seq_cst: pairs with the publisher's fence before it scans the slots: either it sees
@@ -438,20 +492,21 @@ Step RingReader::attach() noexcept {
   std::uint64_t t = 0, seq = 0;
   for (int i = 0; i < 10000; ++i) {
     const std::uint32_t v1 = p.version.load(std::memory_order_acquire);  // acquire: values after it are at least this new
-    t = p.tail.load(std::memory_order_relaxed);
+    t = p.tail.load(std::memory_order_relaxed);  // relaxed: the seqlock's version checks order them
     seq = p.tail_seq.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);  // the loads above happen before the re-check
-    if ((v1 & 1) == 0 && p.version.load(std::memory_order_relaxed) == v1) break;
+    if ((v1 & 1) == 0 && p.version.load(std::memory_order_relaxed) == v1) break;  // relaxed: after the fence
   }
   if ((t & (kRecordAlign - 1)) != 0) return corrupt("the publisher's position is not record-aligned");
   std::uint64_t c = kCursorJoining;
+  // acq_rel: our cursor is published to the publisher; acquire on failure: its join_seq.
   if (s.cursor.compare_exchange_strong(c, t, std::memory_order_acq_rel, std::memory_order_acquire)) {
     expected_ = seq;
     head_ = t;
   } else {
     // The publisher assigned the cursor first; acquire (failed CAS) made its join_seq visible.
     if ((c & (kRecordAlign - 1)) != 0) return corrupt("the publisher assigned a misaligned cursor");
-    expected_ = s.join_seq.load(std::memory_order_relaxed);
+    expected_ = s.join_seq.load(std::memory_order_relaxed);  // relaxed: ordered by that acquire
     head_ = c;
   }
   return Step::ok;
@@ -482,17 +537,15 @@ Step RingReader::try_read_slow(View& v) noexcept {
     }
     const std::uint64_t kind = st & kKindMask;
     const std::uint64_t len = r->len.load(std::memory_order_relaxed);  // ordered by the stamp's acquire
-    const std::uint64_t o = pos & mask_;
+    if (const char* why = check_record(kind, len, pos & mask_, cfg_)) return corrupt(why);
     if (kind == kKindMessage) {
-      if (len > cfg_.max_message) return corrupt("a record is longer than the ring's maximum message");
-      if (o + kRecordHeader + len > cap_) return corrupt("a record runs past the end of the buffer");
       v.data = payload(pos);
       v.len = len;
       v.pos = pos;
       v.next = pos + record_span(len);
       v.lost = 0;
       if (cfg_.pattern == Pattern::pubsub) {
-        const std::uint32_t s32 = r->seq32.load(std::memory_order_relaxed);
+        const std::uint32_t s32 = r->seq32.load(std::memory_order_relaxed);  // relaxed: ordered by the stamp's acquire
         std::uint64_t full = expected_;
         if (s32 != static_cast<std::uint32_t>(expected_)) {
           // A gap: rebuild the 64-bit number from the publisher's count, which is at most a
@@ -506,10 +559,7 @@ Step RingReader::try_read_slow(View& v) noexcept {
       }
       return Step::ok;
     }
-    if (kind != kKindPadding && kind != kKindAbandoned) return corrupt("a record has an unknown kind");
-    const std::uint64_t span = record_span(len);
-    if (o + span > cap_) return corrupt("a padding record runs past the end of the buffer");
-    advance(pos, pos + span);
+    advance(pos, pos + record_span(len));
   }
   return Step::none;
 }
@@ -527,7 +577,8 @@ void RingReader::unread(const View& v) noexcept {
 bool RingReader::stalled() const noexcept {
   if (cfg_.pattern != Pattern::mpsc) return false;
   // Shared state only (the pollable descriptor's thread asks too); equal to head_ in the
-  // consumer's own thread.
+  // consumer's own thread. acquire: as the sides load them; the stamp's acquire below is
+  // what the answer rests on.
   const std::uint64_t head = hdr_->consumer.head.load(std::memory_order_acquire);
   const std::uint64_t t = hdr_->producer.tail.load(std::memory_order_acquire);
   if ((head & (kRecordAlign - 1)) != 0 || t == head || t - head > cap_) return false;
@@ -544,7 +595,7 @@ Step RingReader::skip_dead_claim(std::uint64_t dead_slots) noexcept {
     // acquire: pairs with the producer's release CAS that made the claim's reservation real.
     const std::uint64_t cp = s.claim_pos.load(std::memory_order_acquire);
     if (cp == kClaimIdle) continue;
-    const std::uint64_t cl = s.claim_len.load(std::memory_order_relaxed);
+    const std::uint64_t cl = s.claim_len.load(std::memory_order_relaxed);  // relaxed: ordered by the claim_pos acquire
     if (cl == 0 || cl > cap_ || cp > head_ || head_ - cp >= cl) continue;  // does not cover the read position
     if (((dead_slots >> i) & 1) == 0) {
       live_cover = true;
@@ -562,12 +613,14 @@ Step RingReader::skip_dead_claim(std::uint64_t dead_slots) noexcept {
   if (live_cover || best < 0) return Step::none;
   if (ambiguous) return corrupt("two dead producers claim the same reservation");
   const std::uint64_t end = best_pos + best_len;
+  // acquire: the reservations up to the tail are real (only the distance is checked).
   const std::uint64_t t = hdr_->producer.tail.load(std::memory_order_acquire);
   if ((end & (kRecordAlign - 1)) != 0 || end - head_ > cap_ || t - end > cap_) {
     return corrupt("a dead producer's claim is outside the ring");
   }
-  // It may have completed the record just before it died.
+  // It may have completed the record just before it died (acquire: as a reader's stamp load).
   if (stamped(rec(head_)->stamp.load(std::memory_order_acquire), head_)) return Step::ok;
+  // release: the claim is settled before a producer that reaps the slot sees it idle.
   hdr_->slots[best].claim_pos.store(kClaimIdle, std::memory_order_release);
   advance(head_, end);
   return Step::ok;
@@ -576,9 +629,10 @@ Step RingReader::skip_dead_claim(std::uint64_t dead_slots) noexcept {
 bool RingReader::claim_settled(std::uint32_t slot) const noexcept {
   if (cfg_.pattern != Pattern::mpsc || slot >= cfg_.slots) return true;
   const Slot& s = hdr_->slots[slot];
+  // acquire: pairs with the producer's release CAS (the claim) or release store (its end).
   const std::uint64_t cp = s.claim_pos.load(std::memory_order_acquire);
   if (cp == kClaimIdle) return true;
-  const std::uint64_t cl = s.claim_len.load(std::memory_order_relaxed);
+  const std::uint64_t cl = s.claim_len.load(std::memory_order_relaxed);  // relaxed: ordered by that acquire
   return cl <= cap_ && cp + cl <= head_;
 }
 
@@ -586,10 +640,11 @@ bool RingReader::readable() const noexcept {
   // Only shared state: the pollable descriptor's thread calls this beside the reader's.
   std::uint64_t pos = 0;
   if (cfg_.pattern == Pattern::pubsub) {
+    // acquire: a cursor moved by the publisher, as try_read_slow loads it.
     pos = hdr_->slots[slot_].cursor.load(std::memory_order_acquire) & ~kCursorPinned;
     if ((pos & (kRecordAlign - 1)) != 0) return false;  // joining, or scribbled over
   } else {
-    pos = hdr_->consumer.head.load(std::memory_order_acquire);
+    pos = hdr_->consumer.head.load(std::memory_order_acquire);  // acquire: as the consumer's release stores it
   }
   return stamped(rec(pos)->stamp.load(std::memory_order_acquire), pos);
 }

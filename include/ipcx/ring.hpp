@@ -172,5 +172,7 @@ Result<void> remove_ring(std::string_view name);
 // The file that holds the ring: /dev/shm/ipcx.ring.NAME (the POSIX shm name
 // "/ipcx.ring.NAME").
 std::string ring_path(std::string_view name);
+// How the ring is named as a Channel and to ipcx ls/stat/rm: "shm://NAME".
+std::string ring_url(std::string_view name);
 
 }  // namespace ipcx
