@@ -832,11 +832,12 @@ Result<Message> ShmRing::receive_message(const ReceiveOptions&, Deadline d) {
 Result<Loan> ShmRing::loan(std::size_t size, Deadline d) {
   if (reserve(size, d, "loan", res_) != Got::value) return fail(std::move(err_));
   loan_active_ = true;
-  return Result<Loan>(std::in_place, this, std::span<std::byte>(res_.data, size), res_.pos);
+  return lend(std::span<std::byte>(res_.data, size), res_.pos);
 }
 
 Result<void> ShmRing::commit(Loan& loan, std::size_t size, const SendOptions&) {
-  if (!loan_active_ || !loan.active() || loan.token() != res_.pos) [[unlikely]] {
+  // The token alone does not tell two rings' loans apart: both lend at position 0 first.
+  if (!loan_active_ || !lent(loan) || loan.token() != res_.pos) [[unlikely]] {
     return fail(Errc::invalid_argument, "commit", object_, "the loan is not this channel's outstanding loan");
   }
   if (size > res_.capacity) [[unlikely]] {
@@ -846,15 +847,15 @@ Result<void> ShmRing::commit(Loan& loan, std::size_t size, const SendOptions&) {
   }
   writer_->commit(res_, size);
   loan_active_ = false;
-  loan.disarm();
+  disarm(loan);
   return {};
 }
 
 void ShmRing::abandon(Loan& loan) noexcept {
-  if (!loan_active_ || loan.token() != res_.pos) return;
+  if (!loan_active_ || !lent(loan) || loan.token() != res_.pos) return;
   writer_->abandon(res_);
   loan_active_ = false;
-  loan.disarm();
+  disarm(loan);
 }
 
 Result<ReadView> ShmRing::read(Deadline d) {
