@@ -246,7 +246,7 @@ class ShmRing final : public ChannelImpl {
   bool still_named(const struct stat& mine) const noexcept;
 
   // The pollable descriptor's thread (wait=poll consumers).
-  void start_bridge();
+  Result<void> start_bridge();
   void bridge_main();
   bool bridge_should_signal(Clock::time_point& last_check) const noexcept;
   void rearm_bridge() noexcept;
@@ -390,7 +390,9 @@ Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
     auto a = r->attach_role(busy);
     (void)sys::ofd_lock(r->fd_.get(), sys::LockKind::unlock, kLockGate, 1);
     if (!a) return fail(std::move(a.error()));
-    if (r->consumer_ && o.wait == WaitStrategy::poll) r->start_bridge();
+    if (r->consumer_ && o.wait == WaitStrategy::poll) {
+      if (auto b = r->start_bridge(); !b) return fail(std::move(b.error()));  // ~ShmRing detaches
+    }
     return r;
   }
   return fail(Errc::system, "open", p.object, "the ring kept being removed and re-created while opening; gave up");
@@ -881,16 +883,22 @@ void ShmRing::release(ReadView& view) noexcept {
 }
 
 // ---------------------------------------------------------------------------------------
-// The pollable descriptor: a thread that sleeps on the ring for the consumer and rings an
-// eventfd when there is something to read (or the peer is gone), then waits to be
-// re-armed by the consumer once it has drained the ring. The eventfd is this process's
-// own, so no descriptor has to cross to the producer.
+// The pollable descriptor (wait=poll): one thread per consumer handle that sleeps on the
+// ring for the consumer and rings an eventfd when there is something to read (or the
+// peer is gone), then waits to be re-armed by the consumer once it has drained the ring.
+// The eventfd is this process's own, so no descriptor has to cross to the producer. It
+// reads only shared memory (RingReader::readable, stalled) beside the consumer's thread.
 
-void ShmRing::start_bridge() {
+Result<void> ShmRing::start_bridge() {
   auto e = sys::eventfd(0, EFD_NONBLOCK);
-  if (!e) return;  // pollable_fd() stays -1; waiting still works
+  if (!e) {
+    return fail(std::move(e.error())
+                    .with_object(object_)
+                    .with_detail("wait=poll needs an eventfd for pollable_fd(); open without wait=poll to wait in the call"));
+  }
   efd_ = std::move(*e);
   bridge_ = std::thread([this] { bridge_main(); });
+  return {};
 }
 
 void ShmRing::rearm_bridge() noexcept {

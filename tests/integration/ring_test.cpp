@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -190,6 +191,37 @@ TEST(Ring, ALoanCommittedToAnotherRingIsRefused) {
   auto c_wrong = cb.commit(std::move(*c_loan), 4);
   ASSERT_FALSE(c_wrong);
   EXPECT_EQ(c_wrong.error().kind(), Errc::invalid_argument);
+}
+
+// wait=poll makes an eventfd (and a thread) per consumer: when the eventfd cannot be
+// made, the open fails and says why, rather than handing out a consumer whose
+// pollable_fd() is -1. The child leaves itself room for exactly one more descriptor: the
+// ring's file.
+TEST(Ring, PollOpenFailsWhenItsEventfdCannotBeMade) {
+  const std::string name = ipcx::test::unique_name("noefd");
+  auto child = Child::spawn([&]() -> int {
+    const int lowest = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (lowest < 0) return 9;
+    ::close(lowest);
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 10;
+    lim.rlim_cur = static_cast<rlim_t>(lowest) + 1;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return 10;
+    auto rx = ipcx::RingConsumer::open(name, with_capacity(4096, ipcx::WaitStrategy::poll));
+    if (rx) return 11;  // opened, with no pollable descriptor
+    if (rx.error().code() != EMFILE) return 12;
+    if (rx.error().message().find("wait=poll") == std::string::npos) return 13;
+    // Room for the eventfd again: the same open works, and the failed one left no trace.
+    lim.rlim_cur = static_cast<rlim_t>(lowest) + 2;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return 14;
+    auto ok = ipcx::RingConsumer::open(name, with_capacity(4096, ipcx::WaitStrategy::poll));
+    if (!ok) return 15;
+    if (!ok->info().created) return 16;
+    if (ok->pollable_fd() < 0) return 17;
+    return 0;
+  });
+  EXPECT_EQ(child.wait(), 0);
+  EXPECT_FALSE(ring_exists(name));
 }
 
 // Many producers, one consumer: every producer's messages arrive complete and in its order.
