@@ -1,597 +1,1123 @@
-// The ring's algorithms; see ring_core.hpp and docs/shm-ring-layout.md.
+// shm:// — the ring of ring_core.hpp in a named shared-memory file, with the lifetime,
+// liveness and waiting around it, as a Channel (ShmRing) and as RingProducer / RingConsumer.
 //
-// Positions are absolute byte counts (u64, never wrapping in practice: 2^64 bytes); the
-// offset in the data region is pos & (capacity - 1). A record is complete when its stamp
-// equals its own position plus a kind, stored last with release; a reader loads the
-// stamp with acquire and then everything the writer wrote before it is visible.
-#include "ring_core.hpp"
+// Naming: ring NAME lives in /dev/shm/ipcx.ring.NAME (the POSIX shm name
+// "/ipcx.ring.NAME"; ring_layout.hpp's kFileDir and kFilePrefix). Creation builds the whole header in an unnamed O_TMPFILE file and
+// then links it under the name, so an opener never sees a half-made ring and exactly one
+// creator wins (link fails with EEXIST for the others, who then open the winner's).
+//
+// Liveness: every side holds an OFD write lock on one byte of the file (its role byte or
+// its slot byte; see ring_layout.hpp). The kernel drops it when the side dies, in any PID
+// namespace; a survivor tests it with F_OFD_GETLK, or takes it (F_OFD_SETLK) to reap a
+// dead slot. Attaching holds a shared lock on byte 0; removing the name takes byte 0 and
+// every role byte exclusively, so nobody attaches to a name that is being removed.
+#include "ipcx/ring.hpp"
 
-#include <linux/membarrier.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstring>
-#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "ipcx/detail/transport.hpp"
+#include "ipcx/mapping.hpp"
+#include "ring_core.hpp"
+#include "sys/eventfd.hpp"
+#include "sys/file.hpp"
 #include "sys/futex.hpp"
-#include "sys/membarrier.hpp"
+#include "sys/io.hpp"
+#include "sys/ofd_lock.hpp"
+#include "sys/shm.hpp"
 
-namespace ipcx::detail {
+namespace ipcx {
 
-using namespace ring;
+std::string_view to_string(RingPattern p) noexcept {
+  switch (p) {
+    case RingPattern::spsc: return "spsc";
+    case RingPattern::mpsc: return "mpsc";
+    case RingPattern::pubsub: return "pubsub";
+  }
+  return "?";
+}
+std::string_view to_string(SlowSubscriber p) noexcept { return p == SlowSubscriber::block ? "block" : "drop"; }
+std::string_view to_string(WaitStrategy w) noexcept {
+  switch (w) {
+    case WaitStrategy::spin: return "spin";
+    case WaitStrategy::yield: return "yield";
+    case WaitStrategy::sleep: return "sleep";
+    case WaitStrategy::poll: return "poll";
+  }
+  return "?";
+}
 
+std::string ring_url(std::string_view name) { return fmt::format("{}://{}", to_string(Scheme::shm), name); }
+
+std::string ring_path(std::string_view name) {
+  return fmt::format("{}/{}{}", detail::ring::kFileDir, detail::ring::kFilePrefix, name);
+}
+
+namespace detail {
 namespace {
 
-bool is_pow2(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+using namespace ring;
+using Clock = std::chrono::steady_clock;
 
-std::mutex g_membarrier_mutex;
-pid_t g_membarrier_pid = 0;  // the process that registered (a forked child must register again)
-bool g_membarrier_global = false;  // the kernel offers MEMBARRIER_CMD_GLOBAL_EXPEDITED
+constexpr std::size_t kDefaultCapacity = 1 << 20;
+constexpr unsigned kDefaultSlots = 16;
+// How often a side that spins or yields (or calls try_) asks the kernel whether its peer
+// lives; a sleeper asks each time it wakes, at least every kSleepChunk. Both keep
+// "peer gone" well within a second, and an idle sleeper wakes only five times a second.
+constexpr auto kLivenessInterval = std::chrono::milliseconds(50);
+constexpr auto kSleepChunk = std::chrono::milliseconds(200);
+// Liveness costs a system call; a producer that never waits asks every this many sends.
+constexpr unsigned kSendsPerCheck = 32;
+
+Result<void> validate_ring_name(std::string_view name) {
+  auto bad = [&](std::string why) { return fail(Errc::invalid_argument, "open", name, std::move(why)); };
+  if (name.empty()) return bad("a ring needs a name");
+  if (name.size() > 200) return bad(fmt::format("ring name is {} bytes; at most 200", name.size()));
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    if (!ok) return bad("a ring name may hold only letters, digits, '-', '_' and '.'");
+  }
+  if (name.find("..") != std::string_view::npos) return bad("a ring name may not contain '..'");
+  return {};
+}
+
+std::uint64_t next_pow2(std::uint64_t v) {
+  std::uint64_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+Clock::time_point coarse_now() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return Clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+// MAP_POPULATE: fault every page in now, not on the data path.
+Result<Mapping> map_ring(int fd, std::size_t n, const std::string& object) {
+  return Mapping::map(fd, n, Access::read_write, 0, MAP_POPULATE, object);
+}
+
+std::string no_space_detail(std::uint64_t want) {
+  auto sv = sys::statvfs(std::string(kFileDir).c_str());
+  if (!sv) return fmt::format("{} bytes asked", want);
+  return fmt::format("{} bytes asked, {} free in {}; raise its size (mount -o remount,size=...) or ask for "
+                     "a smaller capacity", want, static_cast<std::uint64_t>(sv->f_bavail) * sv->f_frsize, kFileDir);
+}
+
+// Makes a complete ring file in /dev/shm and links it as `path`. EEXIST (kept as the
+// error's code) if someone else linked first.
+Result<void> create_segment(const std::string& path, const RingConfig& cfg, unsigned mode, const std::string& object) {
+  const std::uint64_t total = cfg.total_size;
+  std::string tmp_path;
+  // O_TMPFILE: the file has no name until linkat; a crash before then leaves nothing.
+  auto opened = sys::open(std::string(kFileDir).c_str(), O_TMPFILE | O_RDWR, mode & 07777);
+  if (!opened) {
+    // No O_TMPFILE here: a temporary name, removed once linked.
+    static std::atomic<unsigned> counter{0};
+    tmp_path = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter.fetch_add(1));
+    opened = sys::open(tmp_path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, mode & 07777);
+    if (!opened) return fail(std::move(opened.error()));
+  }
+  Fd fd = std::move(*opened);
+  auto cleanup = [&] {
+    if (!tmp_path.empty()) (void)sys::unlink(tmp_path.c_str());
+  };
+  // Exactly the mode asked: open() applied the umask.
+  if (auto r = sys::fchmod(fd.get(), mode & 07777); !r) {
+    cleanup();
+    return fail(std::move(r.error()).with_object(object));
+  }
+  // Reserve every byte now, so a full /dev/shm fails here and not as SIGBUS later.
+  if (auto r = sys::fallocate(fd.get(), 0, static_cast<off_t>(total)); !r) {
+    cleanup();
+    Error e = std::move(r.error()).with_object(object);
+    if (e.code() != ENOSPC) return fail(std::move(e));
+    return fail(std::move(e).with_detail(no_space_detail(total)));
+  }
+  {
+    auto m = map_ring(fd.get(), total, object);
+    if (!m) {
+      cleanup();
+      return fail(std::move(m.error()));
+    }
+    write_identity(m->bytes(), cfg);
+  }
+  if (tmp_path.empty()) {
+    std::string proc = fmt::format("/proc/self/fd/{}", fd.get());
+    auto l = sys::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW);
+    if (!l) return fail(std::move(l.error()).with_object(object));
+    return {};
+  }
+  auto l = sys::link(tmp_path.c_str(), path.c_str());
+  cleanup();
+  if (!l) return fail(std::move(l.error()).with_object(object));
+  return {};
+}
 
 }  // namespace
 
-Result<RingConfig> read_identity(const std::byte* base, std::size_t mapped, std::string_view object) {
-  auto bad = [&](std::string why) { return fail(Errc::corrupt, "open", object, std::move(why)); };
-  if (mapped < kHeaderSize) return bad(fmt::format("the segment is {} bytes, smaller than a ring header ({})", mapped, kHeaderSize));
-  Identity id;
-  std::memcpy(&id, base, sizeof id);  // one copy; the shared identity is never read again
-  if (id.magic != kMagic) return bad("bad magic: not an ipcx ring");
-  if (id.version != kLayoutVersion) {
-    return bad(fmt::format("layout version {}; this ipcx reads version {}", id.version, kLayoutVersion));
+// One side of a ring: a producer (RingWriter) or a consumer (RingReader).
+class ShmRing final : public ChannelImpl {
+ public:
+  struct Params {
+    std::string name;
+    std::string object;  // how errors name it: the URL, or shm://NAME
+    RingOptions opt;
+    bool consumer = false;
+  };
+
+  static Result<std::unique_ptr<ShmRing>> open(const Params& p);
+  ~ShmRing() override;
+
+  // ChannelImpl
+  Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override;
+  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override;
+  Result<Message> receive_message(const ReceiveOptions& o, Deadline d) override;
+  int pollable_fd() const noexcept override { return efd_.get(); }
+  std::size_t max_message_size() const noexcept override { return info_.max_message; }
+  Result<Loan> loan(std::size_t size, Deadline d) override;
+  Result<void> commit(Loan& loan, std::size_t size, const SendOptions& o) override;
+  void abandon(Loan& loan) noexcept override;
+  Result<ReadView> read(Deadline d) override;
+  void release(ReadView& view) noexcept override;
+
+  const RingInfo& info() const noexcept { return info_; }
+  std::uint64_t lost() const noexcept { return lost_total_; }
+  const std::string& object() const noexcept { return object_; }
+
+ private:
+  ShmRing() = default;
+  Result<void> attach_role(bool& busy);
+  void detach() noexcept;
+
+  enum class Got : std::uint8_t { value, again, error };
+  // The next view into `v`, waiting by the deadline; Got::error with err_ set otherwise.
+  // A message that is there already is taken inline, so that a caller in this file keeps
+  // the view in registers: a View written through memory by a call and read back at once
+  // costs a store-forwarding stall on the hot path.
+  // next_view_slow does the rest: the checks, records the fast path leaves (padding, a
+  // gap, a drop subscriber's cursor) and the wait.
+  Got next_view(Deadline d, const char* op, RingReader::View& v) {
+    if (reader_ && !view_active_ && reader_->try_read_fast(v)) [[likely]] return Got::value;
+    return next_view_slow(d, op, v);
   }
-  if (id.header_size != kHeaderSize) return bad(fmt::format("header size {} (expected {})", id.header_size, kHeaderSize));
-  if (!is_pow2(id.capacity) || id.capacity < kMinCapacity || id.capacity > kMaxCapacity) {
-    return bad(fmt::format("capacity {} is not a power of two in [{}, {}]", id.capacity, kMinCapacity, kMaxCapacity));
+  Got next_view_slow(Deadline d, const char* op, RingReader::View& v);
+  Got reserve(std::size_t len, Deadline d, const char* op, RingWriter::Reservation& r);
+  Got read_attempt(bool force, RingReader::View& v, const char* op);
+  Got reserve_attempt(bool force, std::size_t len, RingWriter::Reservation& r, const char* op);
+  template <class Attempt>
+  Got wait_loop(Deadline d, WaitLine& wl, const char* op, Attempt&& attempt);
+
+  // Liveness. `force`: ask the kernel (rate-limited by the caller).
+  Result<bool> producer_side_gone(bool force, const char* op);
+  Result<bool> consumer_side_gone(bool force, const char* op);
+  std::uint64_t reap_slots() noexcept;  // returns the dead slots that could not be reaped yet
+  bool single_alive() const noexcept;
+  bool due() noexcept;
+  std::unexpected<Error> corrupt(const char* op, const char* why) const {
+    return fail(Errc::corrupt, op, object_, why);
   }
-  if (id.max_message == 0 || id.max_message > max_payload(id.capacity)) {
-    return bad(fmt::format("max message {} outside [1, {}]", id.max_message, max_payload(id.capacity)));
+  // Whether messages wait for a consumer (spsc/mpsc): then the last side out keeps the name.
+  bool undelivered() const noexcept;
+  // Marks slot i free and counts one side fewer attached (a clean detach or a reaped death).
+  void free_slot(std::uint32_t i) noexcept;
+  // Whether the ring's name still leads to the file this side opened (`mine`, its fstat).
+  bool still_named(const struct stat& mine) const noexcept;
+
+  // The pollable descriptor's thread (wait=poll consumers).
+  Result<void> start_bridge();
+  void bridge_main();
+  bool bridge_should_signal(Clock::time_point& last_check) const noexcept;
+  void rearm_bridge() noexcept;
+
+  std::string name_;
+  std::string object_;
+  std::string path_;
+  Fd fd_;
+  Mapping map_;
+  RingConfig cfg_;
+  RingInfo info_;
+  RingOptions opt_;
+  bool consumer_ = false;
+  bool asymmetric_ = false;
+  long lock_byte_ = -1;
+  std::uint32_t slot_ = 0;
+  Header* hdr_ = nullptr;
+  std::unique_ptr<RingWriter> writer_;
+  std::unique_ptr<RingReader> reader_;
+
+  bool loan_active_ = false;
+  RingWriter::Reservation res_;
+  bool view_active_ = false;
+  RingReader::View view_;
+  std::uint64_t lost_total_ = 0;
+  unsigned sends_ = 0;
+  Clock::time_point last_check_{};
+  Error err_;  // the error of the last attempt that failed
+
+  Fd efd_;
+  std::thread bridge_;
+  std::atomic<std::uint32_t> bridge_armed_{1};
+  std::atomic<bool> bridge_stop_{false};
+};
+
+Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
+  if (auto v = validate_ring_name(p.name); !v) return fail(std::move(v.error()));
+  const RingOptions& o = p.opt;
+  // The ring this side would create.
+  RingConfig want;
+  want.pattern = to_layout(o.pattern.value_or(RingPattern::spsc));
+  if (o.policy && want.pattern != Pattern::pubsub) {
+    return fail(Errc::invalid_argument, "open", p.object, "policy= applies to pattern=pubsub only");
   }
-  if (id.total_size != id.header_size + id.capacity) return bad("total size does not match header + capacity");
-  if (id.total_size > mapped) {
-    return bad(fmt::format("the header claims {} bytes but the segment has {}", id.total_size, mapped));
+  want.policy = o.policy.value_or(SlowSubscriber::block) == SlowSubscriber::block ? Policy::block : Policy::drop;
+  if (o.slots && (*o.slots < 1 || *o.slots > kMaxSlots)) {
+    return fail(Errc::invalid_argument, "open", p.object, fmt::format("slots={} outside 1..{}", *o.slots, kMaxSlots));
   }
-  if (id.pattern < 1 || id.pattern > 3) return bad(fmt::format("unknown pattern {}", id.pattern));
-  if (id.policy > 1) return bad(fmt::format("unknown slow-subscriber policy {}", id.policy));
-  if (id.slots < 1 || id.slots > kMaxSlots) return bad(fmt::format("slot count {} outside [1, {}]", id.slots, kMaxSlots));
-  if (id.record_align != kRecordAlign) return bad(fmt::format("record alignment {} (expected {})", id.record_align, kRecordAlign));
-  RingConfig c;
-  c.capacity = id.capacity;
-  c.max_message = id.max_message;
-  c.header_size = id.header_size;
-  c.total_size = id.total_size;
-  c.pattern = static_cast<Pattern>(id.pattern);
-  c.policy = static_cast<Policy>(id.policy);
-  c.slots = id.slots;
-  return c;
+  want.slots = want.pattern == Pattern::spsc ? 1 : o.slots.value_or(kDefaultSlots);
+  if (o.capacity && (*o.capacity < kMinCapacity || *o.capacity > kMaxCapacity)) {
+    return fail(Errc::invalid_argument, "open", p.object,
+                fmt::format("capacity={} outside [{}, {}]", *o.capacity, kMinCapacity, kMaxCapacity));
+  }
+  if (o.max_message && (*o.max_message == 0 || *o.max_message > max_payload(kMaxCapacity))) {
+    return fail(Errc::invalid_argument, "open", p.object, fmt::format("max={} is out of range", *o.max_message));
+  }
+  if (o.capacity) {
+    want.capacity = next_pow2(*o.capacity);
+  } else {
+    want.capacity = kDefaultCapacity;
+    if (o.max_message) want.capacity = std::max<std::uint64_t>(want.capacity, next_pow2(2 * record_span(*o.max_message)));
+  }
+  want.max_message = o.max_message.value_or(max_payload(want.capacity));
+  if (want.max_message > max_payload(want.capacity)) {
+    return fail(Errc::invalid_argument, "open", p.object,
+                fmt::format("max={} needs capacity of at least {} (a message takes at most half the ring)",
+                            want.max_message, next_pow2(2 * record_span(want.max_message))));
+  }
+  want.header_size = kHeaderSize;
+  want.total_size = kHeaderSize + want.capacity;
+
+  std::unique_ptr<ShmRing> r(new ShmRing());
+  r->name_ = p.name;
+  r->object_ = p.object;
+  r->path_ = ring_path(p.name);
+  r->opt_ = o;
+  r->consumer_ = p.consumer;
+  r->asymmetric_ = register_asymmetric_fence();
+
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    bool created = false;
+    auto opened = sys::open(r->path_.c_str(), O_RDWR | O_NOFOLLOW);
+    if (!opened) {
+      if (opened.error().code() != ENOENT) return fail(std::move(opened.error()).with_object(p.object));
+      if (o.create == RingCreate::open_only) {
+        return fail(Error::from_errno("open", ENOENT, p.object).with_detail("no such ring, and create=0"));
+      }
+      auto c = create_segment(r->path_, want, o.mode, p.object);
+      if (!c) {
+        if (c.error().code() == EEXIST) continue;  // another side created it first: open that one
+        return fail(std::move(c.error()));
+      }
+      opened = sys::open(r->path_.c_str(), O_RDWR | O_NOFOLLOW);
+      if (!opened) {
+        if (opened.error().code() == ENOENT) continue;  // already removed again; start over
+        return fail(std::move(opened.error()).with_object(p.object));
+      }
+      created = true;
+    } else if (o.create == RingCreate::exclusive) {
+      return fail(Error::from_errno("open", EEXIST, p.object).with_detail("the ring exists, and excl=1"));
+    }
+    r->fd_ = std::move(*opened);
+    // Attach under a shared gate lock: a closing side that removes the name takes it
+    // exclusively, so the name we opened cannot be removed while we attach.
+    if (auto g = sys::ofd_lock(r->fd_.get(), sys::LockKind::read, kLockGate, 1); !g) {
+      return fail(std::move(g.error()).with_object(p.object));
+    }
+    auto mine = sys::fstat(r->fd_.get());
+    if (!mine) return fail(std::move(mine.error()).with_object(p.object));
+    if (!r->still_named(*mine)) {
+      r->fd_.reset();  // removed (and maybe re-created) between our open and our lock
+      continue;
+    }
+    auto size = check_ring_file(*mine, p.object);
+    if (!size) return fail(std::move(size.error()));
+    auto m = map_ring(r->fd_.get(), *size, p.object);
+    if (!m) return fail(std::move(m.error()));
+    r->map_ = std::move(*m);
+    auto cfg = read_identity(r->map_.bytes(), r->map_.size(), p.object);
+    if (!cfg) return fail(std::move(cfg.error()));
+    r->cfg_ = *cfg;
+    auto mismatch = [&](const char* what, auto have, auto asked) {
+      return fail(Errc::invalid_argument, "open", p.object,
+                  fmt::format("the ring exists with {}={}, not {}; open it without {}=, or remove it first", what, have,
+                              asked, what));
+    };
+    if (o.pattern && want.pattern != cfg->pattern) {
+      return mismatch("pattern", to_string(describe(*cfg).pattern), to_string(*o.pattern));
+    }
+    if (o.capacity && want.capacity != cfg->capacity) return mismatch("capacity", cfg->capacity, want.capacity);
+    if (o.max_message && want.max_message != cfg->max_message) return mismatch("max", cfg->max_message, want.max_message);
+    if (o.policy && want.policy != cfg->policy) {
+      return mismatch("policy", to_string(describe(*cfg).policy), to_string(*o.policy));
+    }
+    if (o.slots && cfg->pattern != Pattern::spsc && want.slots != cfg->slots) return mismatch("slots", cfg->slots, want.slots);
+    r->hdr_ = reinterpret_cast<Header*>(r->map_.bytes());
+    r->info_ = describe(*cfg);
+    r->info_.name = p.name;
+    r->info_.created = created;
+    bool busy = false;
+    auto a = r->attach_role(busy);
+    (void)sys::ofd_lock(r->fd_.get(), sys::LockKind::unlock, kLockGate, 1);
+    if (!a) return fail(std::move(a.error()));
+    if (r->consumer_ && o.wait == WaitStrategy::poll) {
+      if (auto b = r->start_bridge(); !b) return fail(std::move(b.error()));  // ~ShmRing detaches
+    }
+    return r;
+  }
+  return fail(Errc::system, "open", p.object, "the ring kept being removed and re-created while opening; gave up");
 }
 
-void write_identity(std::byte* base, const RingConfig& cfg) {
-  auto* h = reinterpret_cast<Header*>(base);
-  Identity id{};
-  id.magic = kMagic;
-  id.version = kLayoutVersion;
-  id.header_size = static_cast<std::uint32_t>(kHeaderSize);
-  id.capacity = cfg.capacity;
-  id.max_message = cfg.max_message;
-  id.total_size = kHeaderSize + cfg.capacity;
-  id.pattern = static_cast<std::uint32_t>(cfg.pattern);
-  id.policy = static_cast<std::uint32_t>(cfg.policy);
-  id.slots = cfg.slots;
-  id.record_align = kRecordAlign;
-  std::memcpy(&h->identity, &id, sizeof id);
-  // Everything else starts at zero (a fresh segment is zero-filled) except the claims.
-  // Relaxed: nobody else can see the segment before its name is published.
-  for (auto& s : h->slots) s.claim_pos.store(kClaimIdle, std::memory_order_relaxed);
-}
-
-bool register_asymmetric_fence() noexcept {
-  std::lock_guard lock(g_membarrier_mutex);
-  const pid_t self = ::getpid();
-  if (g_membarrier_pid == self) return true;
-  auto q = sys::membarrier(MEMBARRIER_CMD_QUERY);
-  if (!q || !(*q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) || !(*q & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED)) return false;
-  g_membarrier_global = true;
-  if (!sys::membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED)) return false;
-  g_membarrier_pid = self;
-  return true;
-}
-
-void heavy_fence() noexcept {
-  // seq_cst: orders this thread's waiter-count increment before its re-check of the ring.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  // And a barrier on every CPU running a registered process, so that their plain
-  // (compiler-fenced) "any sleepers?" loads are ordered after their commits too. Without
-  // the kernel's support, peers fall back to full fences on their side (light_fence).
-  bool global = false;
-  {
-    std::lock_guard lock(g_membarrier_mutex);
-    global = g_membarrier_global;
+// Takes this side's role lock, marks the session, and attaches the writer or reader.
+// Runs under the gate lock.
+Result<void> ShmRing::attach_role(bool& busy) {
+  const bool pubsub = cfg_.pattern == Pattern::pubsub;
+  const bool single = pubsub ? !consumer_ : consumer_;
+  SessionLine& ses = hdr_->session;
+  if (single) {
+    auto got = sys::ofd_try_lock(fd_.get(), sys::LockKind::write, kLockSingle, 1);
+    if (!got) return fail(std::move(got.error()).with_object(object_));
+    if (!*got) {
+      busy = true;
+      return fail(Error::from_errno("open", EBUSY, object_)
+                      .with_detail(fmt::format("the ring already has a {}", pubsub ? "publisher" : "consumer")));
+    }
+    lock_byte_ = kLockSingle;
+  } else {
+    for (std::uint32_t i = 0; i < cfg_.slots && lock_byte_ < 0; ++i) {
+      auto got = sys::ofd_try_lock(fd_.get(), sys::LockKind::write, kLockSlot0 + i, 1);
+      if (!got) return fail(std::move(got.error()).with_object(object_));
+      if (!*got) continue;
+      Slot& s = hdr_->slots[i];
+      // acquire: a previous holder's last stores to the slot.
+      if (s.state.load(std::memory_order_acquire) == kSlotUsed) {
+        // Its holder died. An mpsc reservation it left behind is the consumer's to skip
+        // first; otherwise reap the slot and take it.
+        const std::uint64_t cp = s.claim_pos.load(std::memory_order_acquire);  // acquire: as the consumer loads claims
+        if (cfg_.pattern == Pattern::mpsc && cp != kClaimIdle) {
+          (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, kLockSlot0 + i, 1);
+          continue;
+        }
+        free_slot(i);
+      }
+      lock_byte_ = kLockSlot0 + i;
+      slot_ = i;
+    }
+    if (lock_byte_ < 0) {
+      busy = true;
+      return fail(Error::from_errno("open", EBUSY, object_)
+                      .with_detail(cfg_.pattern == Pattern::spsc
+                                       ? std::string("the spsc ring already has a producer (pattern=mpsc takes many)")
+                                       : fmt::format("all {} slots are taken (slots= at creation sets how many)", cfg_.slots)));
+    }
   }
-  if (global) (void)sys::membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+  Step s = Step::ok;
+  if (consumer_) {
+    reader_ = std::make_unique<RingReader>(map_.bytes(), cfg_, slot_, asymmetric_);
+    s = reader_->attach();  // pubsub: marks the slot used and joins
+    if (s == Step::corrupt) {
+      auto e = corrupt("open", reader_->why());
+      reader_.reset();
+      (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, lock_byte_, 1);
+      lock_byte_ = -1;
+      return e;
+    }
+  } else {
+    if (!single) {
+      Slot& sl = hdr_->slots[slot_];
+      sl.claim_pos.store(kClaimIdle, std::memory_order_relaxed);  // relaxed: published by the state's release
+      sl.state.store(kSlotUsed, std::memory_order_release);  // release: the idle claim first
+    }
+    writer_ = std::make_unique<RingWriter>(map_.bytes(), cfg_, slot_, asymmetric_);
+    s = writer_->attach();
+    if (s == Step::corrupt) {
+      auto e = corrupt("open", writer_->why());
+      writer_.reset();
+      if (!single) hdr_->slots[slot_].state.store(kSlotFree, std::memory_order_release);  // release: as free_slot; never counted live
+      (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, lock_byte_, 1);
+      lock_byte_ = -1;
+      return e;
+    }
+  }
+  // release: the attachment (and for a reader, its join) is visible with the state.
+  if (single) {
+    ses.single_state.store(kSingleAttached, std::memory_order_release);
+  } else {
+    ses.many_live.fetch_add(1, std::memory_order_acq_rel);  // acq_rel: ordered with free_slot's CAS
+    ses.many_ever.store(1, std::memory_order_release);
+  }
+  return {};
 }
 
-std::uint32_t announce_sleep(WaitLine& w) noexcept {
-  const std::uint32_t seen = w.futex.load(std::memory_order_acquire);
-  w.kicked.store(0, std::memory_order_relaxed);
-  w.waiters.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before the caller's re-check
-  heavy_fence();
-  return seen;
+void ShmRing::free_slot(std::uint32_t i) noexcept {
+  // release: everything the slot's holder did happens before a peer sees the slot free.
+  hdr_->slots[i].state.store(kSlotFree, std::memory_order_release);
+  SessionLine& ses = hdr_->session;
+  // relaxed: a first guess for the CAS, which (acq_rel) orders the count with the state.
+  std::uint32_t live = ses.many_live.load(std::memory_order_relaxed);
+  while (live > 0 && !ses.many_live.compare_exchange_weak(live, live - 1, std::memory_order_acq_rel)) {
+  }
 }
 
-RingBase::RingBase(std::byte* base, const RingConfig& cfg, bool asymmetric) noexcept
-    : hdr_(reinterpret_cast<Header*>(base)),
-      data_(base + cfg.header_size),
-      cfg_(cfg),
-      cap_(cfg.capacity),
-      mask_(cfg.capacity - 1),
-      asymmetric_(asymmetric) {}
+bool ShmRing::undelivered() const noexcept {
+  if (cfg_.pattern == Pattern::pubsub) return false;  // publish/subscribe keeps nothing for later
+  // acquire: the consumer's last release of a record (its reads of it) came before.
+  const std::uint64_t head = hdr_->consumer.head.load(std::memory_order_acquire);
+  // A message among the first records after the read position. Past 64 padding or
+  // abandoned records, or records that fail a check, the name is kept too: removing it
+  // is the one step that cannot be undone (ipcx rm removes it by hand).
+  const RecordWalk w = walk_records(map_.bytes(), cfg_, head, ~std::uint64_t{0}, 64);
+  return w.messages > 0 || w.step != Step::none;
+}
 
-void RingBase::wake(WaitLine& w) noexcept {
-  // release: a woken sleeper that reads the new futex value also sees what came before.
-  w.futex.fetch_add(1, std::memory_order_release);
-  (void)sys::futex_wake(&w.futex, INT_MAX);
+bool ShmRing::still_named(const struct stat& mine) const noexcept {
+  auto named = sys::stat(path_.c_str());
+  return named && named->st_ino == mine.st_ino && named->st_dev == mine.st_dev;
+}
+
+void ShmRing::detach() noexcept {
+  if (!hdr_ || lock_byte_ < 0) return;
+  SessionLine& ses = hdr_->session;
+  if (loan_active_ && writer_) {
+    writer_->abandon(res_);
+    loan_active_ = false;
+  }
+  const bool pubsub = cfg_.pattern == Pattern::pubsub;
+  if (lock_byte_ == kLockSingle) {
+    // release: everything this side did happens before a peer sees it gone.
+    ses.single_state.store(kSingleDetached, std::memory_order_release);
+    // Wake those waiting on us, so they see it now rather than at their next check.
+    WaitLine& wl = pubsub ? hdr_->data_wait : hdr_->space_wait;
+    wl.futex.fetch_add(1, std::memory_order_release);  // release: as RingBase::wake
+    (void)sys::futex_wake(&wl.futex, INT_MAX);
+  } else {
+    free_slot(slot_);
+    WaitLine& wl = pubsub ? hdr_->space_wait : hdr_->data_wait;
+    wl.futex.fetch_add(1, std::memory_order_release);  // release: as RingBase::wake
+    (void)sys::futex_wake(&wl.futex, INT_MAX);
+  }
+  (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, lock_byte_, 1);
+  lock_byte_ = -1;
+  // The last side out removes the name, unless messages wait for a consumer. Nobody can
+  // be attached or attaching while we hold every byte exclusively.
+  auto all = sys::ofd_try_lock(fd_.get(), sys::LockKind::write, kLockGate, kLockSlot0 + kMaxSlots);
+  if (all && *all) {
+    if (!undelivered()) {
+      // Only our own file: the name may have been removed and made again by another ring.
+      auto mine = sys::fstat(fd_.get());
+      if (mine && still_named(*mine)) (void)sys::unlink(path_.c_str());
+    }
+    (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, kLockGate, kLockSlot0 + kMaxSlots);
+  }
+}
+
+ShmRing::~ShmRing() {
+  if (bridge_.joinable()) {
+    // release: the thread that sees the stop (acquire) or either futex word change stops.
+    bridge_stop_.store(true, std::memory_order_release);
+    bridge_armed_.store(1, std::memory_order_release);
+    (void)sys::futex_wake(&bridge_armed_, INT_MAX);
+    hdr_->data_wait.futex.fetch_add(1, std::memory_order_release);
+    (void)sys::futex_wake(&hdr_->data_wait.futex, INT_MAX);
+    bridge_.join();
+  }
+  detach();
 }
 
 // ---------------------------------------------------------------------------------------
-// Writer
+// Liveness
 
-RingWriter::RingWriter(std::byte* base, const RingConfig& cfg, std::uint32_t slot, bool asymmetric) noexcept
-    : RingBase(base, cfg, asymmetric), slot_(slot) {}
+bool ShmRing::due() noexcept {
+  const auto now = coarse_now();
+  if (now - last_check_ < kLivenessInterval) return false;
+  last_check_ = now;
+  return true;
+}
 
-Step RingWriter::attach() noexcept {
-  if (cfg_.pattern == Pattern::mpsc) {
-    std::uint64_t head = 0;
-    if ((hdr_->producer.tail.load(std::memory_order_relaxed) & (kRecordAlign - 1)) != 0 || !load_head(head)) {
-      return corrupt("the reservation end and the read position are more than a capacity apart");
+bool ShmRing::single_alive() const noexcept {
+  auto c = sys::ofd_conflict(fd_.get(), sys::LockKind::write, kLockSingle, 1);
+  return !c || *c;  // when in doubt, alive
+}
+
+std::uint64_t ShmRing::reap_slots() noexcept {
+  std::uint64_t dead = 0;
+  for (std::uint32_t i = 0; i < cfg_.slots; ++i) {
+    Slot& s = hdr_->slots[i];
+    // acquire: the slot holder's attach (release) and what it did before.
+    if (s.state.load(std::memory_order_acquire) != kSlotUsed) continue;
+    auto got = sys::ofd_try_lock(fd_.get(), sys::LockKind::write, kLockSlot0 + i, 1);
+    if (!got || !*got) continue;  // alive (or attaching)
+    if (reader_ && !reader_->claim_settled(i)) {
+      dead |= std::uint64_t{1} << i;  // a reservation of its is still ahead of us
+    } else {
+      free_slot(i);
+      if (writer_) writer_->invalidate();
     }
-    cached_bound_ = head;
-    return Step::ok;
+    (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, kLockSlot0 + i, 1);
   }
-  // acquire: the positions published by the previous holder of this side and by readers.
-  const std::uint64_t head = hdr_->consumer.head.load(std::memory_order_acquire);
-  tail_ = hdr_->producer.tail.load(std::memory_order_acquire);
-  seq_ = hdr_->producer.tail_seq.load(std::memory_order_acquire);
-  version_ = hdr_->producer.version.load(std::memory_order_relaxed);
-  if ((tail_ & (kRecordAlign - 1)) != 0 || (head & (kRecordAlign - 1)) != 0) {
-    return corrupt("the producer or consumer position is not record-aligned");
-  }
-  // A previous producer may have died between completing a record and publishing the
-  // position past it: walk over complete records so that nothing is written over.
-  for (std::uint64_t walked = 0; walked <= cap_;) {
-    auto* r = rec(tail_);
-    const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
-    if (!stamped(st, tail_)) break;
-    const std::uint64_t len = r->len.load(std::memory_order_relaxed);
-    const std::uint64_t span = record_span(len);
-    if ((tail_ & mask_) + span > cap_) return corrupt("a record runs past the end of the buffer");
-    if ((st & kKindMask) == kKindMessage) ++seq_;
-    tail_ += span;
-    walked += span;
-  }
-  if (cfg_.pattern == Pattern::spsc) {
-    if (tail_ - head > cap_ && head - tail_ > cap_) return corrupt("the read and write positions are more than a capacity apart");
-    if (head > tail_) tail_ = head;  // nothing past the read position is complete
-    cached_bound_ = head;
-  } else {
-    cached_bound_ = 0;  // pubsub: scan the subscribers on the first reservation
-  }
-  publish_tail();
-  return Step::ok;
+  return dead;
 }
 
-void RingWriter::publish_tail() noexcept {
-  if (cfg_.pattern == Pattern::spsc) {
-    // release: whoever reads the tail (a closing side, a new producer) sees the records.
-    hdr_->producer.tail.store(tail_, std::memory_order_release);
-    return;
+// A producer (spsc/mpsc) asks: is the consumer gone? The publisher never is told so.
+Result<bool> ShmRing::producer_side_gone(bool force, const char* op) {
+  if (cfg_.pattern == Pattern::pubsub) {
+    if (force) reap_slots();  // dead subscribers must not hold the publisher back
+    return false;
   }
-  // pubsub: a seqlock so that a joining subscriber reads (tail, tail_seq) as one pair.
-  auto& p = hdr_->producer;
-  p.version.store(++version_, std::memory_order_relaxed);  // odd: update in progress
-  std::atomic_thread_fence(std::memory_order_release);     // the odd version is seen before the new values
-  p.tail.store(tail_, std::memory_order_relaxed);
-  p.tail_seq.store(seq_, std::memory_order_relaxed);
-  p.version.store(++version_, std::memory_order_release);  // even: the values before it are complete
-}
-
-void RingWriter::write_padding(std::uint64_t pos, std::uint64_t bytes) noexcept {
-  auto* r = rec(pos);
-  r->len.store(static_cast<std::uint32_t>(bytes - kRecordHeader), std::memory_order_relaxed);
-  r->seq32.store(static_cast<std::uint32_t>(seq_), std::memory_order_relaxed);
-  // release: the length is visible to whoever sees the stamp.
-  r->stamp.store(pos | kKindPadding, std::memory_order_release);
-}
-
-bool RingWriter::load_head(std::uint64_t& head) const noexcept {
-  // The read position must lie within a capacity behind the write position. In mpsc other
-  // producers move the shared tail between our two loads (we may be preempted there for a
-  // whole ring's worth of reservations), so a violation is only believed if it persists.
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    // acquire: the consumer's reads of the records before `head` happened before we reuse them.
-    head = hdr_->consumer.head.load(std::memory_order_acquire);
-    const std::uint64_t t =
-        cfg_.pattern == Pattern::spsc ? tail_ : hdr_->producer.tail.load(std::memory_order_acquire);
-    if ((head & (kRecordAlign - 1)) != 0) return false;
-    if (t - head <= cap_) return true;
-    if (cfg_.pattern == Pattern::spsc) return false;  // our own tail is exact: no race to wait out
+  // acquire: a consumer's detach is seen with everything it did before.
+  const std::uint32_t st = hdr_->session.single_state.load(std::memory_order_acquire);
+  if (st == kSingleDetached) {
+    return fail(Errc::peer_gone, op, object_, "the consumer closed the ring");
+  }
+  if (st == kSingleAttached && force && !single_alive()) {
+    return fail(Errc::peer_gone, op, object_, "the consumer died");
   }
   return false;
 }
 
-Step RingWriter::refresh_bound(std::uint64_t end, std::uint64_t reserve) noexcept {
-  if (cfg_.pattern == Pattern::pubsub) return refresh_subscribers(end, reserve);
-  std::uint64_t head = 0;
-  if (!load_head(head)) return corrupt("the consumer's read position is outside the ring");
-  // Hysteresis: once the ring was found full, wait until an eighth of it is free again
-  // rather than taking each record's worth as the consumer frees it. Otherwise both sides
-  // touch the consumer's line on every message while the ring stays full.
-  if (end + slack(reserve) - head > cap_) return starve(end, reserve, head, true, cfg_.pattern == Pattern::spsc);
-  cached_bound_ = head;
-  starved_ = false;
-  return Step::ok;
-}
-
-Step RingWriter::starve(std::uint64_t end, std::uint64_t reserve, std::uint64_t bound, bool hysteresis,
-                        bool single) noexcept {
-  starved_ = true;
-  const std::uint64_t extra = hysteresis ? slack(reserve) : 0;
-  // The cached bound stands `extra` behind the slowest reader, so that try_reserve's fast
-  // check takes no less room than a refresh would.
-  cached_bound_ = bound > extra ? bound - extra : 0;
-  // A single writer sleeps until every reader has reached the position that gives that
-  // room; each reader wakes it as it crosses (space_wait.wake_at; 0: any progress). Fixed
-  // while the same reservation waits, so stored once, before the sleeper's seq_cst
-  // increment of `waiters` publishes it.
-  if (single) {
-    const std::uint64_t at = hysteresis ? end + extra - cap_ : 0;
-    if (at != wake_at_) {
-      wake_at_ = at;
-      hdr_->space_wait.wake_at.store(at, std::memory_order_relaxed);
+// A consumer or subscriber asks: is the producing side gone (after the ring is drained)?
+// Returns true if it made progress (skipped a dead producer's reservation).
+Result<bool> ShmRing::consumer_side_gone(bool force, const char* op) {
+  SessionLine& ses = hdr_->session;
+  if (cfg_.pattern == Pattern::pubsub) {
+    // acquire: the publisher's last commit happens before its detach is seen.
+    const std::uint32_t st = ses.single_state.load(std::memory_order_acquire);
+    if (st == kSingleDetached) return fail(Errc::peer_gone, op, object_, "the publisher closed the ring");
+    if (st == kSingleAttached && force && !single_alive()) return fail(Errc::peer_gone, op, object_, "the publisher died");
+    return false;
+  }
+  if (ses.many_ever.load(std::memory_order_acquire) == 0) return false;  // no producer yet: wait for one
+  if (force) {
+    const std::uint64_t dead = reap_slots();
+    if (dead != 0) {
+      const Step s = reader_->skip_dead_claim(dead);
+      if (s == Step::corrupt) return corrupt(op, reader_->why());
+      if (s == Step::ok) return true;
     }
   }
-  return Step::none;
-}
-
-std::uint64_t RingWriter::slack(std::uint64_t reserve) const noexcept {
-  // At most what an empty ring leaves beside this reservation (padding included, which can
-  // take the ring to within 16 bytes of full): the wait must end once every reader caught up.
-  return starved_ ? std::min(cap_ / 8, cap_ - std::min(reserve, cap_)) : 0;
-}
-
-Step RingWriter::refresh_subscribers(std::uint64_t end, std::uint64_t reserve) noexcept {
-  const std::uint64_t need = end > cap_ ? end - cap_ : 0;  // positions below this are overwritten
-  // seq_cst: pairs with a joining subscriber's fence, so that either we see its slot or
-  // it sees our current tail (see RingReader::attach).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  std::uint64_t bound = tail_;
-  blocking_slot_ = -1;
-  for (std::uint32_t i = 0; i < cfg_.slots; ++i) {
-    Slot& s = hdr_->slots[i];
-    // acquire: a subscriber sets its cursor before it marks the slot used.
-    if (s.state.load(std::memory_order_acquire) != kSlotUsed) continue;
-    std::uint64_t c = s.cursor.load(std::memory_order_acquire);
-    for (int attempt = 0; attempt < 8; ++attempt) {
-      if (c == kCursorJoining) {
-        // Assign the joiner our tail; join_seq first, published by the release CAS.
-        s.join_seq.store(seq_, std::memory_order_relaxed);
-        if (s.cursor.compare_exchange_strong(c, tail_, std::memory_order_acq_rel, std::memory_order_acquire)) c = tail_;
-        continue;
-      }
-      const std::uint64_t pos = c & ~kCursorPinned;
-      if ((pos & (kRecordAlign - 1)) != 0 || tail_ - pos > cap_) {
-        return corrupt("a subscriber's cursor is outside the ring");
-      }
-      if (pos >= need) break;
-      if (cfg_.policy == Policy::block || (c & kCursorPinned) != 0) {
-        if (blocking_slot_ < 0) blocking_slot_ = static_cast<int>(i);
-        break;
-      }
-      // Drop policy: move the subscriber forward to the first record boundary at or past
-      // `need` and an eighth of the ring beyond it, walking our own records. It learns how
-      // many it lost from the sequence numbers of what it reads next. The extra eighth is
-      // hysteresis: a subscriber that cannot keep up loses a few more messages at once,
-      // and the publisher scans the subscribers once per eighth of the ring instead of on
-      // every message while that subscriber lags.
-      const std::uint64_t target = std::min<std::uint64_t>(need + cap_ / 8, tail_);
-      std::uint64_t q = pos;
-      while (q < target) {
-        auto* r = rec(q);
-        const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
-        const std::uint64_t span = record_span(r->len.load(std::memory_order_relaxed));
-        if (!stamped(st, q) || (q & mask_) + span > cap_) {
-          q = tail_;  // our own records are broken: drop everything before the tail
-          break;
-        }
-        q += span;
-      }
-      // release: pairs with the subscriber's acquire when it pins or reloads its cursor.
-      if (s.cursor.compare_exchange_strong(c, q, std::memory_order_acq_rel, std::memory_order_acquire)) c = q;
-    }
-    const std::uint64_t pos = c == kCursorJoining ? tail_ : (c & ~kCursorPinned);
-    if (tail_ - pos <= cap_ && pos < bound) bound = pos;
+  // acquire: a producer's last commit happens before its detach is seen.
+  if (ses.many_live.load(std::memory_order_acquire) == 0) {
+    return fail(Errc::peer_gone, op, object_, cfg_.pattern == Pattern::spsc ? "the producer is gone" : "every producer is gone");
   }
-  // Blocking subscribers: the same hysteresis as refresh_bound, so that while the slowest
-  // subscriber holds the publisher back, the publisher does not scan every subscriber's
-  // line (and fence) for each record's worth that it frees. Drop: only a pinned
-  // subscriber holds us back, until it unpins, so any progress may be the one awaited.
-  const bool block = cfg_.policy == Policy::block;
-  if (end + (block ? slack(reserve) : 0) - bound > cap_) return starve(end, reserve, bound, block, true);
-  cached_bound_ = bound;
-  starved_ = false;
-  return Step::ok;
-}
-
-Step RingWriter::try_reserve_slow(std::uint64_t len, Reservation& r) noexcept {
-  const std::uint64_t span = record_span(len);
-  if (cfg_.pattern == Pattern::mpsc) {
-    Slot& me = hdr_->slots[slot_];
-    // relaxed: the CAS below (acq_rel) is what publishes and orders.
-    std::uint64_t t = hdr_->producer.tail.load(std::memory_order_relaxed);
-    for (;;) {
-      if ((t & (kRecordAlign - 1)) != 0) return corrupt("the reservation end is not record-aligned");
-      const std::uint64_t o = t & mask_;
-      const std::uint64_t pad = o + span > cap_ ? cap_ - o : 0;
-      const std::uint64_t need = pad + span;
-      if (t + need - cached_bound_ > cap_) {
-        const Step s = refresh_bound(t + need, need);
-        if (s != Step::ok) return s;
-      }
-      // The claim is visible before the reservation is (release CAS): a consumer that
-      // finds the reservation incomplete and this producer dead skips exactly it.
-      me.claim_len.store(need, std::memory_order_relaxed);
-      me.claim_pos.store(t, std::memory_order_relaxed);
-      if (hdr_->producer.tail.compare_exchange_weak(t, t + need, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-        if (pad != 0) write_padding(t, pad);
-        r.pos = t + pad;
-        r.span = span;
-        r.claim_end = t + need;
-        r.data = payload(r.pos);
-        r.capacity = len;
-        return Step::ok;
-      }
-    }
-  }
-  std::uint64_t p = tail_;
-  const std::uint64_t o = p & mask_;
-  const std::uint64_t pad = o + span > cap_ ? cap_ - o : 0;
-  const std::uint64_t end = p + pad + span;
-  if (end - cached_bound_ > cap_) {
-    const Step s = refresh_bound(end, pad + span);
-    if (s != Step::ok) return s;
-  }
-  if (pad != 0) {
-    write_padding(p, pad);
-    p += pad;
-    tail_ = p;
-    publish_tail();
-  }
-  r.pos = p;
-  r.span = span;
-  r.claim_end = end;
-  r.data = payload(p);
-  r.capacity = len;
-  return Step::ok;
-}
-
-void RingWriter::commit_slow(const Reservation& r, std::uint64_t len) noexcept {
-  auto* h = rec(r.pos);
-  const std::uint64_t span = record_span(len);
-  if (cfg_.pattern == Pattern::mpsc && span < r.span) write_padding(r.pos + span, r.span - span);
-  h->len.store(static_cast<std::uint32_t>(len), std::memory_order_relaxed);
-  h->seq32.store(static_cast<std::uint32_t>(seq_), std::memory_order_relaxed);
-  // release: the payload and the header fields are visible to a reader that sees the stamp.
-  h->stamp.store(r.pos | kKindMessage, std::memory_order_release);
-  if (cfg_.pattern == Pattern::mpsc) {
-    // release: the claim is over only after the record is complete.
-    hdr_->slots[slot_].claim_pos.store(kClaimIdle, std::memory_order_release);
-  } else {
-    tail_ = r.pos + span;
-    if (cfg_.pattern == Pattern::pubsub) ++seq_;
-    publish_tail();
-  }
-  notify(hdr_->data_wait);
-}
-
-void RingWriter::abandon(const Reservation& r) noexcept {
-  if (cfg_.pattern != Pattern::mpsc) return;  // the position was never published: nothing to undo
-  // mpsc: the space is reserved; mark it skipped so the consumer moves past it.
-  auto* h = rec(r.pos);
-  h->len.store(static_cast<std::uint32_t>(r.claim_end - r.pos - kRecordHeader), std::memory_order_relaxed);
-  h->stamp.store(r.pos | kKindAbandoned, std::memory_order_release);  // release: len first
-  hdr_->slots[slot_].claim_pos.store(kClaimIdle, std::memory_order_release);
-  notify(hdr_->data_wait);
-}
-
-std::uint64_t RingWriter::backlog() const noexcept {
-  if (cfg_.pattern == Pattern::pubsub) return 0;
-  const std::uint64_t t = hdr_->producer.tail.load(std::memory_order_acquire);
-  const std::uint64_t h = hdr_->consumer.head.load(std::memory_order_acquire);
-  return t - h <= cap_ ? t - h : 0;
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------
-// Reader
+// Waiting
 
-RingReader::RingReader(std::byte* base, const RingConfig& cfg, std::uint32_t slot, bool asymmetric) noexcept
-    : RingBase(base, cfg, asymmetric),
-      slot_(slot),
-      own_position_(cfg.pattern != Pattern::pubsub || cfg.policy == Policy::block) {}
-
-Step RingReader::attach() noexcept {
-  if (cfg_.pattern != Pattern::pubsub) {
-    head_ = hdr_->consumer.head.load(std::memory_order_acquire);
-    const std::uint64_t t = hdr_->producer.tail.load(std::memory_order_acquire);
-    if ((head_ & (kRecordAlign - 1)) != 0) return corrupt("the read position is not record-aligned");
-    if (t - head_ > cap_ && head_ - t > cap_) return corrupt("the read and write positions are more than a capacity apart");
-    return Step::ok;
+// attempt(force) returns Got::value, Got::again ("not yet"), or Got::error with err_ set.
+// Waits by this side's strategy until the deadline; on timeout (or "not yet" for an
+// immediate deadline) err_ is set without allocating: these are data-path outcomes.
+template <class Attempt>
+ShmRing::Got ShmRing::wait_loop(Deadline d, WaitLine& wl, const char* op, Attempt&& attempt) {
+  Got g = attempt(false);
+  if (g != Got::again) return g;
+  if (d.is_immediate()) {
+    g = attempt(due());
+    if (g == Got::again) err_ = Error::make(Errc::would_block, op);
+    return g;
   }
-  Slot& s = hdr_->slots[slot_];
-  s.cursor.store(kCursorJoining, std::memory_order_relaxed);
-  // release: the publisher that sees the slot used sees the joining cursor.
-  s.state.store(kSlotUsed, std::memory_order_release);
-  // seq_cst: pairs with the publisher's fence before it scans the slots: either it sees
-  // this slot (and assigns a cursor), or we see every tail it published before scanning.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  auto& p = hdr_->producer;
-  std::uint64_t t = 0, seq = 0;
-  for (int i = 0; i < 10000; ++i) {
-    const std::uint32_t v1 = p.version.load(std::memory_order_acquire);  // acquire: values after it are at least this new
-    t = p.tail.load(std::memory_order_relaxed);
-    seq = p.tail_seq.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);  // the loads above happen before the re-check
-    if ((v1 & 1) == 0 && p.version.load(std::memory_order_relaxed) == v1) break;
+  const WaitStrategy ws = opt_.wait;
+  const auto timed_out = [&] {
+    err_ = Error::make(Errc::timed_out, op);
+    return Got::error;
+  };
+  // Spin: the peer is probably about to act, and a wake-up costs far more than this.
+  const auto spin_end = Clock::now() + (ws == WaitStrategy::spin ? std::chrono::microseconds(0) : opt_.spin);
+  // wait=spin polls without `pause` (it costs ~50 ns on recent AMD cores, added to every
+  // wake-up): that strategy burns its core by choice. The others' spin phase is polite.
+  // Waiting for space is a throughput matter, not a latency one: always polite there.
+  const bool polite = ws != WaitStrategy::spin || &wl == &hdr_->space_wait;
+  for (unsigned i = 1;; ++i) {
+    if (polite) cpu_relax();
+    const bool periodic = (i & 255) == 0;
+    g = attempt(periodic && due());
+    if (g != Got::again) return g;
+    if (!periodic) continue;
+    const auto now = Clock::now();
+    if (!d.is_never() && now >= d.time_point()) return timed_out();
+    if (ws != WaitStrategy::spin && now >= spin_end) break;
   }
-  if ((t & (kRecordAlign - 1)) != 0) return corrupt("the publisher's position is not record-aligned");
-  std::uint64_t c = kCursorJoining;
-  if (s.cursor.compare_exchange_strong(c, t, std::memory_order_acq_rel, std::memory_order_acquire)) {
-    expected_ = seq;
-    head_ = t;
-  } else {
-    // The publisher assigned the cursor first; acquire (failed CAS) made its join_seq visible.
-    if ((c & (kRecordAlign - 1)) != 0) return corrupt("the publisher assigned a misaligned cursor");
-    expected_ = s.join_seq.load(std::memory_order_relaxed);
-    head_ = c;
-  }
-  return Step::ok;
-}
-
-Step RingReader::try_read_slow(View& v) noexcept {
-  // Bounded: a hostile writer could chain padding records forever.
-  for (std::uint64_t guard = 0; guard <= cap_ / kRecordAlign; ++guard) {
-    std::uint64_t pos = head_;
-    if (!own_position_) {
-      // acquire: a cursor moved by the publisher (eviction) is seen with what it implies.
-      pos = hdr_->slots[slot_].cursor.load(std::memory_order_acquire);
-      if ((pos & (kRecordAlign - 1)) != 0) return corrupt("this subscriber's cursor is misaligned");
+  if (ws == WaitStrategy::yield) {
+    for (;;) {
+      ::sched_yield();
+      g = attempt(due());
+      if (g != Got::again) return g;
+      if (d.expired()) return timed_out();
     }
-    auto* r = rec(pos);
-    // acquire: pairs with the writer's release store of the stamp.
-    const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
-    if (!stamped(st, pos)) return Step::none;
-    if (cfg_.pattern == Pattern::pubsub && cfg_.policy == Policy::drop) {
-      // Pin the cursor so the publisher cannot move past this record while we read it.
-      // acq_rel: fails if the publisher evicted us since the load (then start over).
-      std::uint64_t expect = pos;
-      if (!hdr_->slots[slot_].cursor.compare_exchange_strong(expect, pos | kCursorPinned, std::memory_order_acq_rel,
-                                                            std::memory_order_acquire)) {
-        continue;
-      }
-      if (r->stamp.load(std::memory_order_acquire) != st) return corrupt("a pinned record changed under its reader");
-    }
-    const std::uint64_t kind = st & kKindMask;
-    const std::uint64_t len = r->len.load(std::memory_order_relaxed);  // ordered by the stamp's acquire
-    const std::uint64_t o = pos & mask_;
-    if (kind == kKindMessage) {
-      if (len > cfg_.max_message) return corrupt("a record is longer than the ring's maximum message");
-      if (o + kRecordHeader + len > cap_) return corrupt("a record runs past the end of the buffer");
-      v.data = payload(pos);
-      v.len = len;
-      v.pos = pos;
-      v.next = pos + record_span(len);
-      v.lost = 0;
-      if (cfg_.pattern == Pattern::pubsub) {
-        const std::uint32_t s32 = r->seq32.load(std::memory_order_relaxed);
-        std::uint64_t full = expected_;
-        if (s32 != static_cast<std::uint32_t>(expected_)) {
-          // A gap: rebuild the 64-bit number from the publisher's count, which is at most a
-          // ring's worth of records ahead of this one (acquire: at least this record's).
-          const std::uint64_t ts = hdr_->producer.tail_seq.load(std::memory_order_acquire);
-          full = ts - static_cast<std::uint32_t>(static_cast<std::uint32_t>(ts) - s32);
-          if (full < expected_) return corrupt("a message's sequence number went backwards");
-        }
-        v.lost = full - expected_;
-        expected_ = full + 1;
-      }
-      return Step::ok;
-    }
-    if (kind != kKindPadding && kind != kKindAbandoned) return corrupt("a record has an unknown kind");
-    const std::uint64_t span = record_span(len);
-    if (o + span > cap_) return corrupt("a padding record runs past the end of the buffer");
-    advance(pos, pos + span);
   }
-  return Step::none;
-}
-
-void RingReader::unread(const View& v) noexcept {
-  if (cfg_.pattern != Pattern::pubsub) return;  // nothing moved yet
-  expected_ -= v.lost + 1;
-  // release: drops our pin; the record may be read again (or evicted) later.
-  if (cfg_.policy == Policy::drop) {
-    hdr_->slots[slot_].cursor.store(v.pos, std::memory_order_release);
-    notify(hdr_->space_wait);  // a publisher held back by the pin may go on (evicting us)
+  // Sleep on the futex: announce ourselves, make sure the peer's "any sleepers?" load
+  // sees that or we see its work, then sleep until woken or the next liveness check.
+  for (;;) {
+    Deadline chunk = Deadline::after(kSleepChunk);
+    if (!d.is_never() && d.time_point() < chunk.time_point()) chunk = d;
+    const std::uint32_t seen = announce_sleep(wl);
+    g = attempt(false);
+    if (g != Got::again) {
+      wl.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only a hint for wakers
+      return g;
+    }
+    auto w = sys::futex_wait(&wl.futex, seen, chunk);
+    wl.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only a hint for wakers
+    if (!w && !w.error().would_block() && !w.error().timed_out()) {
+      err_ = std::move(w.error()).with_object(object_);
+      return Got::error;
+    }
+    g = attempt(due());
+    if (g != Got::again) return g;
+    if (d.expired()) return timed_out();
   }
 }
 
-bool RingReader::stalled() const noexcept {
-  if (cfg_.pattern != Pattern::mpsc) return false;
-  // Shared state only (the pollable descriptor's thread asks too); equal to head_ in the
-  // consumer's own thread.
-  const std::uint64_t head = hdr_->consumer.head.load(std::memory_order_acquire);
-  const std::uint64_t t = hdr_->producer.tail.load(std::memory_order_acquire);
-  if ((head & (kRecordAlign - 1)) != 0 || t == head || t - head > cap_) return false;
-  return !stamped(rec(head)->stamp.load(std::memory_order_acquire), head);
+ShmRing::Got ShmRing::read_attempt(bool force, RingReader::View& v, const char* op) {
+  for (int round = 0; round < 2; ++round) {
+    const Step s = reader_->try_read(v);
+    if (s == Step::ok) return Got::value;
+    if (s == Step::corrupt) {
+      err_ = Error::make(Errc::corrupt, op, object_, reader_->why());
+      return Got::error;
+    }
+    auto gone = consumer_side_gone(force, op);
+    if (gone && *gone) continue;  // skipped a dead producer's reservation: look again
+    if (!gone) {
+      // Drain first: what was committed before the peer left is still delivered.
+      if (gone.error().peer_gone() && reader_->try_read(v) == Step::ok) return Got::value;
+      err_ = std::move(gone.error());
+      return Got::error;
+    }
+    break;
+  }
+  return Got::again;
 }
 
-Step RingReader::skip_dead_claim(std::uint64_t dead_slots) noexcept {
-  if (cfg_.pattern != Pattern::mpsc || !stalled()) return Step::none;
-  bool live_cover = false, ambiguous = false;
-  int best = -1;
-  std::uint64_t best_pos = 0, best_len = 0;
+ShmRing::Got ShmRing::next_view_slow(Deadline d, const char* op, RingReader::View& v) {
+  if (!reader_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_,
+                       "this side of the ring sends; receive on a side opened with Channel::bind or ?role=recv");
+    return Got::error;
+  }
+  if (view_active_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_, "release the previous view first");
+    return Got::error;
+  }
+  // The wait looks first (read_attempt: try_read, then whether the peer is gone).
+  Got g = wait_loop(d, hdr_->data_wait, op, [&](bool force) { return read_attempt(force, v, op); });
+  if (g != Got::value && efd_ && (err_.would_block() || err_.timed_out())) {
+    // Poll mode: the caller goes back to epoll; re-arm the doorbell, then look once more
+    // so that a message that came in between is not left unsignalled.
+    rearm_bridge();
+    if (read_attempt(false, v, op) == Got::value) g = Got::value;
+  }
+  if (g != Got::value) return g;
+  lost_total_ += v.lost;
+  return Got::value;
+}
+
+ShmRing::Got ShmRing::reserve_attempt(bool force, std::size_t len, RingWriter::Reservation& r, const char* op) {
+  if (cfg_.pattern != Pattern::pubsub || force) {
+    auto gone = producer_side_gone(force, op);
+    if (!gone) {
+      err_ = std::move(gone.error());
+      return Got::error;
+    }
+  }
+  const Step s = writer_->try_reserve(len, r);
+  if (s == Step::ok) return Got::value;
+  if (s == Step::corrupt) {
+    err_ = Error::make(Errc::corrupt, op, object_, writer_->why());
+    return Got::error;
+  }
+  return Got::again;  // full
+}
+
+ShmRing::Got ShmRing::reserve(std::size_t len, Deadline d, const char* op, RingWriter::Reservation& r) {
+  if (!writer_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_,
+                       "this side of the ring receives; send on a side opened with Channel::open or ?role=send");
+    return Got::error;
+  }
+  if (loan_active_) [[unlikely]] {
+    err_ = Error::make(Errc::invalid_argument, op, object_, "commit or drop the previous loan first");
+    return Got::error;
+  }
+  if (len > cfg_.max_message) [[unlikely]] {
+    err_ = Error::make(Errc::message_too_large, op, object_,
+                       fmt::format("{} bytes; the ring's maximum message is {} (max= at creation)", len, cfg_.max_message))
+               .with_size(len);
+    return Got::error;
+  }
+  if (++sends_ % kSendsPerCheck == 0 && due()) [[unlikely]] {
+    auto gone = producer_side_gone(true, op);
+    if (!gone) {
+      err_ = std::move(gone.error());
+      return Got::error;
+    }
+  }
+  // Fast path: room now and the consumer has not left.
+  if ((cfg_.pattern == Pattern::pubsub ||
+       hdr_->session.single_state.load(std::memory_order_acquire) != kSingleDetached) &&  // acquire: as in producer_side_gone
+      writer_->try_reserve(len, r) == Step::ok) [[likely]] {
+    return Got::value;
+  }
+  return wait_loop(d, hdr_->space_wait, op, [&](bool force) { return reserve_attempt(force, len, r, op); });
+}
+
+// ---------------------------------------------------------------------------------------
+// Channel
+
+Result<void> ShmRing::send(std::span<const std::byte> msg, const SendOptions&, Deadline d) {
+  RingWriter::Reservation r;
+  if (reserve(msg.size(), d, "send", r) != Got::value) return fail(std::move(err_));
+  if (!msg.empty()) std::memcpy(r.data, msg.data(), msg.size());
+  writer_->commit(r, msg.size());
+  return {};
+}
+
+Result<Received> ShmRing::receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) {
+  RingReader::View v;
+  if (next_view(d, "receive", v) != Got::value) return fail(std::move(err_));
+  if (v.len > buf.size()) {
+    reader_->unread(v);
+    lost_total_ -= v.lost;
+    return fail(Error::make(Errc::message_too_large, "receive", object_,
+                            fmt::format("the message is {} bytes, the buffer {}", v.len, buf.size()))
+                    .with_size(v.len));
+  }
+  if (v.len != 0) std::memcpy(buf.data(), v.data, v.len);
+  reader_->release(v);
+  Result<Received> out(std::in_place);
+  out->size = v.len;
+  out->lost = v.lost;
+  return out;
+}
+
+Result<Message> ShmRing::receive_message(const ReceiveOptions&, Deadline d) {
+  RingReader::View v;
+  if (next_view(d, "receive", v) != Got::value) return fail(std::move(err_));
+  Result<Message> m(std::in_place);
+  m->data.assign(v.data, v.data + v.len);
+  m->lost = v.lost;
+  reader_->release(v);
+  return m;
+}
+
+Result<Loan> ShmRing::loan(std::size_t size, Deadline d) {
+  if (reserve(size, d, "loan", res_) != Got::value) return fail(std::move(err_));
+  loan_active_ = true;
+  return lend(std::span<std::byte>(res_.data, size), res_.pos);
+}
+
+Result<void> ShmRing::commit(Loan& loan, std::size_t size, const SendOptions&) {
+  // The token alone does not tell two rings' loans apart: both lend at position 0 first.
+  if (!loan_active_ || !lent(loan) || loan.token() != res_.pos) [[unlikely]] {
+    return fail(Errc::invalid_argument, "commit", object_, "the loan is not this channel's outstanding loan");
+  }
+  if (size > res_.capacity) [[unlikely]] {
+    return fail(Error::make(Errc::message_too_large, "commit", object_,
+                            fmt::format("committing {} bytes of a {}-byte loan", size, res_.capacity))
+                    .with_size(size));
+  }
+  writer_->commit(res_, size);
+  loan_active_ = false;
+  disarm(loan);
+  return {};
+}
+
+void ShmRing::abandon(Loan& loan) noexcept {
+  if (!loan_active_ || !lent(loan) || loan.token() != res_.pos) return;
+  writer_->abandon(res_);
+  loan_active_ = false;
+  disarm(loan);
+}
+
+Result<ReadView> ShmRing::read(Deadline d) {
+  const auto take = [this](const RingReader::View& v) {
+    view_ = v;
+    view_active_ = true;
+    return Result<ReadView>(std::in_place, this, std::span<const std::byte>(v.data, v.len), v.pos, v.lost);
+  };
+  if (reader_ && !view_active_) [[likely]] {
+    // Its own local, never passed to a call, so the compiler keeps it in registers.
+    RingReader::View v;
+    if (reader_->try_read_fast(v)) return take(v);
+  }
+  RingReader::View v;
+  if (next_view_slow(d, "read", v) != Got::value) return fail(std::move(err_));
+  return take(v);
+}
+
+void ShmRing::release(ReadView& view) noexcept {
+  if (!view_active_ || view.token() != view_.pos) return;
+  reader_->release(view_);
+  view_active_ = false;
+}
+
+// ---------------------------------------------------------------------------------------
+// The pollable descriptor (wait=poll): one thread per consumer handle that sleeps on the
+// ring for the consumer and rings an eventfd when there is something to read (or the
+// peer is gone), then waits to be re-armed by the consumer once it has drained the ring.
+// The eventfd is this process's own, so no descriptor has to cross to the producer. It
+// reads only shared memory (RingReader::readable, stalled) beside the consumer's thread.
+
+Result<void> ShmRing::start_bridge() {
+  auto e = sys::eventfd(0, EFD_NONBLOCK);
+  if (!e) {
+    return fail(std::move(e.error())
+                    .with_object(object_)
+                    .with_detail("wait=poll needs an eventfd for pollable_fd(); open without wait=poll to wait in the call"));
+  }
+  efd_ = std::move(*e);
+  bridge_ = std::thread([this] { bridge_main(); });
+  return {};
+}
+
+void ShmRing::rearm_bridge() noexcept {
+  (void)sys::eventfd_take(efd_.get());  // would_block when already clear: fine
+  // release: the drain above happens before the thread looks at the ring again.
+  bridge_armed_.store(1, std::memory_order_release);
+  (void)sys::futex_wake(&bridge_armed_, 1);
+}
+
+bool ShmRing::bridge_should_signal(Clock::time_point& last_check) const noexcept {
+  if (reader_->readable()) return true;
+  const auto now = coarse_now();
+  if (now - last_check < kLivenessInterval) return false;
+  last_check = now;
+  // Read-only checks (the consumer's thread does the reaping).
+  const SessionLine& ses = hdr_->session;
+  if (cfg_.pattern == Pattern::pubsub) {
+    // acquire: as consumer_side_gone reads them.
+    const std::uint32_t st = ses.single_state.load(std::memory_order_acquire);
+    return st == kSingleDetached || (st == kSingleAttached && !single_alive());
+  }
+  if (ses.many_ever.load(std::memory_order_acquire) == 0) return false;
+  if (ses.many_live.load(std::memory_order_acquire) == 0) return true;
+  bool any_dead = false, any_alive = false;
   for (std::uint32_t i = 0; i < cfg_.slots; ++i) {
-    const Slot& s = hdr_->slots[i];
-    // acquire: pairs with the producer's release CAS that made the claim's reservation real.
-    const std::uint64_t cp = s.claim_pos.load(std::memory_order_acquire);
-    if (cp == kClaimIdle) continue;
-    const std::uint64_t cl = s.claim_len.load(std::memory_order_relaxed);
-    if (cl == 0 || cl > cap_ || cp > head_ || head_ - cp >= cl) continue;  // does not cover the read position
-    if (((dead_slots >> i) & 1) == 0) {
-      live_cover = true;
+    if (hdr_->slots[i].state.load(std::memory_order_acquire) != kSlotUsed) continue;
+    auto c = sys::ofd_conflict(fd_.get(), sys::LockKind::write, kLockSlot0 + i, 1);
+    if (c && !*c) any_dead = true; else any_alive = true;
+  }
+  return any_dead && (!any_alive || reader_->stalled());
+}
+
+void ShmRing::bridge_main() {
+  Clock::time_point last_check{};
+  WaitLine& wl = hdr_->data_wait;
+  while (!bridge_stop_.load(std::memory_order_acquire)) {
+    // acquire: the consumer's drain of the eventfd happened before it re-armed us.
+    if (bridge_armed_.load(std::memory_order_acquire) == 0) {
+      (void)sys::futex_wait(&bridge_armed_, 0, Deadline::after(std::chrono::milliseconds(500)));
       continue;
     }
-    if (best < 0 || cp > best_pos) {
-      best = static_cast<int>(i);
-      best_pos = cp;
-      best_len = cl;
-      ambiguous = false;
-    } else if (cp == best_pos && cl != best_len) {
-      ambiguous = true;
+    if (bridge_should_signal(last_check)) {
+      bridge_armed_.store(0, std::memory_order_relaxed);  // relaxed: only this thread clears it
+      (void)sys::eventfd_add(efd_.get(), 1);
+      continue;
+    }
+    const std::uint32_t seen = announce_sleep(wl);
+    if (!reader_->readable() && !bridge_stop_.load(std::memory_order_acquire)) {
+      (void)sys::futex_wait(&wl.futex, seen, Deadline::after(kSleepChunk));
+    }
+    wl.waiters.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The opener for Channel::open / Channel::bind.
+
+Result<std::unique_ptr<ChannelImpl>> open_shm_ring(const Url& url, bool bind) {
+  auto o = RingOptions::from_url(url);
+  if (!o) return fail(std::move(o.error()));
+  bool consumer = bind;
+  if (auto role = url.option("role")) {
+    if (*role == "send") {
+      consumer = false;
+    } else if (*role == "recv") {
+      consumer = true;
+    } else {
+      return fail(Errc::bad_url, "url", url.text, fmt::format("option role='{}' is not send or recv", *role));
     }
   }
-  if (live_cover || best < 0) return Step::none;
-  if (ambiguous) return corrupt("two dead producers claim the same reservation");
-  const std::uint64_t end = best_pos + best_len;
-  const std::uint64_t t = hdr_->producer.tail.load(std::memory_order_acquire);
-  if ((end & (kRecordAlign - 1)) != 0 || end - head_ > cap_ || t - end > cap_) {
-    return corrupt("a dead producer's claim is outside the ring");
+  ShmRing::Params p{url.name, url.text, *o, consumer};
+  auto r = ShmRing::open(p);
+  if (!r) return fail(std::move(r.error()));
+  return std::unique_ptr<ChannelImpl>(std::move(*r));
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------
+// Options and handles
+
+Result<RingOptions> RingOptions::from_url(const Url& url) {
+  if (auto c = url.check_options({"capacity", "max", "pattern", "policy", "slots", "wait", "spin", "mode", "create",
+                                  "excl", "role"});
+      !c) {
+    return fail(std::move(c.error()));
   }
-  // It may have completed the record just before it died.
-  if (stamped(rec(head_)->stamp.load(std::memory_order_acquire), head_)) return Step::ok;
-  hdr_->slots[best].claim_pos.store(kClaimIdle, std::memory_order_release);
-  advance(head_, end);
-  return Step::ok;
-}
-
-bool RingReader::claim_settled(std::uint32_t slot) const noexcept {
-  if (cfg_.pattern != Pattern::mpsc || slot >= cfg_.slots) return true;
-  const Slot& s = hdr_->slots[slot];
-  const std::uint64_t cp = s.claim_pos.load(std::memory_order_acquire);
-  if (cp == kClaimIdle) return true;
-  const std::uint64_t cl = s.claim_len.load(std::memory_order_relaxed);
-  return cl <= cap_ && cp + cl <= head_;
-}
-
-bool RingReader::readable() const noexcept {
-  // Only shared state: the pollable descriptor's thread calls this beside the reader's.
-  std::uint64_t pos = 0;
-  if (cfg_.pattern == Pattern::pubsub) {
-    pos = hdr_->slots[slot_].cursor.load(std::memory_order_acquire) & ~kCursorPinned;
-    if ((pos & (kRecordAlign - 1)) != 0) return false;  // joining, or scribbled over
-  } else {
-    pos = hdr_->consumer.head.load(std::memory_order_acquire);
+  auto bad = [&](std::string why) { return fail(Errc::bad_url, "url", url.text, std::move(why)); };
+  RingOptions o;
+  if (url.option("capacity")) {
+    auto v = url.option_size("capacity", 0);
+    if (!v) return fail(std::move(v.error()));
+    o.capacity = *v;
   }
-  return stamped(rec(pos)->stamp.load(std::memory_order_acquire), pos);
+  if (url.option("max")) {
+    auto v = url.option_size("max", 0);
+    if (!v) return fail(std::move(v.error()));
+    o.max_message = *v;
+  }
+  if (auto v = url.option("pattern")) {
+    if (*v == "spsc") o.pattern = RingPattern::spsc;
+    else if (*v == "mpsc") o.pattern = RingPattern::mpsc;
+    else if (*v == "pubsub") o.pattern = RingPattern::pubsub;
+    else return bad(fmt::format("option pattern='{}' is not spsc, mpsc or pubsub", *v));
+  }
+  if (auto v = url.option("policy")) {
+    if (*v == "block") o.policy = SlowSubscriber::block;
+    else if (*v == "drop") o.policy = SlowSubscriber::drop;
+    else return bad(fmt::format("option policy='{}' is not block or drop", *v));
+  }
+  if (url.option("slots")) {
+    auto v = url.option_uint("slots", 0);
+    if (!v) return fail(std::move(v.error()));
+    if (*v < 1 || *v > detail::ring::kMaxSlots) return bad(fmt::format("option slots={} is not 1..{}", *v, detail::ring::kMaxSlots));
+    o.slots = static_cast<unsigned>(*v);
+  }
+  if (auto v = url.option("wait")) {
+    if (*v == "spin") o.wait = WaitStrategy::spin;
+    else if (*v == "yield") o.wait = WaitStrategy::yield;
+    else if (*v == "sleep") o.wait = WaitStrategy::sleep;
+    else if (*v == "poll") o.wait = WaitStrategy::poll;
+    else return bad(fmt::format("option wait='{}' is not spin, yield, sleep or poll", *v));
+  }
+  auto spin = url.option_uint("spin", 20);
+  if (!spin) return fail(std::move(spin.error()));
+  if (*spin > 10'000'000) return bad("option spin= is in microseconds, at most 10000000");
+  o.spin = std::chrono::microseconds(*spin);
+  auto mode = url.option_mode("mode", 0600);
+  if (!mode) return fail(std::move(mode.error()));
+  o.mode = *mode;
+  auto create = url.option_bool("create", true);
+  if (!create) return fail(std::move(create.error()));
+  auto excl = url.option_bool("excl", false);
+  if (!excl) return fail(std::move(excl.error()));
+  if (*excl && !*create) return bad("excl=1 asks to create and create=0 forbids it");
+  o.create = *excl ? RingCreate::exclusive : *create ? RingCreate::open_or_create : RingCreate::open_only;
+  return o;
 }
 
-}  // namespace ipcx::detail
+RingProducer::RingProducer() = default;
+RingProducer::RingProducer(std::unique_ptr<detail::ShmRing> impl) : impl_(std::move(impl)) {}
+RingProducer::RingProducer(RingProducer&&) noexcept = default;
+RingProducer& RingProducer::operator=(RingProducer&&) noexcept = default;
+RingProducer::~RingProducer() = default;
+
+Result<RingProducer> RingProducer::open(std::string_view name, const RingOptions& o) {
+  detail::ShmRing::Params p{std::string(name), ring_url(name), o, false};
+  auto r = detail::ShmRing::open(p);
+  if (!r) return fail(std::move(r.error()));
+  return RingProducer(std::move(*r));
+}
+
+namespace {
+std::unexpected<Error> empty_handle(const char* op) {
+  return fail(Errc::invalid_argument, op, {}, "the ring handle is empty (moved from or default-constructed)");
+}
+}  // namespace
+
+Result<Loan> RingProducer::loan(std::size_t size, Deadline d) {
+  if (!impl_) return empty_handle("loan");
+  return impl_->loan(size, d);
+}
+Result<void> RingProducer::commit(Loan&& loan, std::size_t size) {
+  if (!impl_) return empty_handle("commit");
+  return impl_->commit(loan, size, {});
+}
+Result<void> RingProducer::send(std::span<const std::byte> msg, Deadline d) {
+  if (!impl_) return empty_handle("send");
+  return impl_->send(msg, {}, d);
+}
+const RingInfo& RingProducer::info() const noexcept {
+  static const RingInfo kEmpty;
+  return impl_ ? impl_->info() : kEmpty;
+}
+std::size_t RingProducer::max_message_size() const noexcept { return impl_ ? impl_->max_message_size() : 0; }
+Channel RingProducer::into_channel() && {
+  if (!impl_) return Channel();
+  std::string url = impl_->object();
+  return Channel(std::move(impl_), std::move(url));
+}
+
+RingConsumer::RingConsumer() = default;
+RingConsumer::RingConsumer(std::unique_ptr<detail::ShmRing> impl) : impl_(std::move(impl)) {}
+RingConsumer::RingConsumer(RingConsumer&&) noexcept = default;
+RingConsumer& RingConsumer::operator=(RingConsumer&&) noexcept = default;
+RingConsumer::~RingConsumer() = default;
+
+Result<RingConsumer> RingConsumer::open(std::string_view name, const RingOptions& o) {
+  detail::ShmRing::Params p{std::string(name), ring_url(name), o, true};
+  auto r = detail::ShmRing::open(p);
+  if (!r) return fail(std::move(r.error()));
+  return RingConsumer(std::move(*r));
+}
+Result<ReadView> RingConsumer::read(Deadline d) {
+  if (!impl_) return empty_handle("read");
+  return impl_->read(d);
+}
+Result<Received> RingConsumer::receive(std::span<std::byte> buf, Deadline d) {
+  if (!impl_) return empty_handle("receive");
+  return impl_->receive(buf, {}, d);
+}
+int RingConsumer::pollable_fd() const noexcept { return impl_ ? impl_->pollable_fd() : -1; }
+std::uint64_t RingConsumer::lost() const noexcept { return impl_ ? impl_->lost() : 0; }
+const RingInfo& RingConsumer::info() const noexcept {
+  static const RingInfo kEmpty;
+  return impl_ ? impl_->info() : kEmpty;
+}
+std::size_t RingConsumer::max_message_size() const noexcept { return impl_ ? impl_->max_message_size() : 0; }
+Channel RingConsumer::into_channel() && {
+  if (!impl_) return Channel();
+  std::string url = impl_->object();
+  return Channel(std::move(impl_), std::move(url));
+}
+
+Result<void> remove_ring(std::string_view name) {
+  if (auto v = detail::validate_ring_name(name); !v) return fail(std::move(v.error()));
+  std::string path = ring_path(name);
+  if (auto u = sys::unlink(path.c_str()); !u) return fail(std::move(u.error()).with_object(ring_url(name)));
+  return {};
+}
+
+}  // namespace ipcx

@@ -1,20 +1,29 @@
-// The ring's algorithms over a mapped region: reserving, committing and reading records,
-// with every value read from shared memory checked before use. No system calls here
-// except futex_wake (and membarrier through heavy_fence): naming, locking, liveness and
-// waiting live in src/shm_ring.cpp, which drives these in loops. The fuzz target drives
-// RingReader directly over hostile bytes.
+// The ring's own module: everything that reads or writes its format (ring_layout.hpp).
+// The one check of a mapped ring's identity (read_identity), the one check of a record
+// (check_record) and the one walk over records (walk_records), used by the ring itself,
+// by `ipcx ls/stat` (inspect_ring.cpp) and by the fuzz target; then the algorithms over a
+// mapped region: reserving, committing and reading records, with every value read from
+// shared memory checked before use. No system calls here except futex_wake (and
+// membarrier through heavy_fence): naming, locking, liveness and waiting live in
+// src/ring.cpp, which drives these in loops. The fuzz target drives them over hostile bytes.
 //
 // A RingWriter or RingReader is one side's private state (cached indices, the position
-// of its own outstanding loan or view). Neither is thread-safe: one thread uses one at a
-// time; the memory they share with other processes is made of atomics.
+// of its own outstanding loan or view), used by one thread at a time; the memory they
+// share with other processes is made of atomics. The calls that read only shared memory
+// (RingReader::readable and stalled) may run in another thread beside it: the wait=poll
+// thread asks them while the consumer reads.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "ipcx/detail/ring_layout.hpp"
 #include "ipcx/error.hpp"
+#include "ipcx/ring.hpp"
 
 namespace ipcx::detail {
 
@@ -28,12 +37,18 @@ struct RingConfig {
   std::uint32_t slots = 1;
 };
 
+// Checks the file that should hold a ring before it is mapped: a regular file of a size a
+// ring can have. Returns the bytes to map; the error (Errc::corrupt) says why not.
+Result<std::size_t> check_ring_file(const struct stat& st, std::string_view object);
 // Checks the identity line of a mapped ring against the bytes actually mapped and copies
-// it out; afterwards the identity in shared memory is never read again. `why` gets the
-// failed check.
+// it out; afterwards the identity in shared memory is never read again. The error
+// (Errc::corrupt, naming `object`) says which check failed.
 Result<RingConfig> read_identity(const std::byte* base, std::size_t mapped, std::string_view object);
 // Writes a fresh header into zeroed memory of cfg.total_size bytes.
 void write_identity(std::byte* base, const RingConfig& cfg);
+// The ring as the public API describes it (RingInfo without its name).
+RingInfo describe(const RingConfig& cfg);
+ring::Pattern to_layout(RingPattern p) noexcept;
 
 // The outcome of one non-blocking step.
 enum class Step : std::uint8_t {
@@ -41,6 +56,38 @@ enum class Step : std::uint8_t {
   none,     // nothing to read / no space now: the caller waits or says would_block
   corrupt,  // shared memory failed a check; why() says which
 };
+
+// The checks every reader of a complete record makes (the reader's fast path inlines
+// them): its kind is known and it lies within the buffer, a message within the ring's
+// maximum. `offset` is the record's offset in the data region. nullptr if it is sound,
+// else why not.
+constexpr const char* check_record(std::uint64_t kind, std::uint64_t len, std::uint64_t offset,
+                                   const RingConfig& cfg) noexcept {
+  if (kind == ring::kKindMessage) {
+    if (len > cfg.max_message) return "a record is longer than the ring's maximum message";
+    if (offset + ring::kRecordHeader + len > cfg.capacity) return "a record runs past the end of the buffer";
+    return nullptr;
+  }
+  if (kind != ring::kKindPadding && kind != ring::kKindAbandoned) return "a record has an unknown kind";
+  if (offset + ring::record_span(len) > cfg.capacity) return "a padding record runs past the end of the buffer";
+  return nullptr;
+}
+
+// A walk over complete records, each checked by check_record.
+struct RecordWalk {
+  std::uint64_t end = 0;       // where it stopped: at or past `until`, or the first record not walked
+  std::uint64_t records = 0;   // records passed
+  std::uint64_t messages = 0;  // of which messages (not padding, not abandoned)
+  // ok: reached `until` or `max_records`; none: the record at `end` is not complete;
+  // corrupt: the record at `end` (or its position) failed a check, `why` says which.
+  Step step = Step::ok;
+  const char* why = "";
+};
+// Walks the records of the ring mapped at `base` from position `from` until a record
+// starts at or past `until`, one is not complete, or `max_records` were passed. Reads
+// only shared memory (stamps with acquire, as a reader does); writes nothing.
+RecordWalk walk_records(const std::byte* base, const RingConfig& cfg, std::uint64_t from, std::uint64_t until,
+                        std::uint64_t max_records) noexcept;
 
 // Memory ordering between a side that sleeps and one that must see its waiter count.
 // When this process registered for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), the hot
@@ -91,7 +138,9 @@ class RingBase {
     light_fence();
     if (w.waiters.load(std::memory_order_acquire) != 0) [[unlikely]] kick(w);
   }
-  // The first waker of a round of sleep wakes the sleepers; later ones need not.
+  // The first waker of a round of sleep wakes the sleepers; later ones need not. The
+  // relaxed load only spares the exchange when another waker already kicked; the
+  // exchange (acq_rel) decides who makes the call and orders it after the sleeper's reset.
   static void kick(ring::WaitLine& w) noexcept {
     if (w.kicked.load(std::memory_order_relaxed) == 0 && w.kicked.exchange(1, std::memory_order_acq_rel) == 0) wake(w);
   }
@@ -144,7 +193,7 @@ class RingWriter : public RingBase {
   void commit(const Reservation& r, std::uint64_t len) noexcept {
     if (cfg_.pattern != ring::Pattern::spsc) return commit_slow(r, len);
     auto* h = rec(r.pos);
-    h->len.store(static_cast<std::uint32_t>(len), std::memory_order_relaxed);
+    h->len.store(static_cast<std::uint32_t>(len), std::memory_order_relaxed);  // relaxed: published by the stamp
     // release: the payload and the length are visible to a reader that sees the stamp.
     h->stamp.store(r.pos | ring::kKindMessage, std::memory_order_release);
     tail_ = r.pos + ring::record_span(len);
@@ -216,11 +265,12 @@ class RingReader : public RingBase {
     const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
     if (!ring::stamped(st, head_)) return false;
     const std::uint64_t len = r->len.load(std::memory_order_relaxed);  // ordered by the stamp's acquire
-    if ((st & ring::kKindMask) != ring::kKindMessage || len > cfg_.max_message ||
-        (head_ & mask_) + ring::kRecordHeader + len > cap_) {
+    if ((st & ring::kKindMask) != ring::kKindMessage ||
+        check_record(ring::kKindMessage, len, head_ & mask_, cfg_) != nullptr) {
       return false;
     }
     if (cfg_.pattern == ring::Pattern::pubsub) {
+      // relaxed: ordered by the stamp's acquire, as the length is.
       if (r->seq32.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(expected_)) return false;
       ++expected_;
     }

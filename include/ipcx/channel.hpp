@@ -84,12 +84,11 @@ struct Message {
 };
 
 // Zero-copy send: space loaned from the transport, written in place, then committed with
-// Channel::commit. Dropping a Loan without committing abandons it: nothing is delivered.
+// Channel::commit to the channel that lent it (another channel refuses it). Dropping a
+// Loan without committing abandons it: nothing is delivered. Only a transport makes one.
 class Loan {
  public:
   Loan() = default;
-  Loan(detail::ChannelImpl* owner, std::span<std::byte> data, std::uint64_t token) noexcept
-      : owner_(owner), data_(data), token_(token) {}
   Loan(Loan&& o) noexcept;
   Loan& operator=(Loan&& o) noexcept;
   Loan(const Loan&) = delete;
@@ -99,9 +98,9 @@ class Loan {
   std::span<std::byte> data() const noexcept { return data_; }
   std::uint64_t token() const noexcept { return token_; }
   bool active() const noexcept { return owner_ != nullptr; }
-  void disarm() noexcept { owner_ = nullptr; }  // for transports, once committed
 
  private:
+  friend class detail::ChannelImpl;  // lends, checks the lender and disarms (transport.hpp)
   detail::ChannelImpl* owner_ = nullptr;
   std::span<std::byte> data_;
   std::uint64_t token_ = 0;

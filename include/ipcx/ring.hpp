@@ -17,7 +17,9 @@
 //                              or falls behind and is told how many messages it lost
 //   slots=N         mpsc: producers at once; pubsub: subscribers at once (1..64, default 16)
 //   wait=spin|yield|sleep|poll how this side waits (default sleep: spin, then futex);
-//                              poll: pollable_fd() is an eventfd for epoll (consumers)
+//                              poll (consumers): pollable_fd() is an eventfd for epoll,
+//                              rung by a thread that each such handle starts and joins
+//                              when closed; the open fails if the eventfd cannot be made
 //   spin=MICROSECONDS          how long sleep/poll/yield spin first (default 20)
 //   mode=0600       permissions at create (owner-only unless asked)
 //   create=1|0      create the ring if absent (default 1); excl=1: it must not exist
@@ -33,7 +35,7 @@
 // was never committed is never delivered.
 //
 // Thread-safety: a handle is used by one thread at a time; different handles (in threads
-// or processes) are independent. One loan (producer) or one view (consumer) is
+// or processes) are independent. A wait=poll consumer runs one thread of its own besides. One loan (producer) or one view (consumer) is
 // outstanding at a time; loans and views must not outlive their handle.
 #pragma once
 
@@ -149,7 +151,8 @@ class RingConsumer {
   Result<Received> try_receive(std::span<std::byte> buf) { return receive(buf, Deadline::immediate()); }
 
   // wait=poll: an eventfd, readable when a read may make progress (a message, or the
-  // peer gone). Drain with try_read until would_block before polling again. Else -1.
+  // peer gone), rung by this handle's own thread. Drain with try_read until would_block
+  // before polling again. Else -1.
   int pollable_fd() const noexcept;
   // Messages lost so far (pubsub, policy=drop), over the handle's life.
   std::uint64_t lost() const noexcept;
@@ -172,5 +175,7 @@ Result<void> remove_ring(std::string_view name);
 // The file that holds the ring: /dev/shm/ipcx.ring.NAME (the POSIX shm name
 // "/ipcx.ring.NAME").
 std::string ring_path(std::string_view name);
+// How the ring is named as a Channel and to ipcx ls/stat/rm: "shm://NAME".
+std::string ring_url(std::string_view name);
 
 }  // namespace ipcx

@@ -1,6 +1,7 @@
 // libFuzzer target: the input is a ring's shared memory as a hostile peer left it (header
 // and data). The identity check runs over it as given; then, with a valid identity
-// stamped over it, a reader and a writer attach and work on the rest. Nothing may read or
+// stamped over it, the record walker walks it and a reader and a writer attach and work
+// on the rest (the same code the ring, ipcx ls/stat and the last side out use). Nothing may read or
 // write outside the region, and every call must return.
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +56,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::memcpy(mem.data(), &id, sizeof id);
   auto checked = ipcx::detail::read_identity(mem.data(), mem.size(), "fuzz");
   if (!checked) __builtin_trap();  // a valid identity must pass
+
+  // 3. The record walker (the last side's "messages left?", ipcx ls/stat) from wherever the
+  // peer's positions say, bounded by a ring's worth of records.
+  {
+    const auto* h = reinterpret_cast<const rl::Header*>(mem.data());
+    for (std::uint64_t from : {h->consumer.head.load(std::memory_order_relaxed),
+                               h->producer.tail.load(std::memory_order_relaxed), std::uint64_t{0}}) {
+      const auto w = ipcx::detail::walk_records(mem.data(), *checked, from, ~std::uint64_t{0},
+                                                kCapacity / rl::kRecordAlign + 1);
+      if (w.messages > w.records || w.records > kCapacity / rl::kRecordAlign + 1) __builtin_trap();
+    }
+  }
 
   const std::byte* lo = mem.data() + rl::kHeaderSize;
   const std::byte* hi = mem.data() + mem.size();

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -147,6 +148,79 @@ TEST(Ring, ZeroCopyLoanCommitReadRelease) {
   }
   EXPECT_EQ(consumer.wait(), 0);
   tx = ipcx::RingProducer();
+  EXPECT_FALSE(ring_exists(name));
+}
+
+// A loan is committed to the ring that lent it. Two fresh rings both lend at position 0,
+// so the position alone cannot tell their loans apart: the other ring refuses it, and
+// both loans still go where they belong.
+TEST(Ring, ALoanCommittedToAnotherRingIsRefused) {
+  const std::string a_name = ipcx::test::unique_name("loana");
+  const std::string b_name = ipcx::test::unique_name("loanb");
+  auto a_rx = ipcx::RingConsumer::open(a_name, with_capacity(4096));
+  auto b_rx = ipcx::RingConsumer::open(b_name, with_capacity(4096));
+  ASSERT_TRUE(a_rx && b_rx);
+  auto a = ipcx::RingProducer::open(a_name);
+  auto b = ipcx::RingProducer::open(b_name);
+  ASSERT_TRUE(a && b);
+  auto a_loan = a->loan(8);
+  auto b_loan = b->loan(8);
+  ASSERT_TRUE(a_loan && b_loan);
+  ASSERT_EQ(a_loan->token(), b_loan->token());  // what made the mix-up pass before
+  std::memcpy(a_loan->data().data(), "from-a", 6);
+  std::memcpy(b_loan->data().data(), "from-b", 6);
+  auto wrong = b->commit(std::move(*a_loan), 6);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().kind(), Errc::invalid_argument);
+  EXPECT_TRUE(a_loan->active());  // still a's, still outstanding
+  auto nothing = b_rx->try_read();
+  ASSERT_FALSE(nothing);
+  EXPECT_EQ(nothing.error().kind(), Errc::would_block);
+  ASSERT_TRUE(b->commit(std::move(*b_loan), 6));
+  ASSERT_TRUE(a->commit(std::move(*a_loan), 6));
+  auto got_a = a_rx->read(Deadline::after(10s));
+  auto got_b = b_rx->read(Deadline::after(10s));
+  ASSERT_TRUE(got_a && got_b);
+  EXPECT_EQ(ipcx::as_text(got_a->data()), "from-a");
+  EXPECT_EQ(ipcx::as_text(got_b->data()), "from-b");
+  // The same through the Channel API.
+  auto ca = std::move(*a).into_channel();
+  auto cb = std::move(*b).into_channel();
+  auto c_loan = ca.loan(4);
+  ASSERT_TRUE(c_loan);
+  auto c_wrong = cb.commit(std::move(*c_loan), 4);
+  ASSERT_FALSE(c_wrong);
+  EXPECT_EQ(c_wrong.error().kind(), Errc::invalid_argument);
+}
+
+// wait=poll makes an eventfd (and a thread) per consumer: when the eventfd cannot be
+// made, the open fails and says why, rather than handing out a consumer whose
+// pollable_fd() is -1. The child leaves itself room for exactly one more descriptor: the
+// ring's file.
+TEST(Ring, PollOpenFailsWhenItsEventfdCannotBeMade) {
+  const std::string name = ipcx::test::unique_name("noefd");
+  auto child = Child::spawn([&]() -> int {
+    const int lowest = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (lowest < 0) return 9;
+    ::close(lowest);
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 10;
+    lim.rlim_cur = static_cast<rlim_t>(lowest) + 1;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return 10;
+    auto rx = ipcx::RingConsumer::open(name, with_capacity(4096, ipcx::WaitStrategy::poll));
+    if (rx) return 11;  // opened, with no pollable descriptor
+    if (rx.error().code() != EMFILE) return 12;
+    if (rx.error().message().find("wait=poll") == std::string::npos) return 13;
+    // Room for the eventfd again: the same open works, and the failed one left no trace.
+    lim.rlim_cur = static_cast<rlim_t>(lowest) + 2;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return 14;
+    auto ok = ipcx::RingConsumer::open(name, with_capacity(4096, ipcx::WaitStrategy::poll));
+    if (!ok) return 15;
+    if (!ok->info().created) return 16;
+    if (ok->pollable_fd() < 0) return 17;
+    return 0;
+  });
+  EXPECT_EQ(child.wait(), 0);
   EXPECT_FALSE(ring_exists(name));
 }
 

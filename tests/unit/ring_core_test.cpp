@@ -152,6 +152,56 @@ TEST(RingLayout, WriterRefusesMisalignedPositions) {
   }
 }
 
+// The one record walker (the ring's own, ipcx ls/stat's, the last side's "messages
+// left?"): counts messages, steps over padding and abandoned records, stops at the first
+// incomplete record, and names the record that fails a check.
+TEST(RingLayout, WalkerCountsMessagesAndStopsAtTheFirstBadRecord) {
+  namespace d = ipcx::detail;
+  auto mem = fresh_ring(4096);
+  auto cfg = d::read_identity(mem->data(), mem->size(), "t");
+  ASSERT_TRUE(cfg);
+  d::RingWriter w(mem->data(), *cfg, 0, false);
+  ASSERT_EQ(w.attach(), d::Step::ok);
+  // Three messages of 10, 100 and 1000 bytes: records of 32, 128 and 1024 bytes.
+  for (std::uint64_t len : {10u, 100u, 1000u}) {
+    d::RingWriter::Reservation r;
+    ASSERT_EQ(w.try_reserve(len, r), d::Step::ok);
+    w.commit(r, len);
+  }
+  const std::uint64_t tail = 32 + 128 + 1024;
+  auto all = d::walk_records(mem->data(), *cfg, 0, ~std::uint64_t{0}, 100);
+  EXPECT_EQ(all.step, d::Step::none);  // stops at the record not yet written
+  EXPECT_EQ(all.end, tail);
+  EXPECT_EQ(all.messages, 3u);
+  EXPECT_EQ(all.records, 3u);
+  auto bounded = d::walk_records(mem->data(), *cfg, 0, 160, 100);
+  EXPECT_EQ(bounded.step, d::Step::ok);
+  EXPECT_EQ(bounded.end, 160u);
+  EXPECT_EQ(bounded.messages, 2u);
+  auto limited = d::walk_records(mem->data(), *cfg, 0, tail, 1);
+  EXPECT_EQ(limited.step, d::Step::ok);
+  EXPECT_EQ(limited.messages, 1u);
+
+  auto* second = reinterpret_cast<rl::RecordHeader*>(mem->data() + rl::kHeaderSize + 32);
+  // Padding is stepped over and not counted.
+  second->stamp.store(32 | rl::kKindPadding, std::memory_order_relaxed);
+  auto padded = d::walk_records(mem->data(), *cfg, 0, tail, 100);
+  EXPECT_EQ(padded.step, d::Step::ok);
+  EXPECT_EQ(padded.messages, 2u);
+  // A message longer than the ring's maximum, an unknown kind, a misaligned start: corrupt.
+  second->stamp.store(32 | rl::kKindMessage, std::memory_order_relaxed);
+  second->len.store(static_cast<std::uint32_t>(cfg->max_message + 1), std::memory_order_relaxed);
+  auto longer = d::walk_records(mem->data(), *cfg, 0, tail, 100);
+  EXPECT_EQ(longer.step, d::Step::corrupt);
+  EXPECT_EQ(longer.end, 32u);
+  EXPECT_EQ(longer.messages, 1u);
+  EXPECT_STREQ(longer.why, "a record is longer than the ring's maximum message");
+  second->len.store(100, std::memory_order_relaxed);
+  second->stamp.store(32 | 7, std::memory_order_relaxed);
+  EXPECT_EQ(d::walk_records(mem->data(), *cfg, 0, tail, 100).step, d::Step::corrupt);
+  EXPECT_EQ(d::walk_records(mem->data(), *cfg, 8, tail, 100).step, d::Step::corrupt);
+}
+
 // A writer that found the ring full waits for an eighth of it more than it needs
 // (hysteresis), but never for more than an empty ring leaves: a maximal message that must
 // wrap (padding + record = 4080 of 4096 bytes) goes in once the reader has caught up.

@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "ipcx/inspect.hpp"
 #include "output.hpp"
+#include "select.hpp"
 
 namespace ipcx::cli {
 

@@ -5,7 +5,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,14 +55,5 @@ std::string base64(std::string_view bytes);
 // JSON text of one line for programs (no pretty printing) or indented for --json on a
 // single object.
 std::string dump(const Json& j, bool pretty);
-
-// Whether `url` matches any of the shell globs (fnmatch); true when there are none.
-bool matches_any(std::string_view url, std::span<const std::string> globs);
-
-// Parses --type values ("sysvshm,posixmq", repeatable); writes an error and returns false on
-// an unknown name.
-bool parse_kinds(const std::vector<std::string>& in, std::vector<inspect::Kind>& out);
-// The --type help text (every kind).
-std::string kinds_help();
 
 }  // namespace ipcx::cli

@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "ipcx/inspect.hpp"
 #include "output.hpp"
+#include "select.hpp"
 
 namespace ipcx::cli {
 namespace {

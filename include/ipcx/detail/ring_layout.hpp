@@ -11,13 +11,14 @@
 //
 // Nothing in this memory is trusted by a reader: the peer may crash mid-write, run a
 // different version, or lie. Every value read from it is checked before it is used as an
-// index or a length (src/ring.cpp), and the identity is copied once at open and never
+// index or a length (src/ring_core.cpp), and the identity is copied once at open and never
 // read again.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 
 namespace ipcx::detail::ring {
@@ -25,6 +26,11 @@ namespace ipcx::detail::ring {
 // "IPCXRNG1" read as a little-endian u64.
 inline constexpr std::uint64_t kMagic = 0x31474e5258435049ULL;
 inline constexpr std::uint32_t kLayoutVersion = 3;
+
+// Ring NAME is the file kFileDir/kFilePrefix + NAME, /dev/shm/ipcx.ring.NAME (the POSIX shm
+// name "/ipcx.ring.NAME"): how every process, whatever its language, finds it.
+inline constexpr std::string_view kFileDir = "/dev/shm";
+inline constexpr std::string_view kFilePrefix = "ipcx.ring.";
 
 inline constexpr std::size_t kLine = 64;            // one cache line
 inline constexpr std::size_t kPage = 4096;

@@ -26,6 +26,21 @@ class ChannelImpl {
   virtual void abandon(Loan& loan) noexcept;
   virtual Result<ReadView> read(Deadline d);
   virtual void release(ReadView& view) noexcept;
+
+ protected:
+  // What only a transport does to a Loan. The Result is built in place (no move of the
+  // Loan on the zero-copy path).
+  Result<Loan> lend(std::span<std::byte> data, std::uint64_t token) noexcept {
+    Result<Loan> l(std::in_place);
+    l->owner_ = this;
+    l->data_ = data;
+    l->token_ = token;
+    return l;
+  }
+  // Whether this channel lent `l` (and it is not committed or abandoned yet).
+  bool lent(const Loan& l) const noexcept { return l.owner_ == this; }
+  // Once committed or abandoned: the Loan's destructor then does nothing.
+  static void disarm(Loan& l) noexcept { l.owner_ = nullptr; }
 };
 
 class ListenerImpl {
