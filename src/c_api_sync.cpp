@@ -82,8 +82,10 @@ int ipcx_mutex_init(ipcx_mutex* m, ipcx_error* err) {
   if (!need(m, "ipcx_mutex_init", "the mutex", err)) return -1;
   auto* mu = ::new (static_cast<void*>(m->opaque)) ipcx::Mutex;
   // Mutex() cannot fail on Linux; if it did, a try-lock says how.
-  if (auto r = mu->try_lock(); !r) return lock_status(r, err);
-  return status(mu->unlock(), err);
+  return guarded(err, "ipcx_mutex_init", -1, [&] {
+    if (auto r = mu->try_lock(); !r) return lock_status(r, err);
+    return status(mu->unlock(), err);
+  });
 }
 
 int ipcx_mutex_lock(ipcx_mutex* m, long timeout_ms, ipcx_error* err) {
