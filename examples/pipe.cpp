@@ -1,5 +1,5 @@
 // A parent and its child talking over a pair of pipes, one message at a time.
-//   $ ./example_pipe_parent_child
+//   $ ./example_cpp_pipe
 //   parent got: "pong 0" ... "pong 2"; child gone: peer gone
 #include <sys/wait.h>
 #include <unistd.h>

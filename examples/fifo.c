@@ -1,7 +1,8 @@
 /* The C API: a child sends three messages over a FIFO, the parent receives them, then
  * sees the child's exit as "peer gone". Also shows the error for a short buffer.
- *   $ ./example_c_fifo
+ *   $ ./example_c_fifo   (the same FIFO works with `ipcx send fifo:///PATH ...`)
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,69 @@
+/* A POSIX shared-memory segment guarded by a robust, process-shared mutex, through the C
+ * API. Two accounts in the segment always sum to 100; a child takes the lock, moves money
+ * half-way, and is killed (SIGKILL) holding it. The kernel releases the lock, and the
+ * parent's next lock returns IPCX_LOCK_OWNER_DIED: it repairs the half-done transfer,
+ * marks the mutex consistent, and carries on. The creator's close unlinks the name.
+ *   $ ./example_c_shm_mutex
+ *   child killed holding the lock; parent: owner died, accounts 70 + 0 -> repaired to 70 + 30 */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ipcx/ipcx.h>
+
+struct bank {         /* lives in the segment: no pointers, only offsets-free data */
+  ipcx_mutex lock;
+  int a, b;           /* a + b == 100 whenever the lock is free */
+  int in_flight;      /* how much a transfer has taken from a and not yet given to b */
+};
+
+int main(void) {
+  ipcx_error err;
+  char name[64];
+  snprintf(name, sizeof name, "/ipcx-example-bank-%d", (int)getpid());
+  ipcx_shm* seg = ipcx_shm_create(name, sizeof(struct bank), 0600, &err); /* exclusive, zeroed */
+  if (!seg) return fprintf(stderr, "%s\n", err.message), 1;
+  ipcx_mapping* map = ipcx_shm_map(seg, 1, &err);
+  if (!map) return fprintf(stderr, "%s\n", err.message), 1;
+  struct bank* bank = ipcx_mapping_data(map);
+  if (ipcx_mutex_init(&bank->lock, &err) != 0) return fprintf(stderr, "%s\n", err.message), 1;
+  bank->a = 100;
+
+  int holding[2]; /* the child says "I hold the lock" through a pipe: no sleeps */
+  if (pipe(holding) != 0) return 1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    /* Any process could open the segment by name; the child inherited the mapping. */
+    if (ipcx_mutex_lock(&bank->lock, 5000, &err) < 0) _exit(1);
+    bank->a -= 30; /* half of a transfer of 30 ... */
+    bank->in_flight = 30;
+    if (write(holding[1], "x", 1) != 1) _exit(2);
+    pause(); /* ... and killed here, lock held */
+    _exit(3);
+  }
+  char c;
+  if (read(holding[0], &c, 1) != 1) return 1;
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  printf("child killed holding the lock; ");
+
+  int r = ipcx_mutex_lock(&bank->lock, 5000, &err);
+  if (r < 0) return fprintf(stderr, "%s\n", err.message), 1;
+  if (r == IPCX_LOCK_OWNER_DIED) {
+    printf("parent: owner died, accounts %d + %d", bank->a, bank->b);
+    bank->b += bank->in_flight; /* finish the transfer the dead child started */
+    bank->in_flight = 0;
+    if (ipcx_mutex_consistent(&bank->lock, &err) != 0) return fprintf(stderr, "%s\n", err.message), 1;
+    printf(" -> repaired to %d + %d\n", bank->a, bank->b);
+  }
+  int ok = bank->a + bank->b == 100;
+  ipcx_mutex_unlock(&bank->lock, &err);
+  /* Without ipcx_mutex_consistent, that unlock would have made the mutex unrecoverable. */
+  ipcx_mutex_destroy(&bank->lock);
+  ipcx_unmap(map);
+  ipcx_shm_close(seg); /* the creator unlinks /dev/shm/ipcx-example-bank-PID */
+  return r == IPCX_LOCK_OWNER_DIED && ok ? 0 : 1;
+}

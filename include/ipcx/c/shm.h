@@ -1,0 +1,106 @@
+/* ipcx C API: shared-memory segments — POSIX (shm_open), System V (shmget) and memfd
+ * (memfd_create, sealed and passed by descriptor). Included by <ipcx/ipcx.h>.
+ *
+ *   ipcx_shm* seg = ipcx_shm_create("/orders", 1 << 20, 0600, &err);   // exclusive, reserved
+ *   ipcx_mapping* m = ipcx_shm_map(seg, 1, &err);                      // read-write
+ *   memcpy(ipcx_mapping_data(m), "hello", 5);
+ *   ipcx_unmap(m); ipcx_shm_close(seg);                                // the creator unlinks
+ *
+ * Creation reserves the whole size (fallocate), so a full /dev/shm is ENOSPC at create,
+ * never SIGBUS later. The creator owns a name or key: it is removed when the creating
+ * handle is closed, unless ipcx_shm_keep_name / ipcx_sysvshm_keep was called. Removing
+ * a name or key does not free the memory: that lives until the last mapping and
+ * descriptor are gone. A mapping is independent of the handle it came from (it may
+ * outlive it) and is unmapped by ipcx_unmap. Handles are used by one thread at a time. */
+#ifndef IPCX_C_SHM_H
+#define IPCX_C_SHM_H
+
+#include <stddef.h>
+#include <sys/ipc.h> /* key_t, IPC_PRIVATE */
+#include <sys/types.h>
+
+#include "ipcx/c/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A mapped region: of a POSIX segment or a memfd (mmap MAP_SHARED), or a System V
+ * attachment (shmat). Read-only mappings fault on write. */
+typedef struct ipcx_mapping ipcx_mapping;
+void* ipcx_mapping_data(const ipcx_mapping* m);
+size_t ipcx_mapping_size(const ipcx_mapping* m);
+/* munmap or shmdt, and frees the handle. NULL is a no-op. */
+void ipcx_unmap(ipcx_mapping* m);
+
+/* POSIX shared memory, a name like "/orders" (a file in /dev/shm). */
+typedef struct ipcx_shm ipcx_shm;
+/* shm_open(O_CREAT|O_EXCL) with exactly `mode` (the umask does not narrow it), sized and
+ * reserved. EEXIST (IPCX_SYSTEM) if the name exists. */
+ipcx_shm* ipcx_shm_create(const char* name, size_t size, unsigned mode, ipcx_error* err);
+/* An existing segment, read-only or read-write. */
+ipcx_shm* ipcx_shm_open(const char* name, int writable, ipcx_error* err);
+/* The whole segment, read-write (writable != 0, needs a read-write open) or read-only. */
+ipcx_mapping* ipcx_shm_map(const ipcx_shm* s, int writable, ipcx_error* err);
+size_t ipcx_shm_size(const ipcx_shm* s);
+int ipcx_shm_fd(const ipcx_shm* s);
+/* ftruncate; growing reserves the new part. Existing mappings keep their length. */
+int ipcx_shm_resize(ipcx_shm* s, size_t size, ipcx_error* err);
+/* The creator keeps the name in the system when it closes. */
+void ipcx_shm_keep_name(ipcx_shm* s);
+/* Closes the descriptor (and unlinks the name if this handle created it and kept no name). */
+void ipcx_shm_close(ipcx_shm* s);
+/* shm_unlink(name). ENOENT if there is no such name. */
+int ipcx_shm_unlink(const char* name, ipcx_error* err);
+
+/* System V shared memory, named by a key (ipcx_ftok) or private to a process family. */
+typedef struct ipcx_sysvshm ipcx_sysvshm;
+/* ftok(path, proj_id): a key from an existing file. Returns the key, or -1. */
+key_t ipcx_ftok(const char* path, int proj_id, ipcx_error* err);
+/* shmget(key, size, IPC_CREAT|IPC_EXCL|mode); key IPC_PRIVATE (0) makes a new private
+ * segment (pass its id to a child). Kernel limits (kernel.shmmax, shmall, shmmni) are named
+ * in the error. */
+ipcx_sysvshm* ipcx_sysvshm_create(key_t key, size_t size, unsigned mode, ipcx_error* err);
+/* An existing segment, by key or by id. */
+ipcx_sysvshm* ipcx_sysvshm_open(key_t key, ipcx_error* err);
+ipcx_sysvshm* ipcx_sysvshm_open_id(int id, ipcx_error* err);
+/* shmat, read-write or read-only (SHM_RDONLY). The attachment stays valid after removal. */
+ipcx_mapping* ipcx_sysvshm_attach(const ipcx_sysvshm* s, int writable, ipcx_error* err);
+int ipcx_sysvshm_id(const ipcx_sysvshm* s);
+size_t ipcx_sysvshm_size(const ipcx_sysvshm* s);
+/* How many attachments the segment has now (shm_nattch; racy). Returns it, or -1. */
+long ipcx_sysvshm_attached(const ipcx_sysvshm* s, ipcx_error* err);
+/* IPC_RMID now: the key goes at once, the memory with the last detach. */
+int ipcx_sysvshm_remove(ipcx_sysvshm* s, ipcx_error* err);
+void ipcx_sysvshm_keep(ipcx_sysvshm* s);
+/* Forgets the id (and removes the segment if this handle created it and did not keep it). */
+void ipcx_sysvshm_close(ipcx_sysvshm* s);
+
+/* memfd: anonymous shared memory with no name to leak, shared by passing its descriptor
+ * (ipcx_send_msg over a unix socket, or fork). Seals are promises the kernel enforces on
+ * every holder: a receiver requires IPCX_SEAL_SHRINK so the sender cannot truncate the
+ * memory under its mapping (which would SIGBUS it). */
+#define IPCX_SEAL_SEAL 0x0001u         /* F_SEAL_SEAL: no more seals */
+#define IPCX_SEAL_SHRINK 0x0002u       /* F_SEAL_SHRINK */
+#define IPCX_SEAL_GROW 0x0004u         /* F_SEAL_GROW */
+#define IPCX_SEAL_WRITE 0x0008u        /* F_SEAL_WRITE: needs no writable mapping to exist (EBUSY) */
+#define IPCX_SEAL_FUTURE_WRITE 0x0010u /* F_SEAL_FUTURE_WRITE: no new writer; mappings keep writing */
+typedef struct ipcx_memfd ipcx_memfd;
+/* memfd_create(name, MFD_CLOEXEC|MFD_ALLOW_SEALING), sized and reserved. `name` is a label. */
+ipcx_memfd* ipcx_memfd_create(const char* name, size_t size, ipcx_error* err);
+/* Takes a descriptor received from another process (always: on failure it is closed).
+ * IPCX_INVALID_ARGUMENT if it is not a memfd, IPCX_CORRUPT if a required seal is missing. */
+ipcx_memfd* ipcx_memfd_adopt(int fd, unsigned required_seals, ipcx_error* err);
+int ipcx_memfd_add_seals(ipcx_memfd* m, unsigned seals, ipcx_error* err);
+/* The seals now (F_GET_SEALS), or -1. */
+long ipcx_memfd_seals(const ipcx_memfd* m, ipcx_error* err);
+ipcx_mapping* ipcx_memfd_map(const ipcx_memfd* m, int writable, ipcx_error* err);
+int ipcx_memfd_fd(const ipcx_memfd* m);
+size_t ipcx_memfd_size(const ipcx_memfd* m);
+void ipcx_memfd_close(ipcx_memfd* m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IPCX_C_SHM_H */
