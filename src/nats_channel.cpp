@@ -38,6 +38,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -80,8 +81,13 @@ int errno_of(natsStatus s) {
 std::string client_text(natsStatus s) {
   std::string text = natsStatus_GetText(s);
   natsStatus last = NATS_OK;
-  const char* detail = nats_GetLastError(&last);
-  if (detail && *detail && text != detail) text += fmt::format(": {}", detail);
+  const char* recorded = nats_GetLastError(&last);
+  std::string_view detail = recorded ? recorded : "";
+  // The client prefixes its source location, "(conn.c:2088): "; the reader needs the words.
+  if (detail.starts_with("(")) {
+    if (auto end = detail.find("): "); end != std::string_view::npos) detail.remove_prefix(end + 3);
+  }
+  if (!detail.empty() && detail != text) text += fmt::format(": {}", detail);
   return text;
 }
 
@@ -217,8 +223,18 @@ class NatsChannel final : public ChannelImpl {
                                                max_payload_))
                       .with_size(msg.size()));
     }
-    if (auto c = wait_connected(d); !c) return c;
-    natsStatus st = natsConnection_Publish(conn_, subject_.c_str(), msg.data(), static_cast<int>(msg.size()));
+    natsStatus st = NATS_OK;
+    for (;;) {
+      if (auto c = wait_connected(d); !c) return c;
+      st = natsConnection_Publish(conn_, subject_.c_str(), msg.data(), static_cast<int>(msg.size()));
+      // The connection broke under this publish (the client has not yet marked it lost):
+      // it was not taken, so it waits for the reconnection like any other send.
+      if ((st == NATS_IO_ERROR || st == NATS_CONNECTION_DISCONNECTED) &&
+          natsConnection_Status(conn_) != NATS_CONN_STATUS_CLOSED && !d.expired()) {
+        continue;
+      }
+      break;
+    }
     if (st != NATS_OK) return nats_fail("nats publish", st, subject_, servers_context());
     if (flush_) {
       // Round trip to the server: it has everything published so far.
