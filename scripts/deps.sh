@@ -7,9 +7,12 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config ccache
       libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
       clang-19 libclang-rt-19-dev
-      socat netcat-openbsd util-linux procps iproute2)
+      socat netcat-openbsd util-linux procps iproute2
+      # nats:// and zmq+…:// Channels (IPCX_WITH_NATS / IPCX_WITH_ZMQ) and the nats-server
+      # their tests start on 127.0.0.1
+      libnats-dev libzmq3-dev nats-server)
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(libboost-dev libzmq3-dev libnng-dev gnuplot-nox
+  pkgs+=(libboost-dev libnng-dev gnuplot-nox
          iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev libiceoryx-binding-c-dev)
 fi
 

@@ -36,6 +36,13 @@ void ChannelImpl::release(ReadView&) noexcept {}
 
 namespace {
 
+// A scheme whose engine's client library was absent when ipcx was built.
+[[maybe_unused]] std::unexpected<Error> not_built(const Url& url, const char* option, const char* package) {
+  return fail(Errc::not_supported, "open", url.text,
+              fmt::format("this ipcx was built without {}:// ({} is OFF; install {} and rebuild)",
+                          to_string(url.scheme), option, package));
+}
+
 Result<std::unique_ptr<ChannelImpl>> open_transport(const Url& url, bool bind) {
   switch (url.scheme) {
     case Scheme::fifo: return open_fifo(url, bind);
@@ -47,6 +54,19 @@ Result<std::unique_ptr<ChannelImpl>> open_transport(const Url& url, bool bind) {
     case Scheme::posixmq: return open_posixmq(url, bind);
     case Scheme::sysvmq: return open_sysvmq(url, bind);
     case Scheme::shm: return open_shm_ring(url, bind);
+    case Scheme::nats:
+#ifdef IPCX_WITH_NATS
+      return open_nats(url, bind);
+#else
+      return not_built(url, "IPCX_WITH_NATS", "libnats-dev");
+#endif
+    case Scheme::zmq_tcp:
+    case Scheme::zmq_ipc:
+#ifdef IPCX_WITH_ZMQ
+      return open_zmq(url, bind);
+#else
+      return not_built(url, "IPCX_WITH_ZMQ", "libzmq3-dev");
+#endif
     case Scheme::posixshm:
     case Scheme::sysvshm:
     case Scheme::posixsem:

@@ -293,6 +293,11 @@ Result<Object> stat_object(const Url& u) {
       return fail(Errc::not_supported, "stat", u.text,
                   fmt::format("{}:// is a network endpoint, not an IPC object; see ss -{}lnp", to_string(u.scheme),
                               u.scheme == Scheme::tcp ? 't' : 'u'));
+    case Scheme::nats:
+    case Scheme::zmq_tcp:
+    case Scheme::zmq_ipc:
+      return fail(Errc::not_supported, "stat", u.text,
+                  fmt::format("{}:// is a messaging endpoint, not an IPC object", to_string(u.scheme)));
   }
   return fail(Errc::not_supported, "stat", u.text);
 }

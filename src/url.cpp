@@ -19,7 +19,8 @@ constexpr SchemeName kSchemes[] = {
     {"fifo", Scheme::fifo},         {"posixmq", Scheme::posixmq},
     {"sysvmq", Scheme::sysvmq},     {"posixshm", Scheme::posixshm},
     {"sysvshm", Scheme::sysvshm},   {"posixsem", Scheme::posixsem},
-    {"sysvsem", Scheme::sysvsem},
+    {"sysvsem", Scheme::sysvsem},   {"nats", Scheme::nats},
+    {"zmq+tcp", Scheme::zmq_tcp},   {"zmq+ipc", Scheme::zmq_ipc},
 };
 
 std::unexpected<Error> bad(std::string_view url, std::string detail) {
@@ -67,6 +68,74 @@ Result<std::uint64_t> parse_u64(std::string_view text, int base) {
     return fail(Errc::invalid_argument, "parse");
   }
   return v;
+}
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// "HOST:PORT" or "[V6]:PORT", as tcp://, udp://, zmq+tcp:// and each nats:// server write
+// it; `default_port` is used when ":PORT" is left out (0: the port is required).
+Result<HostPort> parse_host_port(std::string_view url, std::string_view hostport, std::string_view scheme,
+                                 std::uint16_t default_port = 0) {
+  std::string_view host, port;
+  bool has_port = true;
+  if (hostport.starts_with("[")) {
+    auto close = hostport.find(']');
+    if (close == std::string_view::npos) return bad(url, "IPv6 literal is missing its ']'");
+    host = hostport.substr(1, close - 1);
+    std::string_view after = hostport.substr(close + 1);
+    if (after.empty() && default_port != 0) {
+      has_port = false;
+    } else if (!after.starts_with(":")) {
+      return bad(url, "missing ':PORT' after the IPv6 literal");
+    }
+    port = after.empty() ? after : after.substr(1);
+  } else {
+    auto c = hostport.rfind(':');
+    if (c == std::string_view::npos) {
+      if (default_port == 0) return bad(url, fmt::format("missing ':PORT' in {}://HOST:PORT", scheme));
+      has_port = false;
+      host = hostport;
+    } else {
+      host = hostport.substr(0, c);
+      if (host.find(':') != std::string_view::npos) return bad(url, "an IPv6 literal must be in brackets: [::1]:PORT");
+      port = hostport.substr(c + 1);
+    }
+  }
+  if (host.empty()) return bad(url, "missing host");
+  HostPort hp{std::string(host), default_port};
+  if (has_port) {
+    auto p = parse_u64(port, 10);
+    if (!p || *p > 65535) return bad(url, fmt::format("port '{}' is not a number from 0 to 65535", port));
+    hp.port = static_cast<std::uint16_t>(*p);
+  }
+  return hp;
+}
+
+// A NATS subject: '.'-separated tokens, none empty, no white space; '*' and '>' only as whole
+// tokens, '>' only last. Wildcards are checked again by the sender (it cannot publish to one).
+Result<void> validate_subject(std::string_view url, std::string_view subject) {
+  if (subject.empty()) return bad(url, "missing subject: nats://HOST:PORT/SUBJECT");
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t dot = subject.find('.', start);
+    std::string_view token = subject.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (token.empty()) return bad(url, fmt::format("subject '{}' has an empty token ('..' or a '.' at an end)", subject));
+    for (char c : token) {
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+        return bad(url, fmt::format("subject '{}' contains white space", subject));
+      }
+    }
+    if (token.size() > 1 && (token.find('*') != std::string_view::npos || token.find('>') != std::string_view::npos)) {
+      return bad(url, fmt::format("subject '{}': '*' and '>' are wildcards only as a whole token", subject));
+    }
+    if (dot == std::string_view::npos) break;
+    if (token == ">") return bad(url, fmt::format("subject '{}': '>' may only be the last token", subject));
+    start = dot + 1;
+  }
+  return {};
 }
 
 }  // namespace
@@ -131,7 +200,7 @@ Result<Url> Url::parse(std::string_view text) {
   }
   if (!found) {
     return bad(text, fmt::format("unknown scheme '{}' (known: shm unix unixgram unixpacket tcp udp fifo "
-                                 "posixmq sysvmq posixshm sysvshm posixsem sysvsem)", scheme));
+                                 "posixmq sysvmq posixshm sysvshm posixsem sysvsem nats zmq+tcp zmq+ipc)", scheme));
   }
   std::string_view rest = text.substr(colon + 1);
 
@@ -189,31 +258,39 @@ Result<Url> Url::parse(std::string_view text) {
     return u;
   }
 
-  if (u.scheme == Scheme::tcp || u.scheme == Scheme::udp) {
-    std::string_view hostport = rest;
-    if (hostport.find('/') != std::string_view::npos) {
+  if (u.scheme == Scheme::tcp || u.scheme == Scheme::udp || u.scheme == Scheme::zmq_tcp) {
+    if (rest.find('/') != std::string_view::npos) {
       return bad(text, fmt::format("unexpected path after {}://HOST:PORT", scheme));
     }
-    std::string_view host, port;
-    if (hostport.starts_with("[")) {
-      auto close = hostport.find(']');
-      if (close == std::string_view::npos) return bad(text, "IPv6 literal is missing its ']'");
-      host = hostport.substr(1, close - 1);
-      std::string_view after = hostport.substr(close + 1);
-      if (!after.starts_with(":")) return bad(text, "missing ':PORT' after the IPv6 literal");
-      port = after.substr(1);
-    } else {
-      auto c = hostport.rfind(':');
-      if (c == std::string_view::npos) return bad(text, fmt::format("missing ':PORT' in {}://HOST:PORT", scheme));
-      host = hostport.substr(0, c);
-      if (host.find(':') != std::string_view::npos) return bad(text, "an IPv6 literal must be in brackets: [::1]:PORT");
-      port = hostport.substr(c + 1);
+    auto hp = parse_host_port(text, rest, scheme);
+    if (!hp) return std::unexpected(hp.error());
+    u.host = std::move(hp->host);
+    u.port = hp->port;
+    return u;
+  }
+
+  if (u.scheme == Scheme::nats) {
+    std::size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return bad(text, "missing subject: nats://HOST:PORT/SUBJECT");
+    std::string_view list = rest.substr(0, slash);
+    if (list.empty()) return bad(text, "missing server: nats://HOST:PORT/SUBJECT");
+    while (true) {
+      std::size_t comma = list.find(',');
+      auto hp = parse_host_port(text, list.substr(0, comma), scheme, 4222);
+      if (!hp) return std::unexpected(hp.error());
+      if (u.servers.empty()) {
+        u.host = hp->host;
+        u.port = hp->port;
+      }
+      bool v6 = hp->host.find(':') != std::string::npos;
+      u.servers.push_back(v6 ? fmt::format("[{}]:{}", hp->host, hp->port) : fmt::format("{}:{}", hp->host, hp->port));
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
     }
-    if (host.empty()) return bad(text, "missing host");
-    auto p = parse_u64(port, 10);
-    if (!p || *p > 65535) return bad(text, fmt::format("port '{}' is not a number from 0 to 65535", port));
-    u.host.assign(host);
-    u.port = static_cast<std::uint16_t>(*p);
+    auto subject = decode(text, rest.substr(slash + 1), "subject");
+    if (!subject) return std::unexpected(subject.error());
+    if (auto v = validate_subject(text, *subject); !v) return std::unexpected(v.error());
+    u.name = std::move(*subject);
     return u;
   }
 
@@ -246,7 +323,7 @@ Result<Url> Url::parse(std::string_view text) {
     return u;
   }
 
-  // Path-like schemes: fifo, unix*, posix*.
+  // Path-like schemes: fifo, unix*, posix*, zmq+ipc.
   auto d = decode(text, rest, "path");
   if (!d) return std::unexpected(d.error());
   if (is_posix_named(u.scheme)) {
@@ -255,7 +332,7 @@ Result<Url> Url::parse(std::string_view text) {
     return u;
   }
   if (auto v = validate_path(*d, "url"); !v) return bad(text, fmt::format("path '{}': {}", *d, v.error().detail()));
-  if (is_unix(u.scheme) && d->size() > 107) {
+  if ((is_unix(u.scheme) || u.scheme == Scheme::zmq_ipc) && d->size() > 107) {
     return bad(text, fmt::format("socket path is {} bytes; sun_path holds at most 107", d->size()));
   }
   u.name = std::move(*d);

@@ -12,6 +12,9 @@
 //   posixmq:///NAME posixshm:///NAME posixsem:///NAME    POSIX named objects
 //   sysvmq://KEY sysvshm://KEY sysvsem://KEY             KEY decimal or 0x hex; also
 //     …://id:N (by id), …:///PATH?proj=N (key from ftok), …://private (IPC_PRIVATE)
+//   nats://HOST:PORT[,HOST:PORT…]/SUBJECT  NATS subject on a server or cluster (port 4222 if
+//                                        omitted); '*' and '>' wildcards for receivers
+//   zmq+tcp://HOST:PORT  zmq+ipc:///PATH ZeroMQ socket, ?pattern=… (see zmq_channel.cpp)
 // Query options ride after '?', '&'-separated, percent-decoded. Each transport checks the
 // options it knows and rejects the others by name. Value type.
 #pragma once
@@ -30,6 +33,7 @@ namespace ipcx {
 enum class Scheme : std::uint8_t {
   shm, unix_stream, unix_dgram, unix_seqpacket, tcp, udp, fifo,
   posixmq, sysvmq, posixshm, sysvshm, posixsem, sysvsem,
+  nats, zmq_tcp, zmq_ipc,
 };
 
 std::string_view to_string(Scheme) noexcept;  // as written in URLs: "unix", "unixgram", …
@@ -41,11 +45,14 @@ class Url {
   Scheme scheme{};
   std::string text;       // the URL as given
   // shm: the ring name. posix*: "/NAME" (with its one leading slash, as the calls take it).
+  // nats: the subject. zmq+ipc: the socket path.
   // unix*/fifo: the filesystem path, or the abstract name (without '@') when `abstract`.
   std::string name;
   bool abstract = false;  // unix*: Linux abstract namespace
-  std::string host;       // tcp/udp: host without brackets
-  std::uint16_t port = 0; // tcp/udp
+  std::string host;       // tcp/udp/zmq+tcp: host without brackets; nats: the first server's
+  std::uint16_t port = 0; // tcp/udp/zmq+tcp; nats: the first server's
+  // nats: every server as "HOST:PORT" ("[V6]:PORT"), in the order given; `name` is the subject.
+  std::vector<std::string> servers;
   // sysv*: exactly one of key / id / ftok path is set (key 0 is IPC_PRIVATE).
   std::optional<std::int32_t> key;
   std::optional<int> id;

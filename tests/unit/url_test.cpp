@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace ipcx {
 namespace {
 
@@ -115,6 +118,39 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"fifo:///tmp/x?mode=%zz", "percent"}, BadCase{"fifo:///tmp/x?a=1&a=2", "twice"},
                       BadCase{"fifo:///tmp/x%00y", "NUL"}),
     [](const ::testing::TestParamInfo<BadCase>& param) { return "case" + std::to_string(param.index); });
+
+TEST(Url, NatsServersAndSubjectAndZmqEndpoints) {
+  auto n = Url::parse("nats://10.0.0.1:4222,[::1]:5222,nats-b/orders.*.new?queue=workers");
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(n->scheme, Scheme::nats);
+  EXPECT_EQ(n->servers, (std::vector<std::string>{"10.0.0.1:4222", "[::1]:5222", "nats-b:4222"}));
+  EXPECT_EQ(n->host, "10.0.0.1");
+  EXPECT_EQ(n->port, 4222);
+  EXPECT_EQ(n->name, "orders.*.new");
+  EXPECT_EQ(n->option("queue"), "workers");
+  auto all = Url::parse("nats://127.0.0.1/>");
+  ASSERT_TRUE(all) << all.error().message();
+  EXPECT_EQ(all->name, ">");
+
+  auto zt = Url::parse("zmq+tcp://127.0.0.1:5555?pattern=pub&bind=1");
+  ASSERT_TRUE(zt) << zt.error().message();
+  EXPECT_EQ(zt->scheme, Scheme::zmq_tcp);
+  EXPECT_EQ(zt->host, "127.0.0.1");
+  EXPECT_EQ(zt->port, 5555);
+  EXPECT_EQ(to_string(zt->scheme), "zmq+tcp");
+  auto zi = Url::parse("zmq+ipc:///tmp/feed.sock");
+  ASSERT_TRUE(zi) << zi.error().message();
+  EXPECT_EQ(zi->scheme, Scheme::zmq_ipc);
+  EXPECT_EQ(zi->name, "/tmp/feed.sock");
+
+  for (const char* bad : {"nats://127.0.0.1:4222", "nats://127.0.0.1:4222/", "nats:///x", "nats://h:99999/x",
+                          "nats://h/a..b", "nats://h/a.>.b", "nats://h/a.b*", "nats://h/a%20b", "nats://h,/x",
+                          "zmq+tcp://host", "zmq+ipc://relative"}) {
+    auto r = Url::parse(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().kind(), Errc::bad_url) << bad;
+  }
+}
 
 TEST(Url, TypedOptionsRejectBadValues) {
   auto u = Url::parse("fifo:///tmp/x?mode=999&n=abc&b=maybe&s=12q");

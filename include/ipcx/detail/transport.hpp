@@ -70,6 +70,9 @@ Result<std::unique_ptr<ChannelImpl>> open_inet(const Url& url, bool bind);      
 Result<std::unique_ptr<ChannelImpl>> open_posixmq(const Url& url, bool bind);
 Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool bind);
 Result<std::unique_ptr<ChannelImpl>> open_shm_ring(const Url& url, bool bind);
+// Built only with their client libraries (IPCX_WITH_NATS, IPCX_WITH_ZMQ).
+Result<std::unique_ptr<ChannelImpl>> open_nats(const Url& url, bool bind);
+Result<std::unique_ptr<ChannelImpl>> open_zmq(const Url& url, bool bind);        // zmq+tcp, zmq+ipc
 Result<std::unique_ptr<ListenerImpl>> listen_unix(const Url& url);             // unix, unixpacket
 Result<std::unique_ptr<ListenerImpl>> listen_tcp(const Url& url);
 

@@ -1,0 +1,527 @@
+// nats://HOST:PORT[,HOST:PORT…]/SUBJECT — a Channel over a NATS server or cluster, through
+// the NATS C client (libnats). docs/beyond-one-host.md has the user's side of all this.
+//
+// Channel::open publishes only. Channel::bind also subscribes to SUBJECT ('*' and '>'
+// wildcards allowed) and returns once the server has the subscription (a flush), so a
+// message published after bind returns is delivered to it. A bound channel does not receive
+// what it publishes itself (NATS "no echo"), so a bridge can forward both ways.
+//
+// The C client has no descriptor to poll: it delivers a subscription's messages to a
+// callback on its own thread. The callback moves each message into this channel's queue
+// and rings an eventfd when the queue goes from empty to not empty; a receive that empties
+// the queue resets it. So pollable_fd() is level-triggered: readable exactly while a
+// message is queued, or once the connection is closed for good. Blocking receives wait on a
+// condition variable beside the queue, not on the descriptor.
+//
+// The queue is bounded (pending=N messages, pending_bytes=SIZE); a message that arrives
+// when it is full is dropped and counted, as are those the client library drops itself
+// (NATS calls both "slow consumer"). The next message received carries the count in lost.
+//
+// Sending publishes (buffered by the client; flush=1 waits for the server's round trip too).
+// While the client is reconnecting, a send waits for it up to its deadline, then fails
+// timed_out naming the servers; once the client gives up (reconnect=N attempts spent), or
+// on a receive after that, the error is peer_gone.
+//
+// Thread-safety: as every Channel, one thread at a time; the callbacks below only touch
+// State, under its mutex.
+#include <nats/nats.h>
+#include <sys/eventfd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ipcx/detail/transport.hpp"
+#include "sys/eventfd.hpp"
+
+namespace ipcx::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+// How long the destructor waits for the client's threads to let go of State.
+constexpr auto kTeardownWait = 5s;
+
+int errno_of(natsStatus s) {
+  switch (s) {
+    case NATS_TIMEOUT: return ETIMEDOUT;
+    case NATS_NO_SERVER: return ECONNREFUSED;
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_STALE_CONNECTION: return EPIPE;
+    case NATS_CONNECTION_AUTH_FAILED:
+    case NATS_NOT_PERMITTED: return EACCES;
+    case NATS_MAX_PAYLOAD: return EMSGSIZE;
+    case NATS_INVALID_SUBJECT:
+    case NATS_INVALID_ARG:
+    case NATS_INVALID_QUEUE_NAME: return EINVAL;
+    case NATS_SSL_ERROR:
+    case NATS_SECURE_CONNECTION_WANTED:
+    case NATS_SECURE_CONNECTION_REQUIRED: return EPROTO;
+    case NATS_SLOW_CONSUMER: return ENOBUFS;
+    case NATS_NO_MEMORY: return ENOMEM;
+    default: return EIO;
+  }
+}
+
+// The client's words for a failed call: its status text and, when it has one, the text of
+// the failure it recorded on this thread (e.g. "nats: Authorization Violation").
+std::string client_text(natsStatus s) {
+  std::string text = natsStatus_GetText(s);
+  natsStatus last = NATS_OK;
+  const char* recorded = nats_GetLastError(&last);
+  std::string_view detail = recorded ? recorded : "";
+  // The client prefixes its source location, "(conn.c:2088): "; the reader needs the words.
+  if (detail.starts_with("(")) {
+    if (auto end = detail.find("): "); end != std::string_view::npos) detail.remove_prefix(end + 3);
+  }
+  if (!detail.empty() && detail != text) text += fmt::format(": {}", detail);
+  return text;
+}
+
+// `op` is a string literal.
+std::unexpected<Error> nats_fail(const char* op, natsStatus s, std::string_view object, std::string context = {}) {
+  std::string detail = client_text(s);
+  int err = errno_of(s);
+  // The server refuses a bad token or credentials by closing with this text; the status
+  // the client returns for it varies with timing (NO_SERVER, CONNECTION_CLOSED, AUTH_FAILED).
+  if (detail.find("Authorization Violation") != std::string::npos ||
+      detail.find("Authentication") != std::string::npos) {
+    err = EACCES;
+    context = context.empty() ? "authorisation refused by the server" : context + "; authorisation refused by the server";
+  }
+  if (!context.empty()) detail = fmt::format("{}: {}", context, detail);
+  return fail(Error::from_errno(op, err, object).with_detail(std::move(detail)));
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += fmt::format("{}{}", out.empty() ? "" : ", ", s);
+  return out;
+}
+
+Result<std::string> read_token_file(const Url& url, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fail_errno("open", errno ? errno : ENOENT, path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string t = ss.str();
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  if (t.empty()) return fail(Errc::invalid_argument, "nats connect", url.text, fmt::format("token file {} is empty", path));
+  return t;
+}
+
+// What the client's threads share with the Channel. Every member is guarded by mu, but
+// the descriptor (its own synchronisation) and the pointers set before any callback runs.
+struct State {
+  std::mutex mu;
+  std::condition_variable cv;          // a message queued, the connection changed, teardown
+  std::deque<natsMsg*> queue;          // owned; destroyed when taken or at teardown
+  std::size_t queued_bytes = 0;
+  std::size_t max_queued = 65536;
+  std::size_t max_queued_bytes = 64u << 20;
+  std::uint64_t dropped_here = 0;      // dropped because the queue was full
+  std::uint64_t lost_reported = 0;     // of dropped_here + the client's own count
+  std::uint64_t generation = 0;        // bumped at every connection event
+  bool closed = false;                 // the client gave up: no more messages, no sends
+  bool sub_complete = false;           // the message handler will not run again
+  std::string last_async_error;        // e.g. slow consumer, permissions violation
+  std::string lost_server;             // the server last disconnected from
+  Fd doorbell;                         // eventfd: readable while the queue is not empty
+};
+
+void ring(State& s) { (void)sys::eventfd_add(s.doorbell.get(), 1); }
+void unring(State& s) { (void)sys::eventfd_take(s.doorbell.get()); }
+
+extern "C" void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto& s = *static_cast<State*>(closure);
+  std::size_t size = static_cast<std::size_t>(natsMsg_GetDataLength(msg));
+  std::lock_guard lock(s.mu);
+  if (s.queue.size() >= s.max_queued || s.queued_bytes + size > s.max_queued_bytes) {
+    ++s.dropped_here;
+    natsMsg_Destroy(msg);
+    return;
+  }
+  if (s.queue.empty()) ring(s);
+  s.queue.push_back(msg);
+  s.queued_bytes += size;
+  s.cv.notify_all();
+}
+
+extern "C" void on_sub_complete(void* closure) {
+  auto& s = *static_cast<State*>(closure);
+  std::lock_guard lock(s.mu);
+  s.sub_complete = true;
+  s.cv.notify_all();
+}
+
+extern "C" void on_disconnected(natsConnection* nc, void* closure) {
+  auto& s = *static_cast<State*>(closure);
+  char url[256] = "";
+  // The URL of the server just lost, while the client still knows it.
+  if (natsConnection_GetConnectedUrl(nc, url, sizeof url) != NATS_OK) url[0] = '\0';
+  std::lock_guard lock(s.mu);
+  if (url[0]) s.lost_server = url;
+  ++s.generation;
+  s.cv.notify_all();
+}
+
+extern "C" void on_reconnected(natsConnection*, void* closure) {
+  auto& s = *static_cast<State*>(closure);
+  std::lock_guard lock(s.mu);
+  ++s.generation;
+  s.cv.notify_all();
+}
+
+// The last callback the client makes for a connection.
+extern "C" void on_closed(natsConnection*, void* closure) {
+  auto& s = *static_cast<State*>(closure);
+  std::lock_guard lock(s.mu);
+  if (s.queue.empty()) ring(s);  // a poller wakes and its receive sees peer_gone
+  s.closed = true;
+  ++s.generation;
+  s.cv.notify_all();
+}
+
+extern "C" void on_async_error(natsConnection*, natsSubscription*, natsStatus err, void* closure) {
+  auto& s = *static_cast<State*>(closure);
+  std::lock_guard lock(s.mu);
+  s.last_async_error = natsStatus_GetText(err);
+}
+
+struct OptionsDeleter {
+  void operator()(natsOptions* o) const noexcept { natsOptions_Destroy(o); }
+};
+using OptionsPtr = std::unique_ptr<natsOptions, OptionsDeleter>;
+
+class NatsChannel final : public ChannelImpl {
+ public:
+  static Result<std::unique_ptr<ChannelImpl>> open(const Url& url, bool bind);
+
+  ~NatsChannel() override { teardown(); }
+
+  Result<void> send(std::span<const std::byte> msg, const SendOptions&, Deadline d) override {
+    if (wildcard_) {
+      return fail(Errc::invalid_argument, "nats publish", subject_,
+                  "a wildcard subject ('*', '>') can be received from, not published to");
+    }
+    if (msg.size() > max_payload_) {
+      return fail(Error::from_errno("nats publish", EMSGSIZE, subject_)
+                      .with_detail(fmt::format("message is {} bytes; the server's max_payload is {}", msg.size(),
+                                               max_payload_))
+                      .with_size(msg.size()));
+    }
+    natsStatus st = NATS_OK;
+    for (;;) {
+      if (auto c = wait_connected(d); !c) return c;
+      st = natsConnection_Publish(conn_, subject_.c_str(), msg.data(), static_cast<int>(msg.size()));
+      // The connection broke under this publish (the client has not yet marked it lost):
+      // it was not taken, so it waits for the reconnection like any other send.
+      if ((st == NATS_IO_ERROR || st == NATS_CONNECTION_DISCONNECTED) &&
+          natsConnection_Status(conn_) != NATS_CONN_STATUS_CLOSED && !d.expired()) {
+        continue;
+      }
+      break;
+    }
+    if (st != NATS_OK) return nats_fail("nats publish", st, subject_, servers_context());
+    if (flush_) {
+      // Round trip to the server: it has everything published so far.
+      std::int64_t ms = d.is_never() ? std::int64_t{365} * 24 * 3600 * 1000 : std::max(1, d.poll_timeout_ms());
+      st = natsConnection_FlushTimeout(conn_, ms);
+      if (st != NATS_OK) return nats_fail("nats flush", st, subject_, servers_context());
+    }
+    return {};
+  }
+
+  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) override {
+    std::unique_lock lock(state_->mu);
+    auto front = wait_message(lock, d);
+    if (!front) return std::unexpected(std::move(front.error()));
+    std::size_t size = static_cast<std::size_t>(natsMsg_GetDataLength(*front));
+    if (size > buf.size()) {
+      // The message stays queued: the caller may come back with a larger buffer.
+      return fail(Error::from_errno("nats receive", EMSGSIZE, subject_)
+                      .with_detail(fmt::format("message is {} bytes; the buffer holds {}", size, buf.size()))
+                      .with_size(size));
+    }
+    if (size > 0) std::memcpy(buf.data(), natsMsg_GetData(*front), size);
+    Received r;
+    r.size = size;
+    r.lost = pop(lock);
+    return r;
+  }
+
+  Result<Message> receive_message(const ReceiveOptions&, Deadline d) override {
+    std::unique_lock lock(state_->mu);
+    auto front = wait_message(lock, d);
+    if (!front) return std::unexpected(std::move(front.error()));
+    const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(*front));
+    Message m;
+    m.data.assign(data, data + natsMsg_GetDataLength(*front));
+    m.lost = pop(lock);
+    return m;
+  }
+
+  int pollable_fd() const noexcept override { return sub_ ? state_->doorbell.get() : -1; }
+  std::size_t max_message_size() const noexcept override { return max_payload_; }
+
+ private:
+  NatsChannel(const Url& url) : url_(url.text), servers_(url.servers), subject_(url.name) {
+    wildcard_ = subject_ == ">" || subject_ == "*" || subject_.starts_with("*.") || subject_.starts_with(">.") ||
+                subject_.find(".*") != std::string::npos || subject_.find(".>") != std::string::npos;
+  }
+
+  std::string servers_context() const {
+    std::lock_guard lock(state_->mu);
+    std::string text = fmt::format("servers {}", join(servers_));
+    if (!state_->lost_server.empty()) text += fmt::format("; lost {}", state_->lost_server);
+    if (!state_->last_async_error.empty()) text += fmt::format("; last error: {}", state_->last_async_error);
+    return text;
+  }
+
+  // Waits, up to d, until the client is connected; it buffers nothing for us meanwhile.
+  Result<void> wait_connected(Deadline d) {
+    std::unique_lock lock(state_->mu);
+    for (;;) {
+      std::uint64_t gen = state_->generation;
+      natsConnStatus cs = natsConnection_Status(conn_);
+      if (cs == NATS_CONN_STATUS_CONNECTED) return {};
+      if (cs == NATS_CONN_STATUS_CLOSED || state_->closed) {
+        lock.unlock();
+        return fail(Error::from_errno("nats publish", EPIPE, subject_)
+                        .with_detail(fmt::format("the connection is closed: no server of {} could be reached again ({})",
+                                                 join(servers_), reconnect_text_)));
+      }
+      auto not_connected = [&](Errc kind, const char* what) {
+        std::string lost = state_->lost_server.empty() ? "" : fmt::format("lost {}; ", state_->lost_server);
+        return fail(kind, "nats publish", subject_,
+                    fmt::format("{}: not connected to a NATS server ({}reconnecting to {})", what, lost,
+                                join(servers_)));
+      };
+      if (d.is_immediate()) return not_connected(Errc::would_block, "would block");
+      auto changed = [&] { return state_->generation != gen; };
+      if (d.is_never()) {
+        // The callbacks bump generation; a short bound rechecks the status in case the
+        // client changed it without one (connecting states).
+        state_->cv.wait_for(lock, 100ms, changed);
+      } else if (!state_->cv.wait_until(lock, std::min(d.time_point(), Deadline::Clock::now() + 100ms), changed) &&
+                 d.expired()) {
+        return not_connected(Errc::timed_out, "timed out");
+      }
+    }
+  }
+
+  // With the lock held: the first queued message, waiting for one up to d.
+  Result<natsMsg*> wait_message(std::unique_lock<std::mutex>& lock, Deadline d) {
+    if (!sub_) {
+      return fail(Errc::invalid_argument, "nats receive", url_,
+                  "this channel was opened to publish; Channel::bind (ipcx recv) subscribes");
+    }
+    auto ready = [&] { return !state_->queue.empty() || state_->closed; };
+    if (!ready()) {
+      if (d.is_immediate()) return fail(Errc::would_block, "nats receive", subject_);
+      if (d.is_never()) {
+        state_->cv.wait(lock, ready);
+      } else if (!state_->cv.wait_until(lock, d.time_point(), ready)) {
+        return fail(Errc::timed_out, "nats receive", subject_);
+      }
+    }
+    if (state_->queue.empty()) {
+      return fail(Error::from_errno("nats receive", EPIPE, subject_)
+                      .with_detail(fmt::format("the connection is closed: no server of {} could be reached again ({})",
+                                               join(servers_), reconnect_text_)));
+    }
+    return state_->queue.front();
+  }
+
+  // With the lock held: drops the first message; returns the messages lost before it.
+  std::uint64_t pop(std::unique_lock<std::mutex>&) {
+    natsMsg* m = state_->queue.front();
+    state_->queued_bytes -= static_cast<std::size_t>(natsMsg_GetDataLength(m));
+    state_->queue.pop_front();
+    natsMsg_Destroy(m);
+    if (state_->queue.empty() && !state_->closed) unring(*state_);
+    std::int64_t client_dropped = 0;
+    if (natsSubscription_GetDropped(sub_, &client_dropped) != NATS_OK) client_dropped = 0;
+    std::uint64_t total = state_->dropped_here + static_cast<std::uint64_t>(std::max<std::int64_t>(client_dropped, 0));
+    std::uint64_t lost = total - std::min(total, state_->lost_reported);
+    state_->lost_reported = std::max(total, state_->lost_reported);
+    return lost;
+  }
+
+  // Publishes what is buffered, stops the subscription, closes the connection, and frees
+  // State only once the client's threads are done with it (their last callbacks say so).
+  void teardown() noexcept {
+    bool safe = true;
+    if (sub_) {
+      (void)natsSubscription_Unsubscribe(sub_);
+      std::unique_lock lock(state_->mu);
+      safe = state_->cv.wait_for(lock, kTeardownWait, [&] { return state_->sub_complete; });
+    }
+    if (conn_) {
+      if (natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED) (void)natsConnection_FlushTimeout(conn_, 2000);
+      natsConnection_Close(conn_);
+      std::unique_lock lock(state_->mu);
+      safe = state_->cv.wait_for(lock, kTeardownWait, [&] { return state_->closed; }) && safe;
+    }
+    if (sub_) natsSubscription_Destroy(sub_);
+    if (conn_) natsConnection_Destroy(conn_);
+    if (state_) {
+      std::lock_guard lock(state_->mu);
+      for (natsMsg* m : state_->queue) natsMsg_Destroy(m);
+      state_->queue.clear();
+    }
+    // A client thread that has not said it is done may still touch State: keep it.
+    if (!safe) (void)state_.release();
+  }
+
+  std::string url_;
+  std::vector<std::string> servers_;
+  std::string subject_;
+  bool wildcard_ = false;
+  bool flush_ = false;
+  std::string reconnect_text_;
+  std::size_t max_payload_ = 0;
+  std::unique_ptr<State> state_ = std::make_unique<State>();
+  natsConnection* conn_ = nullptr;
+  natsSubscription* sub_ = nullptr;
+};
+
+Result<std::unique_ptr<ChannelImpl>> NatsChannel::open(const Url& url, bool bind) {
+  if (auto k = url.check_options({"queue", "token_file", "creds", "tls", "ca", "cert", "key", "reconnect",
+                                  "reconnect_wait", "connect_timeout", "random", "echo", "pending", "pending_bytes",
+                                  "name", "flush"});
+      !k) {
+    return std::unexpected(k.error());
+  }
+  auto queue = url.option("queue");
+  if (queue && !bind) {
+    return fail(Errc::invalid_argument, "nats connect", url.text, "queue=GROUP is for receivers (Channel::bind)");
+  }
+  auto reconnect_wait = url.option_uint("reconnect_wait", 250);
+  auto connect_timeout = url.option_uint("connect_timeout", 2000);
+  auto random = url.option_bool("random", false);
+  auto echo = url.option_bool("echo", false);
+  auto pending = url.option_uint("pending", 65536);
+  auto pending_bytes = url.option_size("pending_bytes", 64u << 20);
+  auto tls = url.option_bool("tls", false);
+  auto flush = url.option_bool("flush", false);
+  for (auto* e : {&reconnect_wait, &connect_timeout, &pending, &pending_bytes}) {
+    if (!*e) return std::unexpected(e->error());
+  }
+  for (auto* e : {&random, &echo, &tls, &flush}) {
+    if (!*e) return std::unexpected(e->error());
+  }
+  // reconnect=N attempts per server after a loss, or "forever"; 0 never reconnects.
+  int reconnect = 60;
+  if (auto r = url.option("reconnect"); r && *r == "forever") {
+    reconnect = -1;
+  } else {
+    auto n = url.option_uint("reconnect", 60);
+    if (!n) return std::unexpected(n.error());
+    if (*n > 1000000) return fail(Errc::bad_url, "url", url.text, "reconnect=N is at most 1000000 (or 'forever')");
+    reconnect = static_cast<int>(*n);
+  }
+  if (*pending == 0 || *pending_bytes == 0) {
+    return fail(Errc::bad_url, "url", url.text, "pending and pending_bytes must be at least 1");
+  }
+
+  std::unique_ptr<NatsChannel> ch(new NatsChannel(url));
+  State& s = *ch->state_;
+  auto bell = sys::eventfd(0, EFD_NONBLOCK);
+  if (!bell) return std::unexpected(std::move(bell.error()));
+  s.doorbell = std::move(*bell);
+  s.max_queued = *pending;
+  s.max_queued_bytes = *pending_bytes;
+  ch->flush_ = *flush;
+  ch->reconnect_text_ = reconnect < 0 ? "reconnecting forever"
+                                      : fmt::format("{} reconnect attempts, {} ms apart", reconnect, *reconnect_wait);
+  if (ch->wildcard_ && !bind) {
+    return fail(Errc::invalid_argument, "nats connect", url.text,
+                "a wildcard subject ('*', '>') can be received from (Channel::bind), not published to");
+  }
+
+  natsOptions* raw = nullptr;
+  if (natsStatus st = natsOptions_Create(&raw); st != NATS_OK) return nats_fail("natsOptions_Create", st, url.text);
+  OptionsPtr opts(raw);
+  std::vector<std::string> urls;
+  for (const auto& hp : url.servers) urls.push_back(fmt::format("{}://{}", *tls ? "tls" : "nats", hp));
+  std::vector<const char*> url_ptrs;
+  for (const auto& u : urls) url_ptrs.push_back(u.c_str());
+
+  natsStatus st = natsOptions_SetServers(raw, url_ptrs.data(), static_cast<int>(url_ptrs.size()));
+  auto set = [&](natsStatus r) {
+    if (st == NATS_OK) st = r;
+  };
+  set(natsOptions_SetNoRandomize(raw, !*random));
+  set(natsOptions_SetTimeout(raw, static_cast<std::int64_t>(*connect_timeout)));
+  set(natsOptions_SetAllowReconnect(raw, reconnect != 0));
+  set(natsOptions_SetMaxReconnect(raw, reconnect));
+  set(natsOptions_SetReconnectWait(raw, static_cast<std::int64_t>(*reconnect_wait)));
+  set(natsOptions_SetNoEcho(raw, !*echo));
+  set(natsOptions_SetErrorHandler(raw, on_async_error, &s));
+  set(natsOptions_SetDisconnectedCB(raw, on_disconnected, &s));
+  set(natsOptions_SetReconnectedCB(raw, on_reconnected, &s));
+  set(natsOptions_SetClosedCB(raw, on_closed, &s));
+  if (auto n = url.option("name")) set(natsOptions_SetName(raw, std::string(*n).c_str()));
+  if (auto f = url.option("token_file")) {
+    auto token = read_token_file(url, std::string(*f));
+    if (!token) return std::unexpected(std::move(token.error()));
+    set(natsOptions_SetToken(raw, token->c_str()));
+  }
+  if (auto c = url.option("creds")) set(natsOptions_SetUserCredentialsFromFiles(raw, std::string(*c).c_str(), nullptr));
+  if (*tls) set(natsOptions_SetSecure(raw, true));
+  if (auto ca = url.option("ca")) set(natsOptions_LoadCATrustedCertificates(raw, std::string(*ca).c_str()));
+  auto cert = url.option("cert"), key = url.option("key");
+  if (cert.has_value() != key.has_value()) {
+    return fail(Errc::bad_url, "url", url.text, "cert=PATH and key=PATH go together");
+  }
+  if (cert) set(natsOptions_LoadCertificatesChain(raw, std::string(*cert).c_str(), std::string(*key).c_str()));
+  if (st != NATS_OK) return nats_fail("nats options", st, url.text);
+
+  st = natsConnection_Connect(&ch->conn_, raw);
+  if (st != NATS_OK) {
+    ch->conn_ = nullptr;  // nothing to close: no callback will run
+    return nats_fail("nats connect", st, url.text,
+                     st == NATS_NO_SERVER ? fmt::format("no NATS server reachable; tried {}", join(url.servers))
+                                          : fmt::format("servers {}", join(url.servers)));
+  }
+  ch->max_payload_ = static_cast<std::size_t>(std::max<std::int64_t>(natsConnection_GetMaxPayload(ch->conn_), 0));
+
+  if (bind) {
+    const std::string group = queue ? std::string(*queue) : std::string();
+    st = queue ? natsConnection_QueueSubscribe(&ch->sub_, ch->conn_, ch->subject_.c_str(), group.c_str(), on_message, &s)
+               : natsConnection_Subscribe(&ch->sub_, ch->conn_, ch->subject_.c_str(), on_message, &s);
+    if (st != NATS_OK) {
+      ch->sub_ = nullptr;
+      return nats_fail("nats subscribe", st, ch->subject_);
+    }
+    st = natsSubscription_SetOnCompleteCB(ch->sub_, on_sub_complete, &s);
+    // The client's own pending queue (before on_message runs) gets the same bounds as ours.
+    auto clamp = [](std::uint64_t v) { return static_cast<int>(std::min<std::uint64_t>(v, INT_MAX)); };
+    if (st == NATS_OK) st = natsSubscription_SetPendingLimits(ch->sub_, clamp(*pending), clamp(*pending_bytes));
+    if (st != NATS_OK) return nats_fail("nats subscribe", st, ch->subject_);
+    // The server has the subscription once it answers a ping sent after it.
+    st = natsConnection_FlushTimeout(ch->conn_, static_cast<std::int64_t>(std::max<std::uint64_t>(*connect_timeout, 1)));
+    if (st != NATS_OK) return nats_fail("nats subscribe", st, ch->subject_, "the server did not confirm the subscription");
+  }
+  return std::unique_ptr<ChannelImpl>(std::move(ch));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ChannelImpl>> open_nats(const Url& url, bool bind) { return NatsChannel::open(url, bind); }
+
+}  // namespace ipcx::detail
