@@ -226,5 +226,26 @@ TEST(SysvShm, BadArgumentsAreRefused) {
   EXPECT_FALSE(none.attach());
 }
 
+// An attachment is a Mapping that gives its region back with shmdt, which detaches the
+// whole attachment whatever size the Mapping holds; munmap of a part would leave the rest
+// attached. The way out survives moves, release() and adopt().
+TEST(SysvShm, AnAttachmentIsAMappingThatDetachesWithShmdt) {
+  auto seg = SysvShm::create_private(8192);
+  ASSERT_TRUE(seg) << seg.error().message();
+  auto at = seg->attach();
+  ASSERT_TRUE(at) << at.error().message();
+  EXPECT_EQ(at->how(), Mapped::shmat);
+  Mapping moved = std::move(*at);
+  EXPECT_EQ(moved.how(), Mapped::shmat);
+  auto [addr, size] = moved.release();
+  ASSERT_EQ(size, 8192u);
+  Mapping part = Mapping::adopt(addr, 4096, Access::read_write, Mapped::shmat);
+  EXPECT_EQ(seg->stat()->attached, 1u);
+  ASSERT_TRUE(part.unmap());
+  EXPECT_FALSE(part.valid());
+  EXPECT_EQ(seg->stat()->attached, 0u);
+  ASSERT_TRUE(part.unmap());  // nothing left to give back
+}
+
 }  // namespace
 }  // namespace ipcx
