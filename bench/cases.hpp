@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The rows ipcx-bench measures, in the order it prints them. Each file of cases adds its
 // own; the registry orders them as kCaseNames does (then raw, ipcx, peer).
 #pragma once

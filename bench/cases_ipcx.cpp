@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx rows: the same mechanisms through ipcx's Channel, opened by URL exactly as a user
 // opens them (Listener for connection-oriented schemes, bind for datagram receivers), so
 // the ratio to the raw row of the same mechanism is the cost of the library. A scheme

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Raw rows: each kernel mechanism driven by the plain system-call loop a careful C
 // programmer writes (blocking calls, fixed-size messages, no library), the baseline of the
 // ipcx row of the same mechanism.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Rows of the shm ring through its own API (ipcx/ring.hpp) rather than Channel:
 //   shm-zc      RingProducer loan + one memcpy + commit; RingConsumer::read, the message
 //               checked where it lies in the ring and echoed from there (one copy a hop,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared-memory rows measured with raw primitives: the floor (spin), the futex floor, and
 // eventfd. All three move the message through the same ring of slots in an anonymous
 // shared mapping (one ring per direction) with one memcpy on each side; only the way a

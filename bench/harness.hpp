@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The measurement harness of ipcx-bench: what a case is, how two processes measure it,
 // and what a measurement reports.
 //

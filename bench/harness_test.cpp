@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The harness's checks: a message that arrives corrupt, out of order or not at all fails
 // its row (no numbers), percentiles are nearest-rank over every sample, a case that
 // cannot run is skipped with its reason. The cases here are pipes whose Link misbehaves on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "idle.hpp"
 
 #include <fcntl.h>

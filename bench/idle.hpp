@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What a waiting receiver costs when nothing comes: for each wait strategy of the shm://
 // ring, a consumer process blocks in receive() while no message is sent for a fixed time,
 // and the CPU time it used meanwhile (CLOCK_PROCESS_CPUTIME_ID: user + system) is reported as a share

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "links.hpp"
 
 #include <sys/socket.h>

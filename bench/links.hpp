@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Links shared by the raw rows: a byte stream carrying fixed-size messages, a datagram
 // socket, and the credit window that keeps UDP from dropping what it cannot queue.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx-bench: every IPC mechanism on this host and the libraries people use instead,
 // measured side by side between two processes. `ipcx bench` runs it.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx-microbench: single-process hot paths, with Google Benchmark.
 //   BM_UrlParse/*          Url::parse of typical URLs
 //   BM_FramedStream/N      one N-byte message framed, written to a pipe, read and unframed

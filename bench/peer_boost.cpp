@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Boost.Interprocess message_queue, as its documentation shows: a named queue of fixed-size
 // slots in shared memory, send/receive blocking on a process-shared mutex and condition
 // variable (futex underneath). One queue each way.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // iceoryx, the zero-copy reference: untyped publisher/subscriber through shared memory
 // managed by its RouDi daemon, which the benchmark starts for the iceoryx rows and stops
 // after them, removing every object it leaves. Two rows: busy polling take() (spin), and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // nng over ipc://, as its documentation shows: req0/rep0 for request-reply (round trips)
 // and push0/pull0 for a pipeline (one-way), nng_send/nng_recv copying into the caller's
 // buffer. Both patterns are connected before the clock starts.

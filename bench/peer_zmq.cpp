@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ZeroMQ, as its guide shows: REQ/REP for request-reply (round trips) and PUSH/PULL for a
 // pipeline (one-way throughput), zmq_send/zmq_recv with the library's own I/O thread. One
 // context per process; the sockets of both patterns are connected before the clock starts.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The peer libraries, each compiled in only when found at build time; a peer that was not
 // found is a row that says so (skipped), never a number.
 #include <fmt/format.h>

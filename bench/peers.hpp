@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One file per peer library; each is compiled only when CMake found the library.
 #pragma once
 

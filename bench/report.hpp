@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What a run found, and the four ways it is shown: an aligned table on stdout, JSON (the
 // schema in docs/benchmark.md), CSV, and gnuplot charts (SVG and PNG).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx-bench runs, writes JSON in the documented schema, reports every row as ok,
 // skipped or failed (never a silent gap), and leaves nothing behind. No timing is judged:
 // only shapes, statuses and consistency (p50 <= p99 <= p99.9 <= max).

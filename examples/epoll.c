@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* One epoll loop serving several Channels at once, through the C API. Every channel with a
  * pollable descriptor (ipcx_pollable_fd: pipes, FIFOs, sockets, POSIX queues, shm://
  * with wait=poll) joins the loop; readable means a receive can make progress, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One epoll loop serving several Channels (C++). Each Channel's pollable_fd() joins the
 // loop; readable means a receive can make progress, and try_receive_message then takes
 // what is there (would_block is normal: wait for the next wake). A forked child sends on a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The C API: a child sends three messages over a FIFO, the parent receives them, then
  * sees the child's exit as "peer gone". Also shows the error for a short buffer.
  *   $ ./example_c_fifo   (the same FIFO works with `ipcx send fifo:///PATH ...`)

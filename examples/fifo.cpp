@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A FIFO (named pipe): the parent creates and reads it, a forked child opens the same path
 // and writes three messages; when the child exits the parent hears "peer gone". The
 // ?remove=1 option unlinks the path when the reader closes, so nothing is left behind.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Futex wait/wake on a 32-bit word in a shared mapping, through the C API: a ping-pong.
  * The word goes 0 -> 1 (the parent's ping) -> 2 (the child's pong); each side sleeps in
  * the kernel while the word still holds the value it saw, and the other side changes the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Futex wait/wake on a shared 32-bit word (C++): a ping-pong. ipcx::Futex is exactly one
 // atomic word, so it fits any shared layout. The word goes 0 -> 1 (ping) -> 2 (pong); each
 // side sleeps while the word holds the value it saw, and the other side stores first, then

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* An anonymous pipe between a parent and the child it forks, through the C API. Pipes
  * carry bytes; ipcx frames each message (a 4-byte length), so the reader gets whole
  * messages of any size, and "peer gone" when the last writer closes.

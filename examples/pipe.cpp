@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A parent and its child talking over a pair of pipes, one message at a time.
 //   $ ./example_cpp_pipe
 //   parent got: "pong 0" ... "pong 2"; child gone: peer gone

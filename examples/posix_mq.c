@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* A POSIX message queue through the C API: mq_open (posixmq:///NAME with create, excl and
  * the queue's size), mq_timedsend with priorities, mq_timedreceive (highest priority
  * first, first-in first-out within one), and mq_unlink (?unlink=1: when the creator

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A POSIX message queue (C++), every call of the seed's list: mq_open (create, exclusive,
 // maxmsg/msgsize), mq_notify (a callback when a message arrives in the empty queue),
 // mq_timedsend with priorities, mq_getattr (how many are queued), mq_setattr (O_NONBLOCK),

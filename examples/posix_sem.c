@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* POSIX semaphores through the C API: a named one ("/NAME", the file /dev/shm/sem.NAME)
  * that an unrelated process could open by name, and an unnamed one living in shared memory
  * (sem_init with pshared). The child produces three jobs (post); the parent consumes them

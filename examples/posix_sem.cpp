@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // POSIX semaphores (C++): a named one that any process opens by name, and an unnamed one
 // placed in shared memory. The child posts three jobs, the parent takes them with a
 // deadline; try_wait then reports would_block. A POSIX semaphore is a bare counter: a

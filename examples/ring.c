@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The shm:// ring through the C API: ipcx's shared-memory channel, the fastest way
  * between two processes on one host. Part 1, single producer and consumer with zero copy:
  * the producer loans space in the ring, writes the message in place and commits it; the

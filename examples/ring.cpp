@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The shm:// ring (C++), ipcx's shared-memory channel. Part 1: single producer, single
 // consumer, zero copy (loan, write in place, commit; read in place, release). Part 2:
 // publish/subscribe with policy=drop: a subscriber that falls behind is not waited for;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* A POSIX shared-memory segment guarded by a robust, process-shared mutex, through the C
  * API. Two accounts in the segment always sum to 100; a child takes the lock, moves money
  * half-way, and is killed (SIGKILL) holding it. The kernel releases the lock, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A POSIX shared-memory segment guarded by a robust, process-shared mutex (C++). Two
 // accounts always sum to 100; a child locks, moves money half-way and is killed holding
 // the lock. The parent's next lock reports owner_died: it repairs, marks the mutex

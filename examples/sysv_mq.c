@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* A System V message queue through the C API: ftok turns a file and a project number into
  * a key (the same key in every process), msgget makes the queue (sysvmq:///PATH?proj=N
  * with create, excl), msgsnd sends typed messages, msgrcv picks them by type, and

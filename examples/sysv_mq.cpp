@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A System V message queue (C++), every call of the seed's list: ftok, msgget (create,
 // exclusive), msgsnd with types, msgrcv by type (> 0 exact, < 0 most urgent, MSG_EXCEPT),
 // msgctl IPC_STAT (how many are queued) and IPC_RMID. A forked child sends; the parent

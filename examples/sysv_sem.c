@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* A System V semaphore set with SEM_UNDO, through the C API: the robust way to hold a
  * unit. A set of one semaphore starts with one unit (a lock). The child takes it with
  * IPCX_SEM_UNDO and is killed holding it; the kernel undoes the child's operation at its

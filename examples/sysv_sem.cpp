@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A System V semaphore set with SEM_UNDO (C++). One semaphore, one unit: a lock that
 // survives its holder's death. The child acquires with undo and is killed; the kernel
 // reverses its operation at exit, and the parent acquires. op() applies several operations

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* TCP through the C API: a server listens on 127.0.0.1 port 0 (the kernel picks a free
  * port; ipcx_listener_url says which), a forked client connects to that URL and sends two
  * messages; the server echoes them. TCP is a byte stream: ipcx frames each message with a

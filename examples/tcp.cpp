@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // TCP (C++): a server listens on 127.0.0.1 port 0 and reports the port the kernel chose
 // (Listener::local_url); a forked client connects and sends two messages, the server
 // echoes them until the client closes (peer_gone). Messages are length-framed over the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* UDP through the C API: a server binds 127.0.0.1 port 0 (ipcx_local_url says which port
  * it got) and answers each datagram; a forked client opens that URL, sends requests and
  * reads replies. A datagram is one message (at most 65,507 bytes over IPv4). UDP does not

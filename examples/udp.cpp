@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // UDP (C++): the server binds port 0 and reports the port it got (ipcx::local_url); a
 // forked client opens that URL (an ephemeral port of its own, connected to the server),
 // sends three requests and reads the replies, each with a deadline: on a real network a

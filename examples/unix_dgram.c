@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* A Unix datagram socket through the C API: a server binds an abstract name (no file to
  * clean up; gone when the socket closes) and answers each datagram; a forked client opens
  * the same name (ipcx binds the client an automatic address so replies find it), sends

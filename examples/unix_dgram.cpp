@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A Unix datagram socket (C++): the server binds an abstract name (no file; gone with the
 // socket) and answers each datagram to its sender; a forked client opens the name — ipcx
 // binds it an automatic address so replies come back — and makes three requests. One

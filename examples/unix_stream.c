@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* A Unix stream socket through the C API: a server listens on a path, a forked client
  * connects and sends a message together with an open descriptor (SCM_RIGHTS); the server
  * learns who the client is (SO_PEERCRED: pid, uid, gid, vouched for by the kernel) and

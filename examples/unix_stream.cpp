@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A Unix stream socket (C++): the server listens on a path; a forked client connects and
 // sends a message with an open descriptor attached (SCM_RIGHTS). The server checks the
 // client's credentials (SO_PEERCRED, from the kernel) and reads from the passed descriptor.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The benchmark, from a fresh clone: installs the peer libraries and gnuplot, builds
 # ipcx and ipcx-bench (Release), and prints the table of every IPC mechanism and peer
 # library measured side by side on this host.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Fails when a raw system call appears outside src/sys/ (one thin wrapper per call, its EINTR
 # decision beside it) and the Fd owner type (src/fd.cpp, which closes and duplicates).
 #   scripts/check-syscalls.sh            checks the library (src/, include/) and the CLI (tools/)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages ipcx needs. Safe to run again: it installs only what is missing.
 #   scripts/deps.sh          build + test dependencies
 #   scripts/deps.sh --bench  also the peer libraries and the plotting tool the benchmark uses

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds ipcx and runs every test. Installs its own Debian dependencies first.
 #   scripts/test.sh            g++ 12, warnings as errors, all tests
 #   scripts/test.sh --asan     clang 19, ASan + UBSan, all tests
@@ -34,6 +35,7 @@ fi
 
 # No raw system call outside src/sys/ (a source check: it needs no build).
 scripts/check-syscalls.sh
+scripts/check-spdx.sh
 
 cmake -S . -B "$build" "${cmake_args[@]}" >/dev/null
 cmake --build "$build" -j2

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The C API's errors, version and Channel (include/ipcx/c/error.h, channel.h): thin
 // handles over ipcx::Channel, Listener, Loan and ReadView, and the pipe and socketpair
 // factories. Shared memory is in c_api_shm.cpp, synchronisation in c_api_sync.cpp.

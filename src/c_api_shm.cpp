@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The C API's shared memory (include/ipcx/c/shm.h): handles over PosixShm, SysvShm and
 // Memfd, and one mapping handle for all three (a Mapping or a SysvAttachment).
 #include "ipcx/c/shm.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What every part of the C API (src/c_api*.cpp) shares: filling ipcx_error, turning a
 // millisecond timeout into a Deadline, and the guard that keeps C++ exceptions inside.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The C API's synchronisation (include/ipcx/c/sync.h). The C structs ipcx_mutex, ipcx_cond
 // and ipcx_unnamed_sem are storage for ipcx::Mutex, Condition and UnnamedSemaphore,
 // constructed in place by the *_init calls; their sizes and alignments are checked here.

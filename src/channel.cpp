@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/channel.hpp"
 
 #include <utility>

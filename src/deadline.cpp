@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/deadline.hpp"
 
 #include <climits>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/fifo.hpp"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "framing.hpp"
 
 #include <algorithm>

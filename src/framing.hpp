@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The frame codec: length-prefixed messages over a byte stream. One codec serves pipes,
 // FIFOs, Unix stream sockets and TCP.
 //

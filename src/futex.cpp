@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/futex.hpp"
 
 #include "sys/futex.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The tcp:// and udp:// openers and the TCP listener (socket.hpp).
 #include <netinet/in.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::inspect: the public functions (ipcx/inspect.hpp), the staleness rules, and who uses
 // what. The sources are read in inspect_{proc,sysv,posix,ring,unix}.cpp (inspect_internal.hpp).
 #include "ipcx/inspect.hpp"

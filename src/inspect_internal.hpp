@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the inspect_*.cpp files share: the text helpers for what /proc says, the process
 // scan, the per-source listers and stat functions, and how a stat finishes (users, state).
 // One file per source the kernel publishes:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::inspect: POSIX objects and FIFOs, from /dev/shm (shared memory, sem.NAME semaphores;
 // ring files go to inspect_ring.cpp) and /dev/mqueue.
 #include "inspect_internal.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::inspect: the process scan, from /proc/<pid>/{stat,fd,fdinfo,maps}, and the text
 // helpers for what /proc says.
 #include "inspect_internal.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::inspect: shm:// rings, /dev/shm/ipcx.ring.NAME (docs/shm-ring-layout.md). The ring's
 // own module (ring_core.hpp) checks the file and the header and walks the records; this
 // reads what it finds, and which sides hold their liveness locks.

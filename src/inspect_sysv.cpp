@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::inspect: System V objects, from /proc/sysvipc/{shm,sem,msg} (columns found by their
 // header names).
 #include "inspect_internal.hpp"

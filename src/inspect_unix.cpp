@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::inspect: Unix sockets, from /proc/net/unix (and the socket file, for one named by
 // path that nothing is bound to).
 #include "inspect_internal.hpp"

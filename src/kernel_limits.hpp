@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kernel limits, read where the kernel publishes them, for error messages that name the
 // limit, its value and how to raise it ("fs.mqueue.msg_max = 10; raise it with ...").
 // This file is the one reader of /proc/sys: every other part of the library (the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/limits.hpp"
 
 #include <sys/resource.h>

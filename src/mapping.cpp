@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/mapping.hpp"
 
 #include <sys/mman.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // nats://HOST:PORT[,HOST:PORT…]/SUBJECT — a Channel over a NATS server or cluster, through
 // the NATS C client (libnats). docs/beyond-one-host.md has the user's side of all this.
 //

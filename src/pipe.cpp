@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/pipe.hpp"
 
 #include <limits.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Channel over a pipe's descriptors, shared by anonymous pipes and FIFOs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/placement.hpp"
 
 #include <climits>

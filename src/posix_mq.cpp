@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/posix_mq.hpp"
 
 #include <poll.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // shm:// — the ring of ring_core.hpp in a named shared-memory file, with the lifetime,
 // liveness and waiting around it, as a Channel (ShmRing) and as RingProducer / RingConsumer.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The ring's algorithms (ring_core.hpp); the format is docs/shm-ring-layout.md.
 //
 // Positions are absolute byte counts (u64, never wrapping in practice: 2^64 bytes); the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The ring's own module: everything that reads or writes its format (ring_layout.hpp).
 // The one check of a mapped ring's identity (read_identity), the one check of a record
 // (check_record) and the one walk over records (walk_records), used by the ring itself,

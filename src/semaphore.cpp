@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/semaphore.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/shm.hpp"
 
 #include <fcntl.h>

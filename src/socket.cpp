@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Socket, SocketAddress, SocketPath, bind_path and runtime_directory (socket.hpp). The
 // Channels over them are in socket_channel.cpp, unix_socket.cpp and inet_socket.cpp.
 #include "ipcx/socket.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Channels and the Listener over sockets (socket.hpp describes what they do), and the
 // URL options the unix*, tcp and udp openers share.
 #pragma once

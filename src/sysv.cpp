@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/sysv.hpp"
 
 #include <cstdint>

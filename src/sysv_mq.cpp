@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/sysv_mq.hpp"
 
 #include <sys/msg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/sysv_sem.hpp"
 
 #include <sys/ipc.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/sysv_shm.hpp"
 
 #include <sys/ipc.h>

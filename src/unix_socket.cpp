@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The unix://, unixgram:// and unixpacket:// openers and listener (socket.hpp).
 #include <sys/un.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/url.hpp"
 
 #include <charconv>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // zmq+tcp://HOST:PORT and zmq+ipc:///PATH — a Channel over one ZeroMQ socket (libzmq).
 // docs/beyond-one-host.md has the user's side: patterns, high-water marks, guarantees.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::Channel — one message API over every transport, addressed by URL.
 //
 //   auto ch = ipcx::Channel::open("fifo:///tmp/demo?create=1");

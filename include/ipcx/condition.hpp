@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::Condition — a process-shared condition variable for ipcx::Mutex, in shared memory.
 //
 //   auto g = ipcx::MutexLock::acquire(s->lock);               // s: a struct in a segment

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::Deadline — when a blocking call must give up.
 //
 // Every blocking call takes one. The public API spells it three ways:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::Error — what failed, on what, and the exact errno.
 //
 // Every fallible call in ipcx returns ipcx::Result<T> (std::expected<T, Error>); no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::Fd — the one owner of a file descriptor.
 //
 // Move-only; moving out leaves -1; move assignment and reset() close the old descriptor.

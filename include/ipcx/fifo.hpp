@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Named pipes (FIFOs) as Channels: fifo:///PATH.
 //
 //   auto ch = ipcx::Channel::open("fifo:///tmp/demo?remove=1");  // mkfifo 0600 if missing

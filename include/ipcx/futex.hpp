@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::Futex — wait and wake on a 32-bit word in shared memory, across processes.
 //
 //   auto* f = ...;                        // an ipcx::Futex placed in a shared mapping

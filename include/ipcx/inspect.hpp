@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::inspect — every IPC object on this host, as one data model.
 //
 // Reads what the kernel publishes (/proc/sysvipc/*, /dev/shm, /dev/mqueue, /proc/net/unix,

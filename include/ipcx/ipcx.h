@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* ipcx C API: every mechanism for C programs (C11), over the C++ library.
  *
  *   #include <ipcx/ipcx.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::limits — the host's IPC limits, and what they mean for a program.
 //
 // Reads the kernel's IPC sysctls (/proc/sys/fs/mqueue/*, kernel.msg*, kernel.shm*,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::Mapping — the one owner of a region of shared memory mapped into this process:
 // mmap'd (a POSIX segment, a memfd) or attached with shmat (a System V segment).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::Memfd — anonymous shared memory (memfd_create) with seals: a segment with no name
 // to leak, shared by passing its descriptor (SCM_RIGHTS over a Unix socket, or fork).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The small vocabulary that the mechanisms' wrappers and the Channel share: byte views of
 // text, and who sent a message.
 //

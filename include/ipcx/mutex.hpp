@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::Mutex — a robust, process-shared mutex that lives in shared memory.
 //
 //   auto* m = new (map.data()) ipcx::Mutex;          // once, by the segment's creator

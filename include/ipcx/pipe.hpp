@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Anonymous pipes as Channels, made in pairs for a parent and its child.
 //
 //   auto p = ipcx::make_pipe();                  // p->reader, p->writer

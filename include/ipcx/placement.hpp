@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Placing a typed object in a shared segment: construct once, find many, checked.
 //
 //   struct Book { ipcx::Mutex lock; ipcx::Condition changed; std::uint64_t orders; };

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::PosixMq — a POSIX message queue (mq_overview(7)), every call and flag.
 //
 //   auto q = ipcx::PosixMq::open("/orders", {.create = true, .maxmsg = 8, .msgsize = 256});

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::RingProducer / RingConsumer — the shm:// channel: a ring of variable-size messages
 // in shared memory, zero-copy, one producer or many, or publish/subscribe.
 //

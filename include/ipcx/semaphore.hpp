@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // POSIX semaphores: named (ipcx::PosixSemaphore, sem_open) and unnamed in shared memory
 // (ipcx::UnnamedSemaphore, sem_init with pshared).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::PosixShm — a POSIX shared-memory segment (shm_open), and the guard that removes
 // its name.
 //

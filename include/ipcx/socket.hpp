@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Sockets: Unix stream, datagram and seqpacket (path, abstract name, unnamed pair), TCP
 // and UDP — the wrapper under the unix://, unixgram://, unixpacket://, tcp:// and udp://
 // Channels, with descriptor passing (SCM_RIGHTS) and peer credentials (SO_PEERCRED).

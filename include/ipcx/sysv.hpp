@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the System V mechanisms (message queues, semaphore sets, shared-memory segments)
 // share: the key that names an object, and the owner and mode that IPC_SET changes.
 //

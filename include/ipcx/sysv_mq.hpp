@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::SysvMq — a System V message queue (msgget(2), msgsnd(2), msgrcv(2), msgctl(2)).
 //
 //   auto q = ipcx::SysvMq::open(0x1234, {.create = true});            // msgget, mode 0600

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::SysvSemSet — a System V semaphore set (semget, semop/semtimedop, semctl).
 //
 //   auto set = ipcx::SysvSemSet::create(0x1234, 2);           // 0600, IPC_EXCL, all zero

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::SysvShm — a System V shared-memory segment (shmget, shmat/shmdt, shmctl).
 //
 //   auto seg = ipcx::SysvShm::create(0x1234, 1 << 20);        // 0600, IPC_EXCL

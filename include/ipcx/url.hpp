@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::Url — the address of every channel and IPC object.
 //
 //   auto u = ipcx::Url::parse("posixmq:///orders?maxmsg=10&msgsize=256");

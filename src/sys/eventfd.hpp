@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // eventfd(2): a counter descriptor, used as a doorbell that epoll can wait on.
 #pragma once
 

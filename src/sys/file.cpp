@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sys/file.hpp"
 
 #include <fcntl.h>

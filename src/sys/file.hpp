@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Thin wrappers over the calls that name files and file systems: linking a file under a
 // name, and asking a file system for its free space. One function per call, the call's own
 // name, a Result instead of -1/errno, the EINTR decision beside each. (open, unlink and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // futex(2) on 32-bit words in shared memory (never FUTEX_PRIVATE_FLAG: the words are
 // shared between processes).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sys/membarrier.hpp"
 
 #include <sys/syscall.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // membarrier(2): a memory barrier on other CPUs, so that a rarely-taken path (a thread
 // about to sleep) can pay for the ordering that a hot path (a sender checking for
 // sleepers) then gets for free.

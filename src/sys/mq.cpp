@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sys/mq.hpp"
 
 #include <sys/syscall.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Thin wrappers over the POSIX message-queue calls: one function per call, the call's own
 // name, a Result instead of -1/errno, and the EINTR decision beside each. Errors carry the
 // call's name only; callers add the queue's name.

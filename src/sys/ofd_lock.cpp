@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sys/ofd_lock.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Open file description locks (fcntl F_OFD_SETLK / F_OFD_SETLKW / F_OFD_GETLK) on byte
 // ranges. They belong to the open file description, not to a process: two opens in one
 // process conflict, a fork shares them, and the kernel drops them when the last

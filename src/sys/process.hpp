@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Thin wrappers over the calls about the calling process itself: its resource limits, its
 // capabilities and its signal mask. One function per call, the call's own name, a Result
 // instead of -1/errno. None of them sleeps, so none returns EINTR.

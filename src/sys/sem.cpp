@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sys/sem.hpp"
 
 #include <fcntl.h>

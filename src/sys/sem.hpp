@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Thin wrappers over the semaphore calls: POSIX (named and unnamed) and System V sets.
 // One function per call, the call's own name, a Result instead of -1/errno, the EINTR
 // decision beside each.

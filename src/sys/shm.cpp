@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sys/shm.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Thin wrappers over the shared-memory system calls: POSIX shm, mmap, memfd and seals,
 // fallocate, and System V shm. One function per call, the call's own name, a Result
 // instead of -1/errno, the EINTR decision beside each. Every descriptor is close-on-exec.

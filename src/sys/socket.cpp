@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sys/socket.hpp"
 
 #include <sys/stat.h>

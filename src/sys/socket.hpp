@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Thin wrappers over the socket system calls: one function per call, the call's own name,
 // a Result instead of -1/errno, and the EINTR decision written beside each. Every
 // descriptor is created close-on-exec (SOCK_CLOEXEC, MSG_CMSG_CLOEXEC).

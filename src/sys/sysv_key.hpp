@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ftok(3): the System V key for a path and a project id. Header-only (inline) so that the
 // SysV wrappers of every mechanism share one definition; ipcx::ftok (ipcx/sysv.hpp) and
 // the mechanisms' key_for call it.

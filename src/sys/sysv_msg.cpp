@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sys/sysv_msg.hpp"
 
 #include <cerrno>

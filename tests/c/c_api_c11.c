@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The C API as a C11 program sees it: every area of <ipcx/ipcx.h>, each with a forked
  * child as the other side. Built in the tree (ctest c_api_c11) and by the install test
  * against the installed package with gcc and clang-19:

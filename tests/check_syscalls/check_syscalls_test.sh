@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs scripts/check-syscalls.sh on its fixtures: it must report exactly the lines marked RAW
 # in raw_calls.cpp (file:line and the call) and accept clean.cpp.
 set -uo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fixture for scripts/check-syscalls.sh: calls that look like system calls but are not raw
 // ones. The checker must accept this file.
 #include <string>

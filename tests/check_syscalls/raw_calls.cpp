@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fixture for scripts/check-syscalls.sh: every line marked RAW must be reported, nothing else.
 #include <sys/socket.h>
 #include <unistd.h>

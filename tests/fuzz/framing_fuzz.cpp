@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer: a hostile peer's bytes on a framed stream, through the one frame codec that
 // pipes, FIFOs, Unix stream sockets and TCP use. Whatever arrives, the reader returns whole
 // messages no larger than its maximum, or an error; never a crash, an over-read, an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target: the input is a ring's shared memory as a hostile peer left it (header
 // and data). The identity check runs over it as given; then, with a valid identity
 // stamped over it, the record walker walks it and a reader and a writer attach and work

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer: URL parsing and typed options never crash, and a parsed URL keeps its text.
 #include <cstddef>
 #include <cstdint>

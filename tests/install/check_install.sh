@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the build tree into a temporary prefix, then builds consumers against it as a
 # user would: CMake's find_package(ipcx), and pkg-config's ipcx.pc for a C++ program and for
 # a C11 program (tests/c/c_api_c11.c, every area of the C API) with gcc and clang-19. The

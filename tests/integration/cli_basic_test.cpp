@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The first CLI commands, driven as a user would: send, recv, help, exit codes.
 #include <sys/stat.h>
 

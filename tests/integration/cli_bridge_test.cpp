@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx bridge through the installed binary: a thousand messages from one channel to
 // another with none lost or reordered, counts on exit, stopping on a signal, and the
 // errors that keep a bridge from echoing into a mailbox.

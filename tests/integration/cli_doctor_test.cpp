@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx doctor through the installed binary: it reports a lowered limit it was shown (a
 // fake /proc/sys and /etc tree given with the hidden --sysroot, and a real rlimit lowered
 // with prlimit), with a verdict and a fix; table and --json; exit codes.

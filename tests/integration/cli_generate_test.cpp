@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The installed man page and bash completion (generated from the binary's own option
 // tables), --help with an example on every command, --version, and usage exit codes.
 #include <sstream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx ls, driven through the installed binary: it finds objects of every kind that a
 // plain C child made with the system calls, in the table, in JSON, filtered by type,
 // match and staleness.

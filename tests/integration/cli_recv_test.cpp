@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx recv --json through the installed binary: one JSON object per line, the message as
 // text when it is UTF-8 and as base64 when it is not.
 #include <sstream>

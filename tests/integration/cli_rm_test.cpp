@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx rm through the installed binary: --stale removes only the objects of dead
 // processes; objects in use are refused unless --force; by URL, key, id and ipcrm options;
 // the question on a terminal; exit codes and errors.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx stat through the installed binary: segments and semaphores by URL (issue 5's
 // posixshm:///NAME, sysvshm://KEY, sysvshm://id:N, posixsem:///NAME, sysvsem://KEY),
 // queues, FIFOs and sockets, whoever made them; the table and --json; errors.

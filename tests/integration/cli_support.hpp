@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Support for the CLI tests: they drive the installed ipcx, not the build tree's.
 //
 // Each test suite installs the "cli" component (`cmake --install BUILD --component cli

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Process-shared condition variable: wake-ups across processes, deadlines, and process death.
 #include "ipcx/condition.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Named pipes: two processes opening the same fifo:// URL.
 #include "ipcx/fifo.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Futex wait/wake on a word in shared memory, across processes.
 #include "ipcx/futex.hpp"
 

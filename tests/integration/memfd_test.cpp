@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // memfd with seals, passed to another process over a Unix socket (SCM_RIGHTS) and mapped there.
 #include "ipcx/memfd.hpp"
 

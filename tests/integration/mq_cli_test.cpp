@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The CLI on the message-queue schemes: `ipcx send --type/--priority` and
 // `ipcx recv --type/--except`, each invocation its own process.
 #include <cstdlib>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers shared by the message-queue tests: existence checks (the leak check cannot see
 // POSIX queues when /dev/mqueue is not mounted, nor IPC_PRIVATE SysV queues), guards that
 // remove what a failing test made, capability and namespace tricks for the limit tests,

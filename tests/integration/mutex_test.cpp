@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Robust process-shared mutex: owner death, recovery, deadlines, exclusion across processes.
 #include "ipcx/mutex.hpp"
 

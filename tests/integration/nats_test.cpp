@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // nats:// Channels against a real nats-server on 127.0.0.1, started by each test: a
 // publisher and two subscribers in three processes, a queue group sharing the messages,
 // the only server killed under a sender, refused authorisation, no server at all, and the

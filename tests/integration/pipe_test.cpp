@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Anonymous pipes between a parent and a forked child.
 #include "ipcx/pipe.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Placing a typed object in a segment: construct once, find many, checked.
 #include "ipcx/placement.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // POSIX message queues: the PosixMq wrapper and the posixmq:// Channel, across two real
 // processes. Every queue is unlinked and its absence asserted.
 #include "ipcx/posix_mq.hpp"

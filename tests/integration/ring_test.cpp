@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // shm:// between two (or more) real processes: every pattern and wait strategy, zero-copy,
 // peer death at the worst moments, hostile memory, epoll, and the CLI.
 #include <fcntl.h>

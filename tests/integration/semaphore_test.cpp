@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // POSIX semaphores, named and unnamed, across processes.
 #include "ipcx/semaphore.hpp"
 

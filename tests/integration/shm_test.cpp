@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // POSIX shared-memory segments and mappings, across two processes.
 #include "ipcx/shm.hpp"
 

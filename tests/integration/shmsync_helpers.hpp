@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers shared by the shared-memory and synchronisation tests: a one-byte pipe for
 // "I am ready" between a parent and its child, a wait until a process is blocked in a
 // given system call (so a test knows a child sleeps without sleeping itself), and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The CLI over every socket scheme (ipcx send / recv / listen), and ipcx in raw mode
 // talking to socat and nc both ways. Every peer is on loopback.
 #include <netinet/in.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Passing descriptors (SCM_RIGHTS) over Unix stream, seqpacket and datagram channels:
 // each descriptor arrives with its own message and is readable on the other side, up to the
 // kernel's limit; none leaks when a buffer is short or the kernel truncates the control data.

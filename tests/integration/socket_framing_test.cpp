@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Length-prefixed framing on stream sockets, attacked and stressed from a second process:
 // a huge announced length, a frame cut short, zero-length messages, partial writes with a
 // timeout in the middle, EINTR, and the raw mode.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // TCP and UDP channels across two processes, on loopback only: IPv4, IPv6, names, port 0,
 // options, the UDP payload limits, datagrams larger than the buffer, and timeouts.
 #include <netinet/in.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers shared by the socket tests: a one-shot gate between two processes (a pipe, so
 // ordering never rests on sleeps), descriptor counting, dropping privileges in a child,
 // and a child-side check that prints what failed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unix stream, seqpacket and datagram sockets across two processes: paths, abstract names,
 // socketpairs, peer credentials, the allow-list, file modes, stale paths and timeouts.
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // System V message queues: the SysvMq wrapper and the sysvmq:// Channel, across two real
 // processes. Every queue is removed and its absence asserted (keys come from unique_key(),
 // which the leak check also scans; IPC_PRIVATE queues are checked here by id).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // System V semaphore sets: atomic multi-operation semop, SEM_UNDO after SIGKILL, semctl.
 #include "ipcx/sysv_sem.hpp"
 

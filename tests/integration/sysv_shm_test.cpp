@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // System V shared memory: attach/detach, IPC_STAT/IPC_SET, IPC_RMID's remove-after-last-detach.
 #include "ipcx/sysv_shm.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // zmq+ipc:// and zmq+tcp:// Channels between processes: a publisher and two subscribers,
 // one of them killed and restarted mid-stream; push/pull with two workers, each message
 // to exactly one; req/rep over loopback TCP; the errors for a pattern used the wrong way.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test main: runs the tests, then fails the run if anything this process made is left
 // behind. `--list-fds` makes the binary a helper that prints its open descriptors (the
 // close-on-exec test execs it).

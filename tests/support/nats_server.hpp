@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A nats-server for a test: started on 127.0.0.1 with a port the server picks itself (no
 // race for a free port), waited for until it listens, and killed when the object goes
 // (on a failed assertion too). Nothing listens on any other address.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test support: unique names, child processes, and leak accounting.
 //
 // Every name a test makes comes from unique_path / unique_posix_name / unique_key, which

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ipcx/ipcx.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The library's one reader of /proc/sys (src/kernel_limits.hpp): the text, the numbers and
 // the single value of a sysctl, from this host and from a fake root.
 #include "kernel_limits.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx::limits: reading a (fake) /proc/sys and /etc tree, and the verdicts diagnose()
 // gives; ipcx::inspect's names for kinds and states.
 #include "ipcx/limits.hpp"

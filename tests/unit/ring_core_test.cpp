@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The ring in one process: header validation over hostile bytes, options, creation rules,
 // and two threads on each pattern (these are the tests TSan checks).
 #include <sys/stat.h>

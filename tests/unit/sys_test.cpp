@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The thin system-call wrappers in src/sys/ that have no mechanism of their own to be
 // tested through: poll, statvfs, readlink, readdir_names, getrlimit, capget_effective and
 // pthread_sigmask.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx bench [OPTIONS]: runs ipcx-bench, which measures every IPC mechanism on this host and
 // the peer libraries side by side. The CLI does not link those libraries: it execs the
 // ipcx-bench program found next to it (build tree) or in the install's libexec/ipcx, and

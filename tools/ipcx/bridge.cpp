@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx bridge URL_A URL_B: forwards messages between two channels until either side goes
 // away, then prints how many it forwarded each way.
 //

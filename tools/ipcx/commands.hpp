@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The ipcx command: each subcommand registers itself on the app and sets the exit code.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx doctor [--json]: the host's IPC limits and common traps, each with a verdict and a fix.
 #include <cstdio>
 #include <memory>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Hidden subcommands that print what is generated from the CLI itself, so the bash
 // completion and the man page cannot drift from the options the binary takes:
 //   ipcx completion bash   a bash completion script (installed to share/bash-completion)

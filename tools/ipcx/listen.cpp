@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx listen URL [--count N] [--timeout SECONDS] [--raw]: the accepting side of unix://,
 // unixpacket:// and tcp://. Clients are served in turn; each message goes on its own line.
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx ls [--json] [--type T] [--stale] [--match GLOB] [-q]: every IPC object on the host.
 #include <cstdio>
 #include <memory>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx — send, receive, inspect and measure inter-process communication on Linux.
 #include <cstdio>
 

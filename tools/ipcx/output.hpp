@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Output shared by the subcommands: aligned tables for people and JSON for programs, both
 // made from the same records (ipcx::inspect::Object, ipcx::limits::Finding).
 #pragma once

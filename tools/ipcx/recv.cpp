@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx recv URL [--count N] [--timeout SECONDS] [--json]: prints each message on its own
 // line, or one JSON object per line with --json.
 #include <cstdio>

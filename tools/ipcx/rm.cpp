@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx rm TARGET... | --stale: remove IPC objects, refusing any a live process uses.
 #include <unistd.h>
 

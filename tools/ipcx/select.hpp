@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Which objects a subcommand was asked for: --type values and URL globs (ls, rm).
 #pragma once
 

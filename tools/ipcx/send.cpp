@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx send URL [MESSAGE...]: each MESSAGE is one message; with none, each line of
 // standard input is one message.
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ipcx stat TARGET [--json]: one object in detail — size and depth, limits, processes,
 // permissions, times, and whether it is stale.
 #include <cstdio>

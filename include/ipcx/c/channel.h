@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* ipcx C API: the Channel, one message API over every transport, addressed by URL.
  * Included by <ipcx/ipcx.h>.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* ipcx C API: errors and the library version. Included by <ipcx/ipcx.h>.
  *
  *   ipcx_error err;

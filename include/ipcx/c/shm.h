@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* ipcx C API: shared-memory segments — POSIX (shm_open), System V (shmget) and memfd
  * (memfd_create, sealed and passed by descriptor). Included by <ipcx/ipcx.h>.
  *

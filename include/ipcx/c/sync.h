@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* ipcx C API: synchronisation between processes — the robust mutex and its condition,
  * futex wait/wake on a shared word, POSIX semaphores (named and unnamed) and System V
  * semaphore sets. Included by <ipcx/ipcx.h>.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The shared-memory layout of an shm:// ring: an ABI between processes that may run
 // different builds of ipcx. docs/shm-ring-layout.md describes it in prose; every offset
 // below is pinned by a static_assert, and a change to any of them is a new kLayoutVersion.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The interface every transport implements behind Channel and Listener. Users do not
 // name it; transports in src/ derive from it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A program outside the ipcx tree, built against the installed package.
 #include <ipcx/channel.hpp>
 #include <ipcx/pipe.hpp>
