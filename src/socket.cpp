@@ -308,6 +308,11 @@ Result<std::size_t> Socket::sendv(std::span<const iovec> pieces, Deadline d, std
   for (;;) {
     auto n = sys::sendmsg(fd(), &m, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n) return *n;
+    if (n.error().code() == ENOTCONN && type_ == SocketType::datagram && !to) {
+      // A connected datagram socket whose peer closed: the kernel answers ECONNREFUSED
+      // once and drops the association, so every later send finds no peer. Still gone.
+      return fail(Errc::peer_gone, "sendmsg", {}, "the peer this socket was connected to is gone (ENOTCONN)");
+    }
     if (!n.error().would_block()) return std::unexpected(std::move(n.error()));
     if (d.is_immediate()) return fail(Errc::would_block, "sendmsg");
     if (was_writable) {
