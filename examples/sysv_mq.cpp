@@ -41,7 +41,7 @@ int main() {
   std::printf("queued %zu; ", st ? st->messages : 0);
   std::array<std::byte, 64> buf;
   auto show = [&](const char* what, ipcx::SysvReceiveOptions o, long expect) {
-    auto r = q->receive_for(buf, o, 5s);
+    auto r = q->receive_for(buf, 5s, o);
     if (!r) {
       std::printf("%s\n", r.error().message().c_str());
       ok = false;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A System V semaphore set with SEM_UNDO (C++). One semaphore, one unit: a lock that
-// survives its holder's death. The child acquires with undo and is killed; the kernel
-// reverses its operation at exit, and the parent acquires. op() applies several operations
+// survives its holder's death. The child waits (takes a unit) with undo and is killed; the kernel
+// reverses its operation at exit, and the parent waits. op() applies several operations
 // atomically (all or none) — here, also shown taking two semaphores at once.
 //   $ ./example_cpp_sysv_sem
 //   child holds the unit (value 0); killed; value back to 1; parent took both
@@ -25,7 +25,7 @@ int main() {
   if (::pipe(holding) != 0) return 1;
   pid_t pid = ::fork();
   if (pid == 0) {
-    if (!set->acquire(0, ipcx::Deadline::after(5s), /*undo=*/true)) _exit(1);
+    if (!set->wait(0, ipcx::Deadline::after(5s), {.undo = true})) _exit(1);
     if (::write(holding[1], "x", 1) != 1) _exit(2);
     ::pause();  // killed here, holding semaphore 0
     _exit(3);

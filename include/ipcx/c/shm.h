@@ -9,7 +9,7 @@
  *
  * Creation reserves the whole size (fallocate), so a full /dev/shm is ENOSPC at create,
  * never SIGBUS later. The creator owns a name or key: it is removed when the creating
- * handle is closed, unless ipcx_shm_keep_name / ipcx_sysvshm_keep was called. Removing
+ * handle is closed, unless ipcx_shm_keep / ipcx_sysvshm_keep was called. Removing
  * a name or key does not free the memory: that lives until the last mapping and
  * descriptor are gone. A mapping is independent of the handle it came from (it may
  * outlive it) and is unmapped by ipcx_unmap. Handles are used by one thread at a time. */
@@ -48,7 +48,7 @@ int ipcx_shm_fd(const ipcx_shm* s);
 /* ftruncate; growing reserves the new part. Existing mappings keep their length. */
 int ipcx_shm_resize(ipcx_shm* s, size_t size, ipcx_error* err);
 /* The creator keeps the name in the system when it closes. */
-void ipcx_shm_keep_name(ipcx_shm* s);
+void ipcx_shm_keep(ipcx_shm* s);
 /* Closes the descriptor (and unlinks the name if this handle created it and kept no name). */
 void ipcx_shm_close(ipcx_shm* s);
 /* shm_unlink(name). ENOENT if there is no such name. */

@@ -92,7 +92,7 @@ int ipcx_sem_wait(ipcx_sem* s, long timeout_ms, ipcx_error* err);
 int ipcx_sem_post(ipcx_sem* s, ipcx_error* err);
 /* The count now (racy), or -1. */
 int ipcx_sem_value(ipcx_sem* s, ipcx_error* err);
-void ipcx_sem_keep_name(ipcx_sem* s);
+void ipcx_sem_keep(ipcx_sem* s);
 void ipcx_sem_close(ipcx_sem* s);
 int ipcx_sem_unlink(const char* name, ipcx_error* err);
 
