@@ -1,6 +1,7 @@
 #include "sys/file.hpp"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,10 +18,16 @@ Result<void> linkat(int from_dir, const char* from, int to_dir, const char* to, 
   return {};
 }
 
-Result<struct statvfs> statvfs(const char* path) {
-  struct statvfs sv {};
-  if (::statvfs(path, &sv) != 0) return fail_errno("statvfs", errno, path);
-  return sv;
+Result<struct statfs> statfs(const char* path) {
+  struct statfs fs {};
+  if (::statfs(path, &fs) != 0) return fail_errno("statfs", errno, path);
+  return fs;
+}
+
+Result<void> mount(const char* source, const char* target, const char* fstype, unsigned long flags,
+                   const void* data) {
+  if (::mount(source, target, fstype, flags, data) != 0) return fail_errno("mount", errno, target);
+  return {};
 }
 
 }  // namespace ipcx::sys
