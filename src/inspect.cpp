@@ -5,14 +5,11 @@
 
 #include "inspect_internal.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ipc.h>
-#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -152,8 +149,8 @@ void attach_users(std::vector<Object>& objects, const std::vector<ino_t>& socket
       case Kind::posix_mq:
       case Kind::fifo:
       case Kind::ring: {
-        struct stat st {};
-        if (!o.path.empty() && ::stat(o.path.c_str(), &st) == 0) add_file_users(o, idx, st.st_dev, st.st_ino);
+        if (o.path.empty()) break;
+        if (auto st = sys::stat(o.path.c_str())) add_file_users(o, idx, st->st_dev, st->st_ino);
         break;
       }
       case Kind::unix_socket:
@@ -312,12 +309,12 @@ Result<Object> stat_object(std::string_view url) {
 Result<std::vector<Object>> find_objects(std::string_view spec) {
   if (spec.starts_with("/")) {
     // A path: the FIFO or socket file there.
-    struct stat st {};
-    if (::lstat(std::string(spec).c_str(), &st) != 0) return fail_errno("stat", errno, spec);
+    auto st = sys::lstat(std::string(spec).c_str());
+    if (!st) return fail_errno("stat", st.error().code(), spec);
     std::string url;
-    if (S_ISFIFO(st.st_mode)) {
+    if (S_ISFIFO(st->st_mode)) {
       url = "fifo://" + std::string(spec);
-    } else if (S_ISSOCK(st.st_mode)) {
+    } else if (S_ISSOCK(st->st_mode)) {
       url = "unix://" + std::string(spec);
     } else {
       return fail(Errc::invalid_argument, "find", spec,

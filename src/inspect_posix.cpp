@@ -3,14 +3,11 @@
 // ring files go to inspect_ring.cpp) and /dev/mqueue.
 #include "inspect_internal.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ipc.h>
-#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -31,6 +28,9 @@
 #include "ipcx/posix_mq.hpp"
 #include "ipcx/semaphore.hpp"
 #include "ipcx/shm.hpp"
+#include "sys/file.hpp"
+#include "sys/io.hpp"
+#include "sys/socket.hpp"
 
 namespace ipcx::inspect::internal {
 namespace {
@@ -67,8 +67,8 @@ std::optional<Object> posix_shm_object(const std::string& entry, const struct st
 }
 
 bool mqueue_mounted() {
-  struct statfs fs {};
-  return ::statfs(kMqueueDir, &fs) == 0 && static_cast<long>(fs.f_type) == kMqueueMagic;
+  auto fs = sys::statfs(kMqueueDir);
+  return fs && static_cast<long>(fs->f_type) == kMqueueMagic;
 }
 
 // /dev/mqueue/NAME reads as "QSIZE:N NOTIFY:N SIGNO:N NOTIFY_PID:N".
@@ -116,22 +116,19 @@ void fill_from_stat(Object& o, const struct stat& st) {
 
 void list_dev_shm(std::vector<Object>& out, std::vector<std::string>& notes, bool want_shm, bool want_sem,
                   bool want_ring, bool details) {
-  DIR* d = ::opendir(kShmDir);
-  if (!d) {
-    notes.push_back(fmt::format("POSIX shared memory not listed: {}: {}", kShmDir, std::strerror(errno)));
+  auto entries = sys::readdir_names(kShmDir);
+  if (!entries) {
+    notes.push_back(fmt::format("POSIX shared memory not listed: {}: {}", kShmDir, std::strerror(entries.error().code())));
     return;
   }
-  while (dirent* e = ::readdir(d)) {
-    std::string entry = e->d_name;
-    if (entry == "." || entry == "..") continue;
+  for (const auto& entry : *entries) {
     bool is_sem = entry.starts_with("sem.");
     bool is_ring = is_ring_file(entry);
     if ((is_sem && !want_sem) || (is_ring && !want_ring) || (!is_sem && !is_ring && !want_shm)) continue;
-    struct stat st {};
-    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    if (auto o = posix_shm_object(entry, st, details)) out.push_back(std::move(*o));
+    auto st = sys::lstat(fmt::format("{}/{}", kShmDir, entry).c_str());
+    if (!st) continue;  // removed while we looked
+    if (auto o = posix_shm_object(entry, *st, details)) out.push_back(std::move(*o));
   }
-  ::closedir(d);
 }
 
 void list_mqueue(std::vector<Object>& out, std::vector<std::string>& notes, bool details) {
@@ -141,27 +138,25 @@ void list_mqueue(std::vector<Object>& out, std::vector<std::string>& notes, bool
                                 kMqueueDir, kMqueueDir, kMqueueDir));
     return;
   }
-  DIR* d = ::opendir(kMqueueDir);
-  if (!d) {
-    notes.push_back(fmt::format("POSIX message queues not listed: {}: {}", kMqueueDir, std::strerror(errno)));
+  auto entries = sys::readdir_names(kMqueueDir);
+  if (!entries) {
+    notes.push_back(fmt::format("POSIX message queues not listed: {}: {}", kMqueueDir, std::strerror(entries.error().code())));
     return;
   }
-  while (dirent* e = ::readdir(d)) {
-    std::string entry = e->d_name;
-    if (entry == "." || entry == "..") continue;
-    struct stat st {};
-    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+  for (const auto& entry : *entries) {
+    std::string path = fmt::format("{}/{}", kMqueueDir, entry);
+    auto st = sys::lstat(path.c_str());
+    if (!st) continue;  // removed while we looked
     Object o;
     o.kind = Kind::posix_mq;
     o.name = "/" + entry;
     o.url = "posixmq://" + o.name;
-    o.path = fmt::format("{}/{}", kMqueueDir, entry);
-    fill_from_stat(o, st);
+    o.path = std::move(path);
+    fill_from_stat(o, *st);
     read_mq_file(o);
     if (details) read_mq_attr(o);
     out.push_back(std::move(o));
   }
-  ::closedir(d);
 }
 
 Result<Object> stat_posix(const Url& u) {
@@ -174,12 +169,12 @@ Result<Object> stat_posix(const Url& u) {
     o.url = "posixmq://" + u.name;
     if (mounted && *mounted) {
       o.path = std::string(kMqueueDir) + u.name;
-      struct stat st {};
-      if (::stat(o.path.c_str(), &st) != 0) {
-        if (errno == ENOENT) return not_found(u, fmt::format("no POSIX message queue {}", u.name));
-        return fail_errno("stat", errno, o.path);
+      auto st = sys::stat(o.path.c_str());
+      if (!st) {
+        if (st.error().code() == ENOENT) return not_found(u, fmt::format("no POSIX message queue {}", u.name));
+        return std::unexpected(st.error());
       }
-      fill_from_stat(o, st);
+      fill_from_stat(o, *st);
       read_mq_file(o);
       read_mq_attr(o);
       return finish(std::move(o));
@@ -197,32 +192,32 @@ Result<Object> stat_posix(const Url& u) {
   }
   std::string entry = (k == Kind::posix_sem ? "sem." : "") + u.name.substr(1);
   std::string path = fmt::format("{}/{}", kShmDir, entry);
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) {
+  auto st = sys::lstat(path.c_str());
+  if (!st) {
+    if (st.error().code() == ENOENT) {
       return not_found(u, fmt::format("no POSIX {} {} ({} does not exist)",
                                       k == Kind::posix_sem ? "semaphore" : "shared memory object", u.name, path));
     }
-    return fail_errno("stat", errno, path);
+    return fail_errno("stat", st.error().code(), path);
   }
-  auto o = posix_shm_object(entry, st, true);
+  auto o = posix_shm_object(entry, *st, true);
   if (!o) return fail(Errc::invalid_argument, "stat", u.text, fmt::format("{} is not a regular file", path));
   return finish(std::move(*o));
 }
 
 Result<Object> stat_fifo(const Url& u) {
-  struct stat st {};
-  if (::stat(u.name.c_str(), &st) != 0) {
-    if (errno == ENOENT) return not_found(u, fmt::format("no FIFO at {}", u.name));
-    return fail_errno("stat", errno, u.name);
+  auto st = sys::stat(u.name.c_str());
+  if (!st) {
+    if (st.error().code() == ENOENT) return not_found(u, fmt::format("no FIFO at {}", u.name));
+    return std::unexpected(st.error());
   }
-  if (!S_ISFIFO(st.st_mode)) return fail(Errc::invalid_argument, "stat", u.text, fmt::format("{} is not a FIFO", u.name));
+  if (!S_ISFIFO(st->st_mode)) return fail(Errc::invalid_argument, "stat", u.text, fmt::format("{} is not a FIFO", u.name));
   Object o;
   o.kind = Kind::fifo;
   o.name = u.name;
   o.url = "fifo://" + u.name;
   o.path = u.name;
-  fill_from_stat(o, st);
+  fill_from_stat(o, *st);
   return finish(std::move(o));
 }
 
@@ -235,8 +230,8 @@ using internal::kMqueueDir;
 Result<bool> ensure_mqueue_mounted(MqueueMount how) {
   if (internal::mqueue_mounted()) return true;
   if (how != MqueueMount::mount_if_root || ::geteuid() != 0) return false;
-  if (::mkdir(kMqueueDir, 0755) != 0 && errno != EEXIST) return fail_errno("mkdir", errno, kMqueueDir);
-  if (::mount("none", kMqueueDir, "mqueue", 0, nullptr) != 0) return fail_errno("mount", errno, kMqueueDir);
+  if (auto r = sys::mkdir(kMqueueDir, 0755); !r && r.error().code() != EEXIST) return std::unexpected(r.error());
+  if (auto r = sys::mount("none", kMqueueDir, "mqueue", 0, nullptr); !r) return std::unexpected(r.error());
   return true;
 }
 

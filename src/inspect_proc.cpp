@@ -3,14 +3,11 @@
 // helpers for what /proc says.
 #include "inspect_internal.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ipc.h>
-#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -28,6 +25,9 @@
 
 #include <fmt/format.h>
 
+#include "sys/io.hpp"
+#include "sys/process.hpp"
+
 namespace ipcx::inspect::internal {
 namespace {
 
@@ -43,7 +43,8 @@ ProcState process_state(pid_t pid) {
   auto stat = read_file(fmt::format("/proc/{}/stat", pid));
   if (!stat) {
     // Another PID namespace or hidepid=2 can hide /proc entries; kill(0) still answers.
-    st.alive = ::kill(pid, 0) == 0 || errno == EPERM;
+    auto k = sys::kill(pid, 0);
+    st.alive = k || k.error().code() == EPERM;
     return st;
   }
   auto close = stat->rfind(')');
@@ -105,25 +106,24 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 ProcessIndex scan_processes(bool want_maps) {
   ProcessIndex idx;
-  DIR* proc = ::opendir("/proc");
+  auto proc = sys::readdir_names("/proc");
   if (!proc) return idx;
-  while (dirent* e = ::readdir(proc)) {
-    auto pid = parse_num<pid_t>(e->d_name);
+  for (const auto& pid_name : *proc) {
+    auto pid = parse_num<pid_t>(pid_name);
     if (!pid) continue;
     std::string fd_dir = fmt::format("/proc/{}/fd", *pid);
-    DIR* fds = ::opendir(fd_dir.c_str());
+    auto fds = sys::readdir_names(fd_dir.c_str());
     if (!fds) {
-      if (errno == EACCES || errno == EPERM) ++idx.hidden;
+      if (fds.error().code() == EACCES || fds.error().code() == EPERM) ++idx.hidden;
       continue;  // ENOENT: it exited while we looked
     }
-    int dfd = ::dirfd(fds);
-    while (dirent* f = ::readdir(fds)) {
-      auto fd = parse_num<int>(f->d_name);
+    for (const auto& fd_name : *fds) {
+      auto fd = parse_num<int>(fd_name);
       if (!fd) continue;
-      char link[256];
-      ssize_t n = ::readlinkat(dfd, f->d_name, link, sizeof link - 1);
-      if (n <= 0) continue;
-      std::string_view target(link, static_cast<std::size_t>(n));
+      std::string fd_path = fmt::format("{}/{}", fd_dir, fd_name);
+      auto link = sys::readlink(fd_path.c_str());
+      if (!link || link->empty()) continue;
+      std::string_view target = *link;
       if (target.starts_with("socket:[")) {
         auto ino = parse_num<ino_t>(target.substr(8, target.size() - 9));
         if (ino) idx.sockets[*ino].push_back(*pid);
@@ -133,11 +133,10 @@ ProcessIndex scan_processes(bool want_maps) {
           target.starts_with("/dev/null")) {
         continue;
       }
-      struct stat st {};
-      if (::fstatat(dfd, f->d_name, &st, 0) != 0) continue;  // follows the link to the object
-      idx.files[{st.st_dev, st.st_ino}].push_back({*pid, *fd});
+      auto st = sys::stat(fd_path.c_str());  // follows the link to the object
+      if (!st) continue;
+      idx.files[{st->st_dev, st->st_ino}].push_back({*pid, *fd});
     }
-    ::closedir(fds);
     if (!want_maps) continue;
     auto maps = read_file(fmt::format("/proc/{}/maps", *pid));
     if (!maps) continue;
@@ -167,7 +166,6 @@ ProcessIndex scan_processes(bool want_maps) {
       if (seen.insert(key).second) idx.files[key].push_back({*pid, -1});
     }
   }
-  ::closedir(proc);
   return idx;
 }
 

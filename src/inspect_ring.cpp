@@ -4,14 +4,11 @@
 // reads what it finds, and which sides hold their liveness locks.
 #include "inspect_internal.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ipc.h>
-#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -147,15 +144,15 @@ Result<Object> stat_ring(const Url& u) {
   }
   std::string entry = std::string(detail::ring::kFilePrefix) + u.name;
   std::string path = ring_path(u.name);
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return not_found(u, fmt::format("no ring {} ({} does not exist)", u.name, path));
-    return fail_errno("stat", errno, path);
+  auto st = sys::lstat(path.c_str());
+  if (!st) {
+    if (st.error().code() == ENOENT) return not_found(u, fmt::format("no ring {} ({} does not exist)", u.name, path));
+    return fail_errno("stat", st.error().code(), path);
   }
-  if (!S_ISREG(st.st_mode)) return fail(Errc::invalid_argument, "stat", u.text, fmt::format("{} is not a regular file", path));
+  if (!S_ISREG(st->st_mode)) return fail(Errc::invalid_argument, "stat", u.text, fmt::format("{} is not a regular file", path));
   Object o;
-  fill_from_stat(o, st);
-  ring_object(o, entry, st);
+  fill_from_stat(o, *st);
+  ring_object(o, entry, *st);
   return finish(std::move(o));
 }
 

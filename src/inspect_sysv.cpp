@@ -3,14 +3,11 @@
 // header names).
 #include "inspect_internal.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ipc.h>
-#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -28,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include "ipcx/sysv.hpp"
 #include "ipcx/sysv_mq.hpp"
 #include "ipcx/sysv_sem.hpp"
 #include "ipcx/sysv_shm.hpp"
@@ -67,14 +65,14 @@ std::vector<SysvRow> read_sysv_table(const char* table, std::vector<std::string>
 
 std::string sysv_url(Kind k, std::int32_t key, int id) {
   if (key == 0) return fmt::format("{}://id:{}", to_string(k), id);
-  return fmt::format("{}://0x{:08x}", to_string(k), static_cast<std::uint32_t>(key));
+  return fmt::format("{}://{}", to_string(k), sysv_key_text(key));
 }
 
 void fill_sysv_common(Object& o, Kind k, const SysvRow& r, const char* id_col) {
   o.kind = k;
   o.key = static_cast<std::int32_t>(r.num("key").value_or(0));
   o.id = static_cast<int>(r.num(id_col).value_or(-1));
-  o.name = fmt::format("0x{:08x}", static_cast<std::uint32_t>(*o.key));
+  o.name = sysv_key_text(*o.key);
   o.url = sysv_url(k, *o.key, *o.id);
   auto perms = r.cols.find("perms");
   unsigned mode = 0;
@@ -118,9 +116,9 @@ Result<std::int32_t> key_of(const Url& u) {
   if (!u.ftok_path.empty()) {
     auto proj = u.option_uint("proj", 0);
     if (!proj) return std::unexpected(proj.error());
-    key_t k = ::ftok(u.ftok_path.c_str(), static_cast<int>(*proj));
-    if (k == -1) return fail_errno("ftok", errno, u.ftok_path);
-    return static_cast<std::int32_t>(k);
+    auto k = ipcx::ftok(u.ftok_path, static_cast<int>(*proj));
+    if (!k) return std::unexpected(k.error());
+    return static_cast<std::int32_t>(*k);
   }
   return u.key.value_or(0);
 }
@@ -198,7 +196,7 @@ Result<Object> stat_sysv(const Url& u) {
     if (u.id ? o.id == u.id : o.key == *key) return std::move(o);
   }
   if (u.id) return not_found(u, fmt::format("no System V {} with id {}", kind_noun(k), *u.id));
-  return not_found(u, fmt::format("no System V {} with key 0x{:08x}", kind_noun(k), static_cast<std::uint32_t>(*key)));
+  return not_found(u, fmt::format("no System V {} with key {}", kind_noun(k), sysv_key_text(*key)));
 }
 
 }  // namespace ipcx::inspect::internal

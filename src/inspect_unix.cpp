@@ -3,14 +3,11 @@
 // path that nothing is bound to).
 #include "inspect_internal.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ipc.h>
-#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -27,6 +24,8 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+
+#include "sys/io.hpp"
 
 namespace ipcx::inspect::internal {
 namespace {
@@ -95,11 +94,10 @@ Object unix_object(const UnixRow& r) {
   } else {
     o.url = fmt::format("{}://{}", unix_scheme(r.type), r.path);
     o.path = r.path;
-    struct stat st {};
-    if (::lstat(r.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
-      o.uid = st.st_uid;
-      o.gid = st.st_gid;
-      o.mode = st.st_mode & 07777;
+    if (auto st = sys::lstat(r.path.c_str()); st && S_ISSOCK(st->st_mode)) {
+      o.uid = st->st_uid;
+      o.gid = st->st_gid;
+      o.mode = st->st_mode & 07777;
     }
   }
   o.details.emplace_back("inode", std::to_string(r.inode));
@@ -140,19 +138,19 @@ Result<Object> stat_unix(const Url& u) {
   }
   if (!found) {
     if (u.abstract) return not_found(u, fmt::format("no socket is bound to the abstract name @{}", u.name));
-    struct stat st {};
-    if (::lstat(u.name.c_str(), &st) != 0) {
-      if (errno == ENOENT) return not_found(u, fmt::format("no socket at {}", u.name));
-      return fail_errno("stat", errno, u.name);
+    auto st = sys::lstat(u.name.c_str());
+    if (!st) {
+      if (st.error().code() == ENOENT) return not_found(u, fmt::format("no socket at {}", u.name));
+      return fail_errno("stat", st.error().code(), u.name);
     }
-    if (!S_ISSOCK(st.st_mode)) return fail(Errc::invalid_argument, "stat", u.text, fmt::format("{} is not a socket", u.name));
+    if (!S_ISSOCK(st->st_mode)) return fail(Errc::invalid_argument, "stat", u.text, fmt::format("{} is not a socket", u.name));
     Object o;
     o.kind = Kind::unix_socket;
     o.name = u.name;
     o.url = "unix://" + u.name;
     o.path = u.name;
     o.socket_state = "unbound";
-    fill_from_stat(o, st);
+    fill_from_stat(o, *st);
     return finish(std::move(o));
   }
   return finish(std::move(*found), inodes);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 
 namespace ipcx::sys {
 
@@ -31,6 +32,11 @@ Result<sigset_t> pthread_sigmask(int how, const sigset_t& set) {
   int rc = ::pthread_sigmask(how, &set, &old);
   if (rc != 0) return fail_errno("pthread_sigmask", rc);
   return old;
+}
+
+Result<void> kill(pid_t pid, int sig) {
+  if (::kill(pid, sig) != 0) return fail_errno("kill", errno, std::to_string(pid));
+  return {};
 }
 
 }  // namespace ipcx::sys

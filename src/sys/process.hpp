@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Thin wrappers over the calls about the calling process itself: its resource limits, its
-// capabilities and its signal mask. One function per call, the call's own name, a Result
+// Thin wrappers over the calls about the calling process itself (its resource limits, its
+// capabilities and its signal mask) and over kill, which signals another. One function per call, the call's own name, a Result
 // instead of -1/errno. None of them sleeps, so none returns EINTR.
 #pragma once
 
@@ -19,5 +19,8 @@ Result<bool> capget_effective(int cap);
 // pthread_sigmask(3) (rt_sigprocmask(2) for this thread): applies `how` with `set` and
 // returns the mask before the call. The call reports its error as a number, not in errno.
 Result<sigset_t> pthread_sigmask(int how, const sigset_t& set);
+// kill(2): sends `sig` to `pid`; signal 0 only asks whether the process exists and may be
+// signalled (ESRCH: none; EPERM: it exists, owned by another user). No EINTR.
+Result<void> kill(pid_t pid, int sig);
 
 }  // namespace ipcx::sys
