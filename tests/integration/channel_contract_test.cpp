@@ -60,9 +60,6 @@ struct Limits {
   const char* receiver_closed = nullptr;  // a sender is not told that its receiver closed
   const char* receiver_killed = nullptr;  // ... or was killed
   const char* gone_once = nullptr;      // a sender is told peer_gone once, not at every send after it
-  // Known defects, in code being rewritten: the check runs, and only the failure named here
-  // skips it (GTEST_SKIP "known defect: ..."); any other failure still fails.
-  const char* defect_gone_forgotten = nullptr;    // peer_gone for a dead consumer, then sends succeed again
 };
 
 struct Scheme {
@@ -80,11 +77,6 @@ constexpr const char* kQueueNoPeer =
 constexpr const char* kQueueKeepsTaking =
     "a message queue has no notion of a peer: the queue outlives its receiver (until removed), so sends succeed";
 
-// ShmRing::producer_side_gone (src/shm_ring.cpp) sees a dead consumer only on a forced check
-// (when waiting, or every 32nd send) and does not remember it: the next send succeeds again.
-constexpr const char* kDeadConsumerForgotten =
-    "known defect: a producer told peer_gone for a dead consumer succeeds at its next send "
-    "(ShmRing::producer_side_gone in src/shm_ring.cpp does not keep the finding)";
 constexpr const char* kPublisherNotTold =
     "a publisher is never told that subscribers went: they come and go, a dead one is reaped so that it cannot hold "
     "the publisher back, and with none attached messages go to no one; sends succeed";
@@ -122,8 +114,8 @@ const Scheme kSchemes[] = {
       .sender_killed = kQueueNoPeer,
       .receiver_killed = "a message queue has no notion of a peer: a killed creator cannot remove it (remove=1 runs "
                          "at close), the queue lives on, so sends succeed"}},
-    {"shm_spsc", Kind::shm, "spsc", {.defect_gone_forgotten = kDeadConsumerForgotten}},
-    {"shm_mpsc", Kind::shm, "mpsc", {.defect_gone_forgotten = kDeadConsumerForgotten}},
+    {"shm_spsc", Kind::shm, "spsc"},
+    {"shm_mpsc", Kind::shm, "mpsc"},
     {"shm_pubsub", Kind::shm, "pubsub", {.receiver_closed = kPublisherNotTold, .receiver_killed = kPublisherNotTold}},
 };
 
@@ -661,7 +653,6 @@ void expect_receiver_gone(Channel& tx, const char* cannot_know, const Limits& li
   EXPECT_TRUE(r.error().peer_gone()) << "after " << sends << " sends: " << r.error().message();
   if (limits.gone_once) return;  // see the reason in kSchemes
   auto again = tx.send_for(msg, 10s);
-  if (again && limits.defect_gone_forgotten) GTEST_SKIP() << limits.defect_gone_forgotten;
   ASSERT_FALSE(again) << "peer_gone, then a send succeeded";
   EXPECT_TRUE(again.error().peer_gone()) << again.error().message();
 }
