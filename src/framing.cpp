@@ -181,8 +181,10 @@ Result<void> FrameCodec::flush_pending(StreamEnd& end, Deadline d) {
       continue;
     }
     tx_pending_.erase(tx_pending_.begin(), tx_pending_.begin() + static_cast<std::ptrdiff_t>(done));
+    // would_block (immediate deadline) or timed_out, as the end said: the rest stays pending.
     if (n.error().would_block() || n.error().timed_out()) {
-      return fail(Errc::timed_out, "send", object_, "the previous message is still being written");
+      return fail(n.error().kind(), "send", object_,
+                  fmt::format("the previous message is still being written ({} bytes to go)", tx_pending_.size()));
     }
     return write_failed(end, std::move(n.error()));
   }
@@ -226,7 +228,9 @@ Result<void> FrameCodec::write_frame(StreamEnd& end, std::span<const std::byte> 
     if (done < header.size()) tx_pending_.insert(tx_pending_.end(), header.begin() + done, header.end());
     const std::size_t body_done = done > header.size() ? done - header.size() : 0;
     tx_pending_.insert(tx_pending_.end(), body.begin() + body_done, body.end());
-    return fail(Errc::timed_out, "send", object_,
+    // would_block for a try_send, timed_out for a timed send: the caller learns it was not
+    // sent, and the detail says how much went out.
+    return fail(e.kind(), "send", object_,
                 fmt::format("{} of {} bytes written; the rest goes out before the next message", done, total));
   }
   return {};

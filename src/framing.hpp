@@ -117,7 +117,9 @@ class FrameCodec {
   Result<std::span<const std::byte>> peek(StreamEnd& end, std::size_t n, Deadline d);
 
   // One frame: header and message in one write where the end takes it all, `fds` with its
-  // first byte.
+  // first byte. A frame that goes out only in part fails as the end's write did
+  // (would_block for an immediate deadline, else timed_out), its rest kept to go out first
+  // at the next send.
   Result<void> send(StreamEnd& end, std::span<const std::byte> msg, std::span<const int> fds, Deadline d);
   // The bytes as they are, without a header (a socket's raw mode), kept whole the same way.
   Result<void> send_raw(StreamEnd& end, std::span<const std::byte> msg, std::span<const int> fds, Deadline d);
@@ -155,7 +157,7 @@ class FrameCodec {
   std::size_t rend_ = 0;    // end of the bytes read
   std::uint64_t base_ = 0;  // stream offset of rx_[0]
   std::deque<FrameFds> rx_fds_;
-  std::vector<std::byte> tx_pending_;  // the rest of a frame whose send timed out
+  std::vector<std::byte> tx_pending_;  // the rest of a frame sent only in part
   std::optional<Error> broken_;        // why the stream can no longer be read
 };
 

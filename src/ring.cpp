@@ -601,6 +601,10 @@ Result<bool> ShmRing::producer_side_gone(bool force, const char* op) {
     return fail(Errc::peer_gone, op, object_, "the consumer closed the ring");
   }
   if (st == kSingleAttached && force && !single_alive()) {
+    // Keep the finding without a flag on the fast path: the next send makes the forced
+    // check again, and goes on only if a consumer has attached since.
+    sends_ = kSendsPerCheck - 1;
+    last_check_ = {};
     return fail(Errc::peer_gone, op, object_, "the consumer died");
   }
   return false;

@@ -60,10 +60,6 @@ struct Limits {
   const char* receiver_closed = nullptr;  // a sender is not told that its receiver closed
   const char* receiver_killed = nullptr;  // ... or was killed
   const char* gone_once = nullptr;      // a sender is told peer_gone once, not at every send after it
-  // Known defects, in code being rewritten: the check runs, and only the failure named here
-  // skips it (GTEST_SKIP "known defect: ..."); any other failure still fails.
-  const char* defect_partial_try_send = nullptr;  // a try_send that wrote part of a frame says timed_out
-  const char* defect_gone_forgotten = nullptr;    // peer_gone for a dead consumer, then sends succeed again
 };
 
 struct Scheme {
@@ -81,18 +77,6 @@ constexpr const char* kQueueNoPeer =
 constexpr const char* kQueueKeepsTaking =
     "a message queue has no notion of a peer: the queue outlives its receiver (until removed), so sends succeed";
 
-// StreamSocketChannel::send_pieces (src/socket_channel.cpp) reports a partial frame write
-// as timed_out whatever the deadline was; with Deadline::immediate() it should be
-// would_block. Seen on tcp, where the kernel takes part of a 1 KiB frame when the buffer
-// fills; unix stream takes whole small frames, but the same code serves it.
-constexpr const char* kPartialTrySend =
-    "known defect: a try_send that writes part of a frame returns timed_out, not would_block "
-    "(StreamSocketChannel::send_pieces in src/socket_channel.cpp)";
-// ShmRing::producer_side_gone (src/shm_ring.cpp) sees a dead consumer only on a forced check
-// (when waiting, or every 32nd send) and does not remember it: the next send succeeds again.
-constexpr const char* kDeadConsumerForgotten =
-    "known defect: a producer told peer_gone for a dead consumer succeeds at its next send "
-    "(ShmRing::producer_side_gone in src/shm_ring.cpp does not keep the finding)";
 constexpr const char* kPublisherNotTold =
     "a publisher is never told that subscribers went: they come and go, a dead one is reaped so that it cannot hold "
     "the publisher back, and with none attached messages go to no one; sends succeed";
@@ -101,12 +85,12 @@ const Scheme kSchemes[] = {
     {"pipe", Kind::pipe},
     {"duplexpipe", Kind::duplex_pipe},
     {"fifo", Kind::fifo},
-    {"unix", Kind::unix_stream, nullptr, {.defect_partial_try_send = kPartialTrySend}},
+    {"unix", Kind::unix_stream},
     {"unixgram", Kind::unix_dgram, nullptr, {.sender_closed = kConnectionless, .sender_killed = kConnectionless}},
     {"unixpacket", Kind::unix_seqpacket, nullptr,
      {.zero_length = "unixpacket cannot carry a zero-length message: a zero-length read is the end of the connection "
                      "(the send is refused with invalid_argument)"}},
-    {"tcp", Kind::tcp, nullptr, {.defect_partial_try_send = kPartialTrySend}},
+    {"tcp", Kind::tcp},
     {"udp", Kind::udp, nullptr,
      {.full_blocks = "UDP has no flow control: a datagram that finds the receiver's buffer full is dropped, and the "
                      "sender never waits",
@@ -130,8 +114,8 @@ const Scheme kSchemes[] = {
       .sender_killed = kQueueNoPeer,
       .receiver_killed = "a message queue has no notion of a peer: a killed creator cannot remove it (remove=1 runs "
                          "at close), the queue lives on, so sends succeed"}},
-    {"shm_spsc", Kind::shm, "spsc", {.defect_gone_forgotten = kDeadConsumerForgotten}},
-    {"shm_mpsc", Kind::shm, "mpsc", {.defect_gone_forgotten = kDeadConsumerForgotten}},
+    {"shm_spsc", Kind::shm, "spsc"},
+    {"shm_mpsc", Kind::shm, "mpsc"},
     {"shm_pubsub", Kind::shm, "pubsub", {.receiver_closed = kPublisherNotTold, .receiver_killed = kPublisherNotTold}},
 };
 
@@ -568,11 +552,6 @@ TEST_P(ChannelContract, FullChannelTrySendWouldBlockAndSendDeadlineIsKept) {
       if (!r) break;
     }
     ASSERT_FALSE(r) << "still not full after " << sent << " messages";
-    if (limits().defect_partial_try_send && r.error().timed_out()) {
-      done.open();
-      EXPECT_EQ(child.wait(), 0);
-      GTEST_SKIP() << limits().defect_partial_try_send << "; got: " << r.error().message();
-    }
     EXPECT_TRUE(r.error().would_block()) << "after " << sent << " messages: " << r.error().message();
     EXPECT_GT(sent, 0u);
     auto t0 = Clock::now();
@@ -674,7 +653,6 @@ void expect_receiver_gone(Channel& tx, const char* cannot_know, const Limits& li
   EXPECT_TRUE(r.error().peer_gone()) << "after " << sends << " sends: " << r.error().message();
   if (limits.gone_once) return;  // see the reason in kSchemes
   auto again = tx.send_for(msg, 10s);
-  if (again && limits.defect_gone_forgotten) GTEST_SKIP() << limits.defect_gone_forgotten;
   ASSERT_FALSE(again) << "peer_gone, then a send succeeded";
   EXPECT_TRUE(again.error().peer_gone()) << again.error().message();
 }
