@@ -1,8 +1,6 @@
 // The C API's shared memory (include/ipcx/c/shm.h): handles over PosixShm, SysvShm and
-// Memfd, and one mapping handle for all three (a Mapping or a SysvAttachment).
+// Memfd, and one mapping handle for all three (a Mapping; a SysvAttachment is one).
 #include "ipcx/c/shm.h"
-
-#include <variant>
 
 #include "c_api_support.hpp"
 #include "ipcx/fd.hpp"
@@ -12,7 +10,7 @@
 #include "ipcx/sysv_shm.hpp"
 
 struct ipcx_mapping {
-  std::variant<ipcx::Mapping, ipcx::SysvAttachment> region;
+  ipcx::Mapping region;
 };
 struct ipcx_shm {
   ipcx::PosixShm seg;
@@ -46,11 +44,11 @@ extern "C" {
 
 void* ipcx_mapping_data(const ipcx_mapping* m) {
   if (!m) return nullptr;
-  return std::visit([](const auto& r) { return r.data(); }, m->region);
+  return m->region.data();
 }
 size_t ipcx_mapping_size(const ipcx_mapping* m) {
   if (!m) return 0;
-  return std::visit([](const auto& r) { return r.size(); }, m->region);
+  return m->region.size();
 }
 void ipcx_unmap(ipcx_mapping* m) { delete m; }
 
@@ -88,7 +86,7 @@ int ipcx_shm_resize(ipcx_shm* s, size_t size, ipcx_error* err) {
 }
 
 void ipcx_shm_keep_name(ipcx_shm* s) {
-  if (s) s->seg.keep_name();
+  if (s) s->seg.keep();
 }
 void ipcx_shm_close(ipcx_shm* s) { delete s; }
 

@@ -209,7 +209,7 @@ int ipcx_sem_value(ipcx_sem* s, ipcx_error* err) {
 }
 
 void ipcx_sem_keep_name(ipcx_sem* s) {
-  if (s) s->s.keep_name();
+  if (s) s->s.keep();
 }
 void ipcx_sem_close(ipcx_sem* s) { delete s; }
 

@@ -17,10 +17,4 @@ Result<void> linkat(int from_dir, const char* from, int to_dir, const char* to, 
   return {};
 }
 
-Result<struct statvfs> statvfs(const char* path) {
-  struct statvfs sv {};
-  if (::statvfs(path, &sv) != 0) return fail_errno("statvfs", errno, path);
-  return sv;
-}
-
 }  // namespace ipcx::sys

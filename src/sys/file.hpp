@@ -1,10 +1,7 @@
-// Thin wrappers over the calls that name files and file systems: linking a file under a
-// name, and asking a file system for its free space. One function per call, the call's own
-// name, a Result instead of -1/errno, the EINTR decision beside each. (open, unlink and
-// stat are in sys/io.hpp.)
+// Thin wrappers over the calls that link a file under a name. One function per call, the
+// call's own name, a Result instead of -1/errno, the EINTR decision beside each. (open,
+// unlink, stat and statvfs are in sys/io.hpp.)
 #pragma once
-
-#include <sys/statvfs.h>
 
 #include "ipcx/error.hpp"
 
@@ -16,7 +13,5 @@ Result<void> link(const char* from, const char* to);
 // linkat(2), e.g. linkat(AT_FDCWD, "/proc/self/fd/N", AT_FDCWD, path, AT_SYMLINK_FOLLOW) to
 // give an O_TMPFILE file its name. No EINTR, as link.
 Result<void> linkat(int from_dir, const char* from, int to_dir, const char* to, int flags);
-// statvfs(3) (statfs(2) underneath): the file system's sizes and free space. No EINTR.
-Result<struct statvfs> statvfs(const char* path);
 
 }  // namespace ipcx::sys
