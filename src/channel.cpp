@@ -10,10 +10,10 @@
 namespace ipcx {
 namespace detail {
 
-Result<Message> ChannelImpl::receive_message(const ReceiveOptions& o, Deadline d) {
+Result<Message> ChannelImpl::receive_message(Deadline d, const ReceiveOptions& o) {
   Message m;
   m.data.resize(max_message_size());
-  auto r = receive(m.data, o, d);
+  auto r = receive(m.data, d, o);
   if (!r) return std::unexpected(std::move(r.error()));
   m.data.resize(r->size);
   m.type = r->type;
@@ -33,7 +33,7 @@ void ChannelImpl::abandon(Loan&) noexcept {}
 Result<ReadView> ChannelImpl::read(Deadline) {
   return fail(Errc::not_supported, "read", {}, "zero-copy is offered by shm:// channels only");
 }
-void ChannelImpl::release(ReadView&) noexcept {}
+void ChannelImpl::finish_read(ReadView&) noexcept {}
 
 namespace {
 
@@ -99,7 +99,7 @@ ReadView::ReadView(ReadView&& o) noexcept
     : owner_(std::exchange(o.owner_, nullptr)), data_(o.data_), token_(o.token_), lost_(o.lost_) {}
 ReadView& ReadView::operator=(ReadView&& o) noexcept {
   if (this != &o) {
-    if (owner_) owner_->release(*this);
+    if (owner_) owner_->finish_read(*this);
     owner_ = std::exchange(o.owner_, nullptr);
     data_ = o.data_;
     token_ = o.token_;
@@ -108,7 +108,7 @@ ReadView& ReadView::operator=(ReadView&& o) noexcept {
   return *this;
 }
 ReadView::~ReadView() {
-  if (owner_) owner_->release(*this);
+  if (owner_) owner_->finish_read(*this);
 }
 
 Channel::Channel() = default;
@@ -147,15 +147,15 @@ std::unexpected<Error> no_channel(const char* op) {
 
 Result<void> Channel::send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) {
   if (!impl_) return no_channel("send");
-  return impl_->send(msg, o, d);
+  return impl_->send(msg, d, o);
 }
 Result<Received> Channel::receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) {
   if (!impl_) return no_channel("receive");
-  return impl_->receive(buf, o, d);
+  return impl_->receive(buf, d, o);
 }
 Result<Message> Channel::receive_message(Deadline d, const ReceiveOptions& o) {
   if (!impl_) return no_channel("receive");
-  return impl_->receive_message(o, d);
+  return impl_->receive_message(d, o);
 }
 Result<Loan> Channel::loan(std::size_t size, Deadline d) {
   if (!impl_) return no_channel("loan");

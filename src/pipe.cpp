@@ -49,7 +49,7 @@ void PipeChannel::adopt(Fd rfd, Fd wfd) {
 
 std::size_t PipeChannel::max_message_size() const noexcept { return packet_ ? PIPE_BUF : stream_.max_message_size(); }
 
-Result<void> PipeChannel::send(std::span<const std::byte> msg, const SendOptions&, Deadline d) {
+Result<void> PipeChannel::send(std::span<const std::byte> msg, Deadline d, const SendOptions&) {
   if (auto w = ensure_write(d); !w) return w;
   if (!packet_) return stream_.send(msg, d);
   if (msg.size() > PIPE_BUF) {
@@ -69,7 +69,7 @@ Result<void> PipeChannel::send(std::span<const std::byte> msg, const SendOptions
   return fail(std::move(n.error()).with_object(object_));
 }
 
-Result<Received> PipeChannel::receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) {
+Result<Received> PipeChannel::receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions&) {
   if (auto r = ensure_read(); !r) return std::unexpected(std::move(r.error()));
   if (!packet_) {
     auto n = stream_.receive(buf, d);
@@ -102,8 +102,8 @@ Result<Received> PipeChannel::receive(std::span<std::byte> buf, const ReceiveOpt
   return Received{.size = size, .type = 0, .priority = 0, .fds = {}};
 }
 
-Result<Message> PipeChannel::receive_message(const ReceiveOptions& o, Deadline d) {
-  if (packet_) return ChannelImpl::receive_message(o, d);
+Result<Message> PipeChannel::receive_message(Deadline d, const ReceiveOptions& o) {
+  if (packet_) return ChannelImpl::receive_message(d, o);
   if (auto r = ensure_read(); !r) return std::unexpected(std::move(r.error()));
   auto m = stream_.receive_message(d);
   if (!m) return std::unexpected(std::move(m.error()));

@@ -14,9 +14,9 @@ class PipeChannel : public ChannelImpl {
  public:
   PipeChannel(Fd rfd, Fd wfd, bool packet, std::size_t max, std::string object);
 
-  Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override;
-  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override;
-  Result<Message> receive_message(const ReceiveOptions& o, Deadline d) override;
+  Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) override;
+  Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) override;
+  Result<Message> receive_message(Deadline d, const ReceiveOptions& o) override;
   int pollable_fd() const noexcept override;
   std::size_t max_message_size() const noexcept override;
 

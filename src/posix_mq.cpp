@@ -530,7 +530,7 @@ class PosixMqChannel final : public ChannelImpl {
  public:
   explicit PosixMqChannel(PosixMq q) : q_(std::move(q)) {}
 
-  Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override {
+  Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) override {
     if (o.type != SendOptions{}.type) {
       return fail(Errc::invalid_argument, "send", q_.name(),
                   "a message type is for sysvmq://; a posixmq:// message carries a priority");
@@ -541,7 +541,7 @@ class PosixMqChannel final : public ChannelImpl {
     return {};
   }
 
-  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override {
+  Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) override {
     if (o.type != 0 || o.except) {
       return fail(Errc::invalid_argument, "receive", q_.name(),
                   "type selection is for sysvmq://; a posixmq:// queue delivers the highest priority first");

@@ -192,16 +192,16 @@ class ShmRing final : public ChannelImpl {
   ~ShmRing() override;
 
   // ChannelImpl
-  Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override;
-  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override;
-  Result<Message> receive_message(const ReceiveOptions& o, Deadline d) override;
+  Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) override;
+  Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) override;
+  Result<Message> receive_message(Deadline d, const ReceiveOptions& o) override;
   int pollable_fd() const noexcept override { return efd_.get(); }
   std::size_t max_message_size() const noexcept override { return info_.max_message; }
   Result<Loan> loan(std::size_t size, Deadline d) override;
   Result<void> commit(Loan& loan, std::size_t size, const SendOptions& o) override;
   void abandon(Loan& loan) noexcept override;
   Result<ReadView> read(Deadline d) override;
-  void release(ReadView& view) noexcept override;
+  void finish_read(ReadView& view) noexcept override;
 
   const RingInfo& info() const noexcept { return info_; }
   std::uint64_t lost() const noexcept { return lost_total_; }
@@ -800,7 +800,7 @@ ShmRing::Got ShmRing::reserve(std::size_t len, Deadline d, const char* op, RingW
 // ---------------------------------------------------------------------------------------
 // Channel
 
-Result<void> ShmRing::send(std::span<const std::byte> msg, const SendOptions&, Deadline d) {
+Result<void> ShmRing::send(std::span<const std::byte> msg, Deadline d, const SendOptions&) {
   RingWriter::Reservation r;
   if (reserve(msg.size(), d, "send", r) != Got::value) return fail(std::move(err_));
   if (!msg.empty()) std::memcpy(r.data, msg.data(), msg.size());
@@ -808,7 +808,7 @@ Result<void> ShmRing::send(std::span<const std::byte> msg, const SendOptions&, D
   return {};
 }
 
-Result<Received> ShmRing::receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) {
+Result<Received> ShmRing::receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions&) {
   RingReader::View v;
   if (next_view(d, "receive", v) != Got::value) return fail(std::move(err_));
   if (v.len > buf.size()) {
@@ -819,20 +819,20 @@ Result<Received> ShmRing::receive(std::span<std::byte> buf, const ReceiveOptions
                     .with_size(v.len));
   }
   if (v.len != 0) std::memcpy(buf.data(), v.data, v.len);
-  reader_->release(v);
+  reader_->finish_read(v);
   Result<Received> out(std::in_place);
   out->size = v.len;
   out->lost = v.lost;
   return out;
 }
 
-Result<Message> ShmRing::receive_message(const ReceiveOptions&, Deadline d) {
+Result<Message> ShmRing::receive_message(Deadline d, const ReceiveOptions&) {
   RingReader::View v;
   if (next_view(d, "receive", v) != Got::value) return fail(std::move(err_));
   Result<Message> m(std::in_place);
   m->data.assign(v.data, v.data + v.len);
   m->lost = v.lost;
-  reader_->release(v);
+  reader_->finish_read(v);
   return m;
 }
 
@@ -869,7 +869,7 @@ Result<ReadView> ShmRing::read(Deadline d) {
   const auto take = [this](const RingReader::View& v) {
     view_ = v;
     view_active_ = true;
-    return Result<ReadView>(std::in_place, this, std::span<const std::byte>(v.data, v.len), v.pos, v.lost);
+    return make_view(std::span<const std::byte>(v.data, v.len), v.pos, v.lost);
   };
   if (reader_ && !view_active_) [[likely]] {
     // Its own local, never passed to a call, so the compiler keeps it in registers.
@@ -881,9 +881,9 @@ Result<ReadView> ShmRing::read(Deadline d) {
   return take(v);
 }
 
-void ShmRing::release(ReadView& view) noexcept {
+void ShmRing::finish_read(ReadView& view) noexcept {
   if (!view_active_ || view.token() != view_.pos) return;
-  reader_->release(view_);
+  reader_->finish_read(view_);
   view_active_ = false;
 }
 
@@ -1072,7 +1072,7 @@ Result<void> RingProducer::commit(Loan&& loan, std::size_t size) {
 }
 Result<void> RingProducer::send(std::span<const std::byte> msg, Deadline d) {
   if (!impl_) return empty_handle("send");
-  return impl_->send(msg, {}, d);
+  return impl_->send(msg, d, {});
 }
 const RingInfo& RingProducer::info() const noexcept {
   static const RingInfo kEmpty;
@@ -1082,7 +1082,7 @@ std::size_t RingProducer::max_message_size() const noexcept { return impl_ ? imp
 Channel RingProducer::into_channel() && {
   if (!impl_) return Channel();
   std::string url = impl_->object();
-  return Channel(std::move(impl_), std::move(url));
+  return detail::ChannelAccess::make(std::move(impl_), std::move(url));
 }
 
 RingConsumer::RingConsumer() = default;
@@ -1103,7 +1103,7 @@ Result<ReadView> RingConsumer::read(Deadline d) {
 }
 Result<Received> RingConsumer::receive(std::span<std::byte> buf, Deadline d) {
   if (!impl_) return empty_handle("receive");
-  return impl_->receive(buf, {}, d);
+  return impl_->receive(buf, d, {});
 }
 int RingConsumer::pollable_fd() const noexcept { return impl_ ? impl_->pollable_fd() : -1; }
 std::uint64_t RingConsumer::lost() const noexcept { return impl_ ? impl_->lost() : 0; }
@@ -1115,7 +1115,7 @@ std::size_t RingConsumer::max_message_size() const noexcept { return impl_ ? imp
 Channel RingConsumer::into_channel() && {
   if (!impl_) return Channel();
   std::string url = impl_->object();
-  return Channel(std::move(impl_), std::move(url));
+  return detail::ChannelAccess::make(std::move(impl_), std::move(url));
 }
 
 Result<void> remove_ring(std::string_view name) {

@@ -120,7 +120,7 @@ class RingBase {
     return Step::corrupt;
   }
   void light_fence() const noexcept {
-    // Orders this side's commit (or release) before its load of the waiter count. With
+    // Orders this side's commit (or finish_read) before its load of the waiter count. With
     // membarrier the sleeper's heavy_fence supplies the CPU barrier, so only the compiler
     // must not reorder; otherwise a full fence here.
     if (asymmetric_) {
@@ -283,7 +283,7 @@ class RingReader : public RingBase {
     return true;
   }
   // Done with the view: its space may be reused.
-  void release(const View& v) noexcept { advance(v.pos, v.next); }
+  void finish_read(const View& v) noexcept { advance(v.pos, v.next); }
   // Puts the view back unread (its message stays next), e.g. when a buffer was too small.
   void unread(const View& v) noexcept;
 

@@ -349,7 +349,7 @@ Result<Received> StreamSocketChannel::receive_raw(std::span<std::byte> buf, Dead
   return Received{.size = r->size, .type = 0, .priority = 0, .fds = std::move(r->fds)};
 }
 
-Result<Received> StreamSocketChannel::receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) {
+Result<Received> StreamSocketChannel::receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions&) {
   if (raw_) return receive_raw(buf, d);
   if (auto r = check_refusal(d); !r) return std::unexpected(std::move(r.error()));
   auto f = codec_.receive(end_, buf, d);
@@ -358,7 +358,7 @@ Result<Received> StreamSocketChannel::receive(std::span<std::byte> buf, const Re
   return Received{.size = f->size, .type = 0, .priority = 0, .fds = std::move(f->fds)};
 }
 
-Result<Message> StreamSocketChannel::receive_message(const ReceiveOptions&, Deadline d) {
+Result<Message> StreamSocketChannel::receive_message(Deadline d, const ReceiveOptions&) {
   Message m;
   if (raw_) {
     m.data.resize(std::min(max_, kRawMessageChunk));
@@ -395,7 +395,7 @@ std::unexpected<Error> StreamSocketChannel::send_failed(Error e) {
   return fail(std::move(e));
 }
 
-Result<void> StreamSocketChannel::send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) {
+Result<void> StreamSocketChannel::send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) {
   if (o.fds.size() > kMaxFdsPerMessage) {
     return fail(Errc::invalid_argument, "send", object_,
                 fmt::format("{} descriptors in one message; the kernel takes at most {} (SCM_MAX_FD, fixed)",
@@ -443,7 +443,7 @@ std::unexpected<Error> PacketSocketChannel::receive_failed(Error e) {
   return with_context(std::move(e));
 }
 
-Result<void> PacketSocketChannel::send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) {
+Result<void> PacketSocketChannel::send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) {
   if (broken_) return fail(Error(*broken_).with_op("send"));
   if (udp_limit_ && msg.size() > udp_limit_) {
     return fail(Error::make(Errc::message_too_large, "send", object_,
@@ -548,12 +548,12 @@ Result<Received> PacketSocketChannel::receive_into(std::span<std::byte> buf, Dea
   return Received{.size = r->size, .type = 0, .priority = 0, .fds = std::move(r->fds)};
 }
 
-Result<Received> PacketSocketChannel::receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) {
+Result<Received> PacketSocketChannel::receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions&) {
   if (broken_) return fail(*broken_);
   return receive_into(buf, d, false);
 }
 
-Result<Message> PacketSocketChannel::receive_message(const ReceiveOptions&, Deadline d) {
+Result<Message> PacketSocketChannel::receive_message(Deadline d, const ReceiveOptions&) {
   if (broken_) return fail(*broken_);
   auto p = sock_.receive({}, d, Socket::ReceiveFlags{.peek = true, .trunc = true, .want_fds = false});
   if (!p) return receive_failed(std::move(p.error()));

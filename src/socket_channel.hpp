@@ -92,9 +92,9 @@ class StreamSocketChannel final : public SocketChannel {
   StreamSocketChannel(Socket s, bool raw, std::size_t max, std::string object, bool connecting,
                       std::optional<PeerCredentials> peer);
 
-  Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override;
-  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override;
-  Result<Message> receive_message(const ReceiveOptions& o, Deadline d) override;
+  Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) override;
+  Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) override;
+  Result<Message> receive_message(Deadline d, const ReceiveOptions& o) override;
 
  private:
   // The connection as the codec reads and writes it: recvmsg and sendmsg, with descriptors.
@@ -130,9 +130,9 @@ class PacketSocketChannel final : public SocketChannel {
   PacketSocketChannel(Socket s, std::size_t max, std::string object, bool connected, bool connecting,
                       std::optional<PeerCredentials> peer, std::size_t udp_limit);
 
-  Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override;
-  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override;
-  Result<Message> receive_message(const ReceiveOptions& o, Deadline d) override;
+  Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) override;
+  Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) override;
+  Result<Message> receive_message(Deadline d, const ReceiveOptions& o) override;
 
  private:
   Result<Received> receive_into(std::span<std::byte> buf, Deadline d, bool size_known);

@@ -464,7 +464,7 @@ class SysvMqChannel final : public ChannelImpl {
  public:
   explicit SysvMqChannel(SysvMq q) : q_(std::move(q)) {}
 
-  Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) override {
+  Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) override {
     if (o.priority != 0) {
       return fail(Errc::invalid_argument, "send", q_.object(),
                   "a priority is for posixmq://; a sysvmq:// message carries a type (SendOptions::type)");
@@ -475,7 +475,7 @@ class SysvMqChannel final : public ChannelImpl {
     return {};
   }
 
-  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) override {
+  Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) override {
     auto r = q_.receive(buf, d, SysvReceiveOptions{.type = o.type, .except = o.except, .truncate = false});
     if (!r) return fail(std::move(r.error()).with_op("receive"));
     return Received{.size = r->size, .type = r->type, .priority = 0, .fds = {}};

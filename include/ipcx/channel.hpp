@@ -107,13 +107,11 @@ class Loan {
   std::uint64_t token_ = 0;
 };
 
-// Zero-copy receive: a message read in place; released when the view is dropped.
+// Zero-copy receive: a message read in place; its space goes back to the transport when
+// the view is dropped. Only a transport makes one.
 class ReadView {
  public:
   ReadView() = default;
-  ReadView(detail::ChannelImpl* owner, std::span<const std::byte> data, std::uint64_t token,
-           std::uint64_t lost = 0) noexcept
-      : owner_(owner), data_(data), token_(token), lost_(lost) {}
   ReadView(ReadView&& o) noexcept;
   ReadView& operator=(ReadView&& o) noexcept;
   ReadView(const ReadView&) = delete;
@@ -126,6 +124,7 @@ class ReadView {
   std::uint64_t lost() const noexcept { return lost_; }
 
  private:
+  friend class detail::ChannelImpl;  // makes it (transport.hpp)
   detail::ChannelImpl* owner_ = nullptr;
   std::span<const std::byte> data_;
   std::uint64_t token_ = 0;
@@ -201,11 +200,9 @@ class Channel {
   // sysv_mq(ch), socket_fd(ch), pipe_ends(ch), ...), never directly.
 
  private:
-  // Only the library makes a Channel from a transport or looks inside one:
-  // detail::ChannelAccess, and the ring handles' into_channel().
+  // Only the library makes a Channel from a transport or looks inside one, through
+  // detail::ChannelAccess.
   friend struct detail::ChannelAccess;
-  friend class RingProducer;
-  friend class RingConsumer;
   explicit Channel(std::unique_ptr<detail::ChannelImpl> impl, std::string url = {});
   detail::ChannelImpl* impl() const noexcept { return impl_.get(); }
 

@@ -316,12 +316,12 @@ void through_socket(std::span<const std::byte> bytes, Choices& c) {
     drain(
         max, c,
         [&](std::span<std::byte> buf) -> Result<std::size_t> {
-          auto r = ch.receive(buf, {}, Deadline::immediate());
+          auto r = ch.receive(buf, Deadline::immediate(), {});
           if (!r) return std::unexpected(r.error());
           return r->size;
         },
         [&]() -> Result<std::vector<std::byte>> {
-          auto m = ch.receive_message({}, Deadline::immediate());
+          auto m = ch.receive_message(Deadline::immediate(), {});
           if (!m) return std::unexpected(m.error());
           return m->data;
         });

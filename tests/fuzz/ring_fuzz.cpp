@@ -84,11 +84,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       if (v.data < lo || v.data + v.len > hi) __builtin_trap();
       if (i % 2) {
-        reader.release(v);
+        reader.finish_read(v);
       } else {
         reader.unread(v);
         if (reader.try_read(v) != Step::ok) break;
-        reader.release(v);
+        reader.finish_read(v);
       }
     }
   }

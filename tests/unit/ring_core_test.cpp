@@ -130,7 +130,7 @@ TEST(RingLayout, ReaderOverRandomRecordsStaysInBounds) {
       if (s != ipcx::detail::Step::ok) break;
       ASSERT_LE(v.data + v.len, mem.data() + mem.size());
       ASSERT_GE(v.data, mem.data() + rl::kHeaderSize);
-      rd.release(v);
+      rd.finish_read(v);
     }
   }
 }
@@ -229,7 +229,7 @@ TEST(RingLayout, AFullRingDrainedTakesAWrappingMaximalMessage) {
     for (int i = 0; i < 2; ++i) {
       d::RingReader::View v;
       ASSERT_EQ(r.try_read(v), d::Step::ok);
-      r.release(v);
+      r.finish_read(v);
     }
     // Empty again: the message wraps (2032 bytes of padding, a 2048-byte record) and fits.
     ASSERT_EQ(w.try_reserve(2032, big), d::Step::ok);
@@ -237,7 +237,7 @@ TEST(RingLayout, AFullRingDrainedTakesAWrappingMaximalMessage) {
     d::RingReader::View v;
     ASSERT_EQ(r.try_read(v), d::Step::ok);
     EXPECT_EQ(v.len, 2032u);
-    r.release(v);
+    r.finish_read(v);
   }
 }
 
@@ -286,7 +286,7 @@ TEST(RingLayout, AWriterWaitingForSpaceIsWokenByTheReleaseThatFreesIt) {
             EXPECT_EQ(w.try_reserve(100, res), d::Step::none) << "fits at " << v.pos << ", before " << at;
           }
         }
-        rs[i]->release(v);
+        rs[i]->finish_read(v);
         const std::uint32_t now = h->space_wait.futex.load();
         if (crosses) {
           EXPECT_EQ(now, futex + 1) << "release " << m << " crossed " << at << " without a wake-up";

@@ -13,10 +13,10 @@ class ChannelImpl {
  public:
   virtual ~ChannelImpl() = default;
 
-  virtual Result<void> send(std::span<const std::byte> msg, const SendOptions& o, Deadline d) = 0;
-  virtual Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions& o, Deadline d) = 0;
+  virtual Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) = 0;
+  virtual Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) = 0;
   // Default: receive into a buffer of max_message_size() and shrink it.
-  virtual Result<Message> receive_message(const ReceiveOptions& o, Deadline d);
+  virtual Result<Message> receive_message(Deadline d, const ReceiveOptions& o);
   virtual int pollable_fd() const noexcept = 0;
   virtual std::size_t max_message_size() const noexcept = 0;
   virtual std::optional<PeerCredentials> peer() const { return std::nullopt; }
@@ -26,7 +26,8 @@ class ChannelImpl {
   virtual Result<void> commit(Loan& loan, std::size_t size, const SendOptions& o);
   virtual void abandon(Loan& loan) noexcept;
   virtual Result<ReadView> read(Deadline d);
-  virtual void release(ReadView& view) noexcept;
+  // Done with a view read() gave: its space may be reused. Called by ReadView when dropped.
+  virtual void finish_read(ReadView& view) noexcept;
 
  protected:
   // What only a transport does to a Loan. The Result is built in place (no move of the
@@ -37,6 +38,15 @@ class ChannelImpl {
     l->data_ = data;
     l->token_ = token;
     return l;
+  }
+  // What only a transport does to a ReadView; built in place, as by lend().
+  Result<ReadView> make_view(std::span<const std::byte> data, std::uint64_t token, std::uint64_t lost = 0) noexcept {
+    Result<ReadView> v(std::in_place);
+    v->owner_ = this;
+    v->data_ = data;
+    v->token_ = token;
+    v->lost_ = lost;
+    return v;
   }
   // Whether this channel lent `l` (and it is not committed or abandoned yet).
   bool lent(const Loan& l) const noexcept { return l.owner_ == this; }
