@@ -213,7 +213,7 @@ class NatsChannel final : public ChannelImpl {
 
   ~NatsChannel() override { teardown(); }
 
-  Result<void> send(std::span<const std::byte> msg, const SendOptions&, Deadline d) override {
+  Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions&) override {
     if (wildcard_) {
       return fail(Errc::invalid_argument, "nats publish", subject_,
                   "a wildcard subject ('*', '>') can be received from, not published to");
@@ -246,7 +246,7 @@ class NatsChannel final : public ChannelImpl {
     return {};
   }
 
-  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) override {
+  Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions&) override {
     std::unique_lock lock(state_->mu);
     auto front = wait_message(lock, d);
     if (!front) return std::unexpected(std::move(front.error()));
@@ -264,7 +264,7 @@ class NatsChannel final : public ChannelImpl {
     return r;
   }
 
-  Result<Message> receive_message(const ReceiveOptions&, Deadline d) override {
+  Result<Message> receive_message(Deadline d, const ReceiveOptions&) override {
     std::unique_lock lock(state_->mu);
     auto front = wait_message(lock, d);
     if (!front) return std::unexpected(std::move(front.error()));

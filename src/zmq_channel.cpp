@@ -86,7 +86,7 @@ class ZmqChannel final : public ChannelImpl {
     if (unbind_) (void)sys::unlink(path_.c_str());
   }
 
-  Result<void> send(std::span<const std::byte> msg, const SendOptions&, Deadline d) override {
+  Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions&) override {
     if (!pattern_.sends) {
       return fail(Errc::invalid_argument, "zmq_send", endpoint_,
                   fmt::format("pattern={} only receives", pattern_.name));
@@ -100,7 +100,7 @@ class ZmqChannel final : public ChannelImpl {
     }
   }
 
-  Result<Received> receive(std::span<std::byte> buf, const ReceiveOptions&, Deadline d) override {
+  Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions&) override {
     if (auto h = hold(d); !h) return std::unexpected(std::move(h.error()));
     std::size_t size = zmq_msg_size(&msg_);
     if (size > buf.size()) {
@@ -115,7 +115,7 @@ class ZmqChannel final : public ChannelImpl {
     return r;
   }
 
-  Result<Message> receive_message(const ReceiveOptions&, Deadline d) override {
+  Result<Message> receive_message(Deadline d, const ReceiveOptions&) override {
     if (auto h = hold(d); !h) return std::unexpected(std::move(h.error()));
     const auto* data = static_cast<const std::byte*>(zmq_msg_data(&msg_));
     Message m;
