@@ -83,6 +83,8 @@ TEST(Zmq, PublisherAndTwoSubscribersOneRestartedMidStream) {
   Pipe acks;       // subscribers -> publisher: 'r' once a probe reached them
   Gate b_halfway;  // subscriber B -> test: B has had 500 messages
   Gate b2_ready;   // test -> publisher: the restarted B is running
+  Gate subs_done;  // test -> publisher: both subscribers have had "end"; close now (a close
+                   // drops what is still queued after linger ms, so the publisher waits)
   auto subscriber = [&](int first, int last, bool report_halfway) {
     return Child::spawn([=, &acks, &b_halfway] {
       auto ch = Channel::open(sub_url);
@@ -123,7 +125,8 @@ TEST(Zmq, PublisherAndTwoSubscribersOneRestartedMidStream) {
     for (int i = 1000; i < 2000; ++i) {
       if (!ch->send(as_bytes(fmt::format("data {}", i)), Deadline::after(10s))) return 13;
     }
-    return ch->send(as_bytes("end"), Deadline::after(10s)) ? 0 : 13;
+    if (!ch->send(as_bytes("end"), Deadline::after(10s))) return 13;
+    return subs_done.wait(60000) == 'x' ? 0 : 14;
   });
   auto a = subscriber(0, 1999, false);
   auto b = subscriber(0, 1999, true);
@@ -132,9 +135,10 @@ TEST(Zmq, PublisherAndTwoSubscribersOneRestartedMidStream) {
   EXPECT_EQ(b.wait(), 128 + SIGKILL);
   auto b2 = subscriber(1000, 1999, false);  // everything published once it is connected
   b2_ready.open();
-  EXPECT_EQ(pub.wait(30s), 0) << kCodes;
   EXPECT_EQ(a.wait(30s), 0) << kCodes;
   EXPECT_EQ(b2.wait(30s), 0) << kCodes;
+  subs_done.open();
+  EXPECT_EQ(pub.wait(30s), 0) << kCodes;
   EXPECT_NE(::access(path.c_str(), F_OK), 0) << "the bound ipc socket is removed on close";
 }
 
@@ -145,6 +149,8 @@ TEST(Zmq, PushPullTwoWorkersEachMessageToExactlyOne) {
   Pipe acks;
   Pipe ids_a, ids_b;
   Gate stop_a, stop_b;
+  Gate collected;  // test -> pusher: every id is in; close now (a close drops what is still
+                   // queued after linger ms, so the pusher waits for its workers to drain it)
   auto worker = [&](const Pipe& ids, Gate& stop) {
     return Child::spawn([&] {
       auto ch = Channel::open("zmq+ipc://" + path + "?pattern=pull");
@@ -180,12 +186,11 @@ TEST(Zmq, PushPullTwoWorkersEachMessageToExactlyOne) {
     for (int i = 0; i < n; ++i) {
       if (!ch->send(as_bytes(std::to_string(i)), Deadline::after(10s))) return 13;
     }
-    return 0;
+    return collected.wait(60000) == 'x' ? 0 : 14;
   });
   ::close(ids_a.w);
   ::close(ids_b.w);
   ids_a.w = ids_b.w = -1;
-  EXPECT_EQ(push.wait(30s), 0) << kCodes;
   std::vector<std::uint32_t> got_a, got_b;
   auto until = std::chrono::steady_clock::now() + 30s;
   while (got_a.size() + got_b.size() < static_cast<std::size_t>(n) && std::chrono::steady_clock::now() < until) {
@@ -195,6 +200,8 @@ TEST(Zmq, PushPullTwoWorkersEachMessageToExactlyOne) {
     if (p[0].revents && ::read(ids_a.r, &v, sizeof v) == sizeof v) got_a.push_back(v);
     if (p[1].revents && ::read(ids_b.r, &v, sizeof v) == sizeof v) got_b.push_back(v);
   }
+  collected.open();
+  EXPECT_EQ(push.wait(30s), 0) << kCodes;
   stop_a.open();
   stop_b.open();
   EXPECT_EQ(a.wait(), 0) << kCodes;
