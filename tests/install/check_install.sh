@@ -1,23 +1,71 @@
 #!/usr/bin/env bash
-# Installs the build tree into a temporary prefix, then builds a consumer against it two
-# ways: CMake's find_package(ipcx) and pkg-config's ipcx.pc. Both must build and run.
+# Installs the build tree into a temporary prefix, then builds a consumer against it three
+# ways: CMake's find_package(ipcx), pkg-config's ipcx.pc, and add_subdirectory of the
+# source tree. All must build and run, and agree on the one library that was built.
+#   check_install.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1; src=$2
 work=$(mktemp -d /tmp/ipcx-install-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-cmake --install "$build" --prefix "$work/prefix" >/dev/null
-test -x "$work/prefix/bin/ipcx"
-test -f "$work/prefix/include/ipcx/channel.hpp"
-lib=$(ls -d "$work"/prefix/lib*/ | head -1)
-test -f "$lib/libipcx.a" && ls "$lib"/libipcx.so* >/dev/null
+fail() { echo "install: $*" >&2; exit 1; }
 
-cmake -S "$src/tests/install/consumer" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+prefix=$work/prefix
+test -x "$prefix/bin/ipcx" || fail "no bin/ipcx"
+test -f "$prefix/include/ipcx/channel.hpp" || fail "no include/ipcx/channel.hpp"
+test -f "$prefix/include/ipcx/version.h" || fail "no include/ipcx/version.h (generated)"
+test -f "$prefix/share/man/man1/ipcx.1" || fail "no man page"
+test -f "$prefix/share/bash-completion/completions/ipcx" || fail "no bash completion"
+test -f "$prefix/share/zsh/site-functions/_ipcx" || fail "no zsh completion"
+test -f "$prefix/share/fish/vendor_completions.d/ipcx.fish" || fail "no fish completion"
+# The benchmark is installed only when asked (IPCX_INSTALL_BENCH).
+if [[ -e "$prefix/libexec/ipcx/ipcx-bench" ]] &&
+   ! grep -q '^IPCX_INSTALL_BENCH:BOOL=ON' "$build/CMakeCache.txt"; then
+  fail "ipcx-bench installed without IPCX_INSTALL_BENCH"
+fi
+
+# One library: the static or the shared one, as BUILD_SHARED_LIBS chose.
+lib=$(ls -d "$prefix"/lib*/ | head -1)
+pc_static=()
+if grep -q '^BUILD_SHARED_LIBS:BOOL=ON' "$build/CMakeCache.txt"; then
+  ls "$lib"/libipcx.so.* >/dev/null || fail "no libipcx.so"
+  test ! -e "$lib/libipcx.a" || fail "libipcx.a built beside the shared library"
+else
+  test -f "$lib/libipcx.a" || fail "no libipcx.a"
+  ! ls "$lib"/libipcx.so* >/dev/null 2>&1 || fail "libipcx.so built beside the static library"
+  pc_static=(--static)
+fi
+# fmt is private: ipcx::ipcx may need it at link time (a static library), never to compile.
+targets=$(cat "$lib"/cmake/ipcx/ipcxTargets.cmake)
+grep -q 'INTERFACE_LINK_LIBRARIES' <<<"$targets" || fail "no ipcxTargets.cmake link interface"
+if grep 'INTERFACE_LINK_LIBRARIES' <<<"$targets" | sed 's/\$<LINK_ONLY:fmt::fmt>//' | grep -q fmt; then
+  fail "fmt is in ipcx::ipcx's compile interface"
+fi
+
+"$prefix/bin/ipcx" --help >/dev/null
+test "$("$prefix/bin/ipcx" --version)" = "ipcx $(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")" ||
+  fail "ipcx --version: $("$prefix/bin/ipcx" --version)"
+
+want="installed $("$prefix/bin/ipcx" --version | cut -d' ' -f2)"
+run() { LD_LIBRARY_PATH="$lib" "$@"; }
+
+cmake -S "$src/tests/install/consumer" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/cmake-build" >/dev/null
-test "$("$work/cmake-build/consumer")" = installed
+test "$(run "$work/cmake-build/consumer")" = "$want" || fail "find_package consumer"
+test "$(run "$work/cmake-build/consumer_c")" = "ipcx ${want#installed }" || fail "find_package C consumer"
 
 export PKG_CONFIG_PATH="$lib/pkgconfig"
 # shellcheck disable=SC2046
-c++ "$src/tests/install/consumer/main.cpp" -o "$work/pc-consumer" $(pkg-config --cflags --libs ipcx) -lfmt
-test "$(LD_LIBRARY_PATH="$lib" "$work/pc-consumer")" = installed
-"$work/prefix/bin/ipcx" --help >/dev/null
+c++ "$src/tests/install/consumer/main.cpp" -o "$work/pc-consumer" $(pkg-config "${pc_static[@]}" --cflags --libs ipcx)
+test "$(run "$work/pc-consumer")" = "$want" || fail "pkg-config consumer"
+
+# ipcx as a subproject: the library and the CLI, no tests, benchmark or examples.
+# Paths relative to / keep ccache hits across the random work directory.
+CCACHE_BASEDIR=/ CCACHE_NOHASHDIR=true \
+  cmake -S "$src/tests/install/consumer" -B "$work/sub-build" -G Ninja -DIPCX_SOURCE_DIR="$src" \
+  -DCMAKE_CXX_COMPILER="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")" \
+  -DCMAKE_C_COMPILER="$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")" >/dev/null
+CCACHE_BASEDIR=/ CCACHE_NOHASHDIR=true cmake --build "$work/sub-build" --target consumer consumer_c >/dev/null
+test "$("$work/sub-build/consumer")" = "$want" || fail "add_subdirectory consumer"
+test "$("$work/sub-build/consumer_c")" = "ipcx ${want#installed }" || fail "add_subdirectory C consumer"
 echo "install: ok"

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "ipcx/version.hpp"
 
 namespace ipcx::cli {
 
@@ -16,7 +17,7 @@ int main(int argc, char** argv) {
                "URLs: shm://NAME unix:///PATH unix:@NAME unixgram:… unixpacket:… tcp://HOST:PORT\n"
                "      udp://HOST:PORT fifo:///PATH posixmq:///NAME sysvmq://KEY",
                "ipcx"};
-  app.set_version_flag("--version", IPCX_VERSION);
+  app.set_version_flag("-V,--version", fmt::format("ipcx {}", ipcx::version()));
   app.require_subcommand(1);
   app.fallthrough(false);
   int rc = ipcx::cli::kOk;

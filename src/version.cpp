@@ -1,0 +1,7 @@
+#include "ipcx/version.hpp"
+
+namespace ipcx {
+
+std::string_view version() noexcept { return IPCX_VERSION_STRING; }
+
+}  // namespace ipcx
