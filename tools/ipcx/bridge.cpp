@@ -22,6 +22,7 @@
 
 #include "commands.hpp"
 #include "ipcx/channel.hpp"
+#include "options.hpp"
 #include "output.hpp"
 #include "sys/io.hpp"
 
@@ -158,16 +159,14 @@ void add_bridge(CLI::App& app, int& rc) {
     auto open_side = [](const Url& url, bool receives) { return receives ? Channel::bind(url) : Channel::open(url); };
     auto a = open_side(*ua, read_a);
     if (!a) {
-      error(a.error().message());
-      rc = kRuntimeError;
+      rc = report(a.error());
       return;
     }
     Result<Channel> b = Channel();
     if (o->listen) {
       auto l = Listener::listen(*ub);
       if (!l) {
-        error(l.error().message());
-        rc = kRuntimeError;
+        rc = report(l.error());
         return;
       }
       fmt::print(stderr, "ipcx bridge: listening on {}\n", l->local_url());
@@ -191,8 +190,7 @@ void add_bridge(CLI::App& app, int& rc) {
     } else {
       b = open_side(*ub, read_b);
       if (!b) {
-        error(b.error().message());
-        rc = kRuntimeError;
+        rc = report(b.error());
         return;
       }
     }

@@ -53,7 +53,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    (void)app.exit(e);
+    // As every other error line: "ipcx: ...", then where the right usage is.
+    std::string where = "ipcx";
+    for (const auto* sub : app.get_subcommands()) where += " " + sub->get_name();
+    ipcx::cli::error(fmt::format("{} (see {} --help)", e.what(), where));
     return ipcx::cli::kUsage;
   }
   return rc;
