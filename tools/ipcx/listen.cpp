@@ -49,7 +49,7 @@ void add_listen(CLI::App& app, int& rc) {
         rc = kOk;
         return;
       }
-      error(fmt::format("listen {}: timed out after {} of {} message{}", o->url, got, o->count, o->count == 1 ? "" : "s"));
+      error(fmt::format("listen {}: timed out after {} of {} messages", o->url, got, o->count));
       rc = kRuntimeError;
     };
     while (o->count < 0 || got < o->count) {

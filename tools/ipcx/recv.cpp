@@ -59,10 +59,12 @@ void add_recv(CLI::App& app, int& rc) {
         const Error& e = m.error();
         if (e.peer_gone() && o->count < 0) break;  // no count: the sender's exit ends the run
         if (e.timed_out()) {
-          // "after 0 messages" with no --count, "after 1 of 3 messages" with one.
-          const long long of = o->count < 0 ? got : o->count;
-          error(fmt::format("recv {}: timed out after {}{} message{}", o->url, got,
-                            o->count < 0 ? "" : fmt::format(" of {}", o->count), of == 1 ? "" : "s"));
+          // "after 0 messages" (or "1 message") with no --count, "after 1 of 3 messages" with one.
+          if (o->count < 0) {
+            error(fmt::format("recv {}: timed out after {} message{}", o->url, got, got == 1 ? "" : "s"));
+          } else {
+            error(fmt::format("recv {}: timed out after {} of {} messages", o->url, got, o->count));
+          }
         } else if (e.peer_gone() && o->count >= 0) {
           error(fmt::format("recv {}: peer gone after {} of {} messages ({})", o->url, got, o->count, e.message()));
         } else {
