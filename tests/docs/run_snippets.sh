@@ -14,6 +14,7 @@ build=$1 src=$2 library=$3 cxx=$4 cc=$5
 shift 5
 work=$(mktemp -d /tmp/ipcx-docs-XXXXXX)
 trap 'rm -rf "$work"' EXIT
+trap 'exit 143' TERM INT  # so that the EXIT trap cleans up
 export PATH="$build/bin:$PATH"
 failed=0 ran=0
 
