@@ -30,7 +30,7 @@ run_block() {  # file line lang body-file
   case $lang in
     sh) out=$(cd "$dir" && timeout 60 bash -e "$body" 2>&1) || rc=$? ;;
     cpp)
-      out=$("$cxx" -std=c++23 -x c++ "$body" -I"$src/include" -I"$build/include" -o "$dir/prog" "${link[@]}" 2>&1) &&
+      out=$("$cxx" -std=c++23 -x c++ "$body" -x none -I"$src/include" -I"$build/include" -o "$dir/prog" "${link[@]}" 2>&1) &&
         out=$(cd "$dir" && timeout 60 "$dir/prog" 2>&1) || rc=$? ;;
     c)
       out=$("$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -x c -c "$body" -I"$src/include" -I"$build/include" -o "$dir/prog.o" 2>&1) &&
