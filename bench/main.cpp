@@ -493,6 +493,8 @@ int main(int argc, char** argv) {
   CLI::App app{"ipcx-bench: IPC round-trip latency and one-way throughput between two processes, every mechanism "
                "and the peer libraries side by side (docs/benchmark.md).",
                "ipcx-bench"};
+  // `ipcx bench` execs this with argv[0] "ipcx bench": its --help says what the user typed.
+  if (argc > 0 && std::string(argv[0]) == "ipcx bench") app.name("ipcx bench");
   Options o;
   std::string names;
   for (auto n : kCaseNames) names += fmt::format(" {}", n);

@@ -16,6 +16,7 @@
 #include "ipcx/pipe.hpp"
 #include "ipcx/socket.hpp"
 #include "ipcx/sysv_mq.hpp"
+#include "ipcx/version.h"
 
 struct ipcx_channel {
   ipcx::Channel ch;

@@ -50,7 +50,10 @@ void read_ring(Object& o) {
   namespace r = detail::ring;
   auto fd = sys::open(o.path.c_str(), O_RDONLY);
   if (!fd) {
-    o.details.emplace_back("header", fmt::format("not readable: {}", fd.error().message()));
+    // Told apart from "not a ring": a ring another user keeps to itself is still a ring.
+    const bool denied = fd.error().code() == EACCES || fd.error().code() == EPERM;
+    o.details.emplace_back("header", fmt::format("{}: {}", denied ? "permission denied" : "not readable",
+                                                 fd.error().message()));
     return;
   }
   auto st = sys::fstat(fd->get());

@@ -2,25 +2,62 @@
 # SPDX-License-Identifier: MIT
 # Installs the build tree into a temporary prefix, then builds consumers against it as a
 # user would: CMake's find_package(ipcx), and pkg-config's ipcx.pc for a C++ program and for
-# a C11 program (tests/c/c_api_c11.c, every area of the C API) with gcc and clang-19. The
-# shared library is found at run time through the rpath that docs/c-api.md tells users to
-# pass (no LD_LIBRARY_PATH); `pkg-config --static` links the static library alone.
+# a C11 program (tests/c/c_api_c11.c, every area of the C API) with gcc and clang-19. All
+# must build and run, and agree on the one library that was built. A shared library is found
+# at run time through the rpath that docs/c-api.md tells users to pass (no LD_LIBRARY_PATH);
+# a static one links with `pkg-config --static` alone. (check_subproject.sh: ipcx as a
+# subproject.)
+#   check_install.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1; src=$2
 work=$(mktemp -d /tmp/ipcx-install-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-cmake --install "$build" --prefix "$work/prefix" >/dev/null
-test -x "$work/prefix/bin/ipcx"
-test -f "$work/prefix/include/ipcx/channel.hpp"
-test -f "$work/prefix/include/ipcx/ipcx.h"
-test -f "$work/prefix/include/ipcx/c/sync.h"
-lib=$(ls -d "$work"/prefix/lib*/ | head -1)
-lib=${lib%/}
-test -f "$lib/libipcx.a" && ls "$lib"/libipcx.so* >/dev/null
+fail() { echo "install: $*" >&2; exit 1; }
 
-cmake -S "$src/tests/install/consumer" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+prefix=$work/prefix
+test -x "$prefix/bin/ipcx" || fail "no bin/ipcx"
+test -f "$prefix/include/ipcx/channel.hpp" || fail "no include/ipcx/channel.hpp"
+test -f "$prefix/include/ipcx/version.h" || fail "no include/ipcx/version.h (generated)"
+test -f "$prefix/share/man/man1/ipcx.1" || fail "no man page"
+test -f "$prefix/share/bash-completion/completions/ipcx" || fail "no bash completion"
+test -f "$prefix/share/zsh/site-functions/_ipcx" || fail "no zsh completion"
+test -f "$prefix/share/fish/vendor_completions.d/ipcx.fish" || fail "no fish completion"
+# The benchmark is installed only when asked (IPCX_INSTALL_BENCH).
+if [[ -e "$prefix/libexec/ipcx/ipcx-bench" ]] &&
+   ! grep -q '^IPCX_INSTALL_BENCH:BOOL=ON' "$build/CMakeCache.txt"; then
+  fail "ipcx-bench installed without IPCX_INSTALL_BENCH"
+fi
+
+# One library: the static or the shared one, as BUILD_SHARED_LIBS chose.
+lib=$(ls -d "$prefix"/lib*/ | head -1)
+pc_static=()
+if grep -q '^BUILD_SHARED_LIBS:BOOL=ON' "$build/CMakeCache.txt"; then
+  ls "$lib"/libipcx.so.* >/dev/null || fail "no libipcx.so"
+  test ! -e "$lib/libipcx.a" || fail "libipcx.a built beside the shared library"
+else
+  test -f "$lib/libipcx.a" || fail "no libipcx.a"
+  ! ls "$lib"/libipcx.so* >/dev/null 2>&1 || fail "libipcx.so built beside the static library"
+  pc_static=(--static)
+fi
+# fmt is private: ipcx::ipcx may need it at link time (a static library), never to compile.
+targets=$(cat "$lib"/cmake/ipcx/ipcxTargets.cmake)
+grep -q 'INTERFACE_LINK_LIBRARIES' <<<"$targets" || fail "no ipcxTargets.cmake link interface"
+if grep 'INTERFACE_LINK_LIBRARIES' <<<"$targets" | sed 's/\$<LINK_ONLY:fmt::fmt>//' | grep -q fmt; then
+  fail "fmt is in ipcx::ipcx's compile interface"
+fi
+
+"$prefix/bin/ipcx" --help >/dev/null
+test "$("$prefix/bin/ipcx" --version)" = "ipcx $(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")" ||
+  fail "ipcx --version: $("$prefix/bin/ipcx" --version)"
+
+want="installed $("$prefix/bin/ipcx" --version | cut -d' ' -f2)"
+run() { LD_LIBRARY_PATH="$lib" "$@"; }
+
+cmake -S "$src/tests/install/consumer" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/cmake-build" >/dev/null
-test "$("$work/cmake-build/consumer")" = installed
+test "$(run "$work/cmake-build/consumer")" = "$want" || fail "find_package consumer"
+test "$(run "$work/cmake-build/consumer_c")" = "ipcx ${want#installed }" || fail "find_package C consumer"
 
 export PKG_CONFIG_PATH="$lib/pkgconfig"
 cflags=$(pkg-config --cflags ipcx)
@@ -29,26 +66,18 @@ rpath="-Wl,-rpath,$(pkg-config --variable=libdir ipcx)"
 
 # C++ (the program chooses its own standard).
 # shellcheck disable=SC2046
-c++ -std=c++23 "$src/tests/install/consumer/main.cpp" -o "$work/pc-consumer" $(pkg-config --cflags --libs ipcx) "$rpath"
-test "$(env -u LD_LIBRARY_PATH "$work/pc-consumer")" = installed
+c++ -std=c++23 "$src/tests/install/consumer/main.cpp" -o "$work/pc-consumer" $(pkg-config "${pc_static[@]}" --cflags --libs ipcx) "$rpath"
+test "$(env -u LD_LIBRARY_PATH "$work/pc-consumer")" = "$want" || fail "pkg-config consumer"
 
 # C11, the command a C programmer types, with both compilers; then run it.
 for cc in gcc clang-19; do
-  command -v "$cc" >/dev/null || { echo "install: $cc not found" >&2; exit 1; }
+  command -v "$cc" >/dev/null || fail "$cc not found"
   # shellcheck disable=SC2046
-  "$cc" -std=c11 -Wall -Werror "$src/tests/c/c_api_c11.c" -o "$work/c-$cc" $(pkg-config --cflags --libs ipcx) "$rpath"
-  env -u LD_LIBRARY_PATH "$work/c-$cc" >/dev/null
+  "$cc" -std=c11 -Wall -Werror "$src/tests/c/c_api_c11.c" -o "$work/c-$cc" $(pkg-config "${pc_static[@]}" --cflags --libs ipcx) "$rpath"
+  env -u LD_LIBRARY_PATH "$work/c-$cc" >/dev/null || fail "C11 program built with $cc"
+  if [[ ${#pc_static[@]} -gt 0 ]] && ldd "$work/c-$cc" | grep -q libipcx; then
+    fail "the static link still needs libipcx.so"
+  fi
 done
 
-# Static: a prefix holding only libipcx.a, as a static-only install has it; the C program
-# links with `pkg-config --static` alone and needs no libipcx.so at run time.
-cp -a "$work/prefix" "$work/static"
-rm -f "$work/static/${lib#"$work/prefix/"}"/libipcx.so*
-export PKG_CONFIG_PATH="$work/static/${lib#"$work/prefix/"}/pkgconfig"
-# shellcheck disable=SC2046
-gcc -std=c11 -Wall -Werror "$src/tests/c/c_api_c11.c" -o "$work/c-static" $(pkg-config --static --cflags --libs ipcx)
-if ldd "$work/c-static" | grep -q libipcx; then echo "install: the static link still needs libipcx.so" >&2; exit 1; fi
-"$work/c-static" >/dev/null
-
-"$work/prefix/bin/ipcx" --help >/dev/null
 echo "install: ok"

@@ -47,7 +47,8 @@ TEST(Cli, PeerGoneBeforeCountIsExitOne) {
   EXPECT_NE(r.output.find("peer gone after 1 of 3 messages"), std::string::npos) << r.output;
 }
 
-TEST(Cli, UsageErrorsExitTwoAndBadUrlsExitOne) {
+// A bad URL is a usage error (2) in send as in stat (docs/cli.md, Conventions).
+TEST(Cli, UsageErrorsAndBadUrlsExitTwo) {
   auto none = test::run(cli());
   EXPECT_EQ(none.status, 2) << none.output;
   auto unknown_flag = test::run(cli() + " recv fifo:///tmp/x --bogus");
@@ -55,10 +56,10 @@ TEST(Cli, UsageErrorsExitTwoAndBadUrlsExitOne) {
   auto bad_count = test::run(cli() + " recv fifo:///tmp/x --count -3");
   EXPECT_EQ(bad_count.status, 2) << bad_count.output;
   auto bad_url = test::run(cli() + " send 'nope://x' hi");
-  EXPECT_EQ(bad_url.status, 1);
+  EXPECT_EQ(bad_url.status, 2);
   EXPECT_NE(bad_url.output.find("unknown scheme 'nope'"), std::string::npos) << bad_url.output;
   auto dots = test::run(cli() + " recv 'fifo:///tmp/../etc/x' --timeout 1");
-  EXPECT_EQ(dots.status, 1);
+  EXPECT_EQ(dots.status, 2);
   EXPECT_NE(dots.output.find("'..'"), std::string::npos) << dots.output;
 }
 

@@ -107,6 +107,62 @@ TEST_F(CliGenerated, BashCompletionWalksTheCommands) {
   objs.remove_all();
 }
 
+// Only what the command takes: listen's schemes, no object-only schemes for a channel, no
+// top-level option that does not exist.
+TEST_F(CliGenerated, BashCompletionOffersNothingThatExitsTwo) {
+  EXPECT_EQ(complete("ipcx listen "), "unix://\nunixpacket://\ntcp://\n");
+  std::string recv = complete("ipcx recv posix");
+  EXPECT_NE(recv.find("posixmq://"), std::string::npos) << recv;
+  EXPECT_EQ(recv.find("posixshm://"), std::string::npos) << recv;
+  std::string top = complete("ipcx --");
+  EXPECT_EQ(top.find("--help-all"), std::string::npos) << top;
+  for (const auto& word : {std::string("--help"), std::string("--version")}) {
+    EXPECT_NE(top.find(word + "\n"), std::string::npos) << top;
+    EXPECT_EQ(ipcx(word).status, 0) << word;
+  }
+}
+
+// zsh and fish completions are installed beside bash's, generated from the same tables,
+// and each shell accepts its script where the shell is installed.
+TEST_F(CliGenerated, ZshAndFishCompletionsAreInstalledAndParse) {
+  const std::string zsh = prefix() + "/share/zsh/site-functions/_ipcx";
+  const std::string fish = prefix() + "/share/fish/vendor_completions.d/ipcx.fish";
+  std::string zs = read_text_file(zsh), fs = read_text_file(fish);
+  ASSERT_TRUE(zs.starts_with("#compdef ipcx")) << zs.substr(0, 200);
+  EXPECT_EQ(zs, ipcx("completion zsh").out);
+  EXPECT_EQ(fs, ipcx("completion fish").out);
+  for (const char* cmd : {"send", "recv", "listen", "bridge", "ls", "stat", "rm", "doctor", "bench"}) {
+    EXPECT_NE(zs.find(fmt::format("\n    {})", cmd)), std::string::npos) << cmd;
+    EXPECT_NE(fs.find(fmt::format("-a {} -d", cmd)), std::string::npos) << cmd;
+  }
+  EXPECT_NE(fs.find("-l timeout"), std::string::npos);
+  EXPECT_NE(zs.find("--timeout["), std::string::npos);
+  if (shell("command -v zsh").status == 0) {
+    auto r = shell("zsh -n " + sh_quote(zsh));
+    EXPECT_EQ(r.status, 0) << r.err;
+    // Loaded by compinit, the script defines _ipcx.
+    auto loaded = shell(fmt::format("zsh -f -c {}", sh_quote(fmt::format(
+                                                     "fpath=({} $fpath); autoload -Uz compinit; compinit -u -D; "
+                                                     "autoload -Uz _ipcx; whence -w _ipcx",
+                                                     sh_quote(prefix() + "/share/zsh/site-functions")))));
+    EXPECT_EQ(loaded.status, 0) << loaded.err;
+    EXPECT_NE(loaded.out.find("_ipcx: function"), std::string::npos) << loaded.out << loaded.err;
+  }
+  if (shell("command -v fish").status == 0) {
+    auto r = shell("fish -n " + sh_quote(fish));
+    EXPECT_EQ(r.status, 0) << r.err;
+    // fish completes from the script: commands, and listen's schemes only.
+    auto c = shell(fmt::format("fish -N -c {}", sh_quote(fmt::format(
+                                                 "source {}; complete -C 'ipcx l'; complete -C 'ipcx listen '",
+                                                 sh_quote(fish)))));
+    EXPECT_EQ(c.status, 0) << c.err;
+    EXPECT_NE(c.out.find("listen\t"), std::string::npos) << c.out;
+    EXPECT_NE(c.out.find("ls\t"), std::string::npos) << c.out;
+    EXPECT_NE(c.out.find("unixpacket://"), std::string::npos) << c.out;
+    EXPECT_EQ(c.out.find("posixmq://"), std::string::npos) << c.out;
+  }
+}
+
 TEST_F(CliGenerated, VersionAndUsageErrors) {
   auto v = ipcx("--version");
   EXPECT_EQ(v.status, 0);

@@ -73,13 +73,15 @@ void add_bench(CLI::App& app, int& rc) {
     const bool wants_help = std::find(args.begin(), args.end(), "--help") != args.end() ||
                             std::find(args.begin(), args.end(), "-h") != args.end();
     if (wants_help) {  // still say what the command is, with its example
-      fmt::print("{}\nipcx-bench is not installed here (looked for:{}), so its own options cannot be listed.\n",
-                 cmd->help(), list);
+      fmt::print("{}\nUsage: ipcx bench [OPTIONS]\n\n{}\n\nipcx-bench is not installed here (looked for:{}), so its own "
+                 "options cannot be listed.\n",
+                 cmd->get_description(), cmd->get_footer(), list);
       rc = kOk;
       return;
     }
     error(fmt::format("bench: ipcx-bench is not installed; looked for:{}\n"
-                      "Build it with -DIPCX_BUILD_BENCH=ON (scripts/bench.sh does), or set IPCX_BENCH to its path.",
+                      "Build it with -DIPCX_BUILD_BENCH=ON (scripts/bench.sh does) and install it with -DIPCX_INSTALL_BENCH=ON,\n"
+                      "or set IPCX_BENCH to its path.",
                       list));
     rc = kRuntimeError;
   });

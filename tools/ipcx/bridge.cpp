@@ -23,6 +23,7 @@
 
 #include "commands.hpp"
 #include "ipcx/channel.hpp"
+#include "options.hpp"
 #include "output.hpp"
 #include "sys/io.hpp"
 
@@ -159,16 +160,14 @@ void add_bridge(CLI::App& app, int& rc) {
     auto open_side = [](const Url& url, bool receives) { return receives ? Channel::bind(url) : Channel::open(url); };
     auto a = open_side(*ua, read_a);
     if (!a) {
-      error(a.error().message());
-      rc = kRuntimeError;
+      rc = report(a.error());
       return;
     }
     Result<Channel> b = Channel();
     if (o->listen) {
       auto l = Listener::listen(*ub);
       if (!l) {
-        error(l.error().message());
-        rc = kRuntimeError;
+        rc = report(l.error());
         return;
       }
       fmt::print(stderr, "ipcx bridge: listening on {}\n", l->local_url());
@@ -192,8 +191,7 @@ void add_bridge(CLI::App& app, int& rc) {
     } else {
       b = open_side(*ub, read_b);
       if (!b) {
-        error(b.error().message());
-        rc = kRuntimeError;
+        rc = report(b.error());
         return;
       }
     }

@@ -2,6 +2,8 @@
 // Hidden subcommands that print what is generated from the CLI itself, so the bash
 // completion and the man page cannot drift from the options the binary takes:
 //   ipcx completion bash   a bash completion script (installed to share/bash-completion)
+//   ipcx completion zsh    a zsh one (share/zsh/site-functions/_ipcx)
+//   ipcx completion fish   a fish one (share/fish/vendor_completions.d/ipcx.fish)
 //   ipcx man               ipcx(1) in roff (installed to share/man/man1)
 // Both walk the CLI11 App: every visible subcommand, its options and positionals, its
 // description and footer (examples).
@@ -13,10 +15,7 @@
 
 #include "commands.hpp"
 #include "ipcx/inspect.hpp"
-
-#ifndef IPCX_VERSION
-#define IPCX_VERSION "0"
-#endif
+#include "ipcx/version.hpp"
 
 namespace ipcx::cli {
 namespace {
@@ -67,42 +66,92 @@ std::string usage(const CLI::App& cmd) {
   return u;
 }
 
-const char* kSchemes = "shm:// unix:// unixgram:// unixpacket:// tcp:// udp:// fifo:// posixmq:// sysvmq:// "
-                       "posixshm:// sysvshm:// posixsem:// sysvsem://";
+// What a URL positional may be, as its command takes it: offering a scheme the command
+// refuses would only lead to exit 2.
+const char* kChannelSchemes = "shm:// unix:// unixgram:// unixpacket:// tcp:// udp:// fifo:// posixmq:// sysvmq://";
+const char* kListenSchemes = "unix:// unixpacket:// tcp://";
+const char* kShells = "bash zsh fish";
 
-// What a positional completes to, by its name.
-std::string positional_completion(const std::string& name) {
-  if (name.starts_with("URL")) return "url";
+// The completion scripts' one model of the command line, read from the CLI11 app: each
+// visible command, its options and what its positionals complete to. Each shell's script
+// is written from it, so the three cannot disagree.
+struct CompletedOption {
+  std::vector<std::string> names;  // "-t", "--timeout"
+  std::string description;
+  bool valued = false;  // takes a value
+  bool typed = false;   // the value is an object type (--type)
+};
+struct CompletedCommand {
+  std::string name, description;
+  std::vector<CompletedOption> options;
+  // One per positional: "url", "listen", "object", "shell" or "none"; `last_many` when the
+  // last one repeats.
+  std::vector<std::string> args;
+  bool last_many = false;
+};
+
+// What a positional completes to, by its command and name.
+std::string positional_completion(const std::string& cmd, const std::string& name) {
+  if (name.starts_with("URL")) return cmd == "listen" ? "listen" : "url";
   if (name == "TARGET") return "object";
   if (name == "SHELL") return "shell";
   return "none";
 }
 
-std::string bash_completion(const CLI::App& app) {
+std::vector<CompletedCommand> completion_model(const CLI::App& app) {
+  std::vector<CompletedCommand> out;
+  for (const auto* c : visible_subcommands(app)) {
+    CompletedCommand cc{c->get_name(), c->get_description(), {}, {}, false};
+    for (const auto* o : visible_options(*c, false)) {
+      CompletedOption co;
+      for (const auto& n : option_names(o)) {
+        if (n != "-h" && n != "--help") co.names.push_back(n);
+      }
+      co.description = o->get_description();
+      co.valued = takes_value(o);
+      co.typed = co.valued && o->get_type_name() == "TYPE";
+      if (!co.names.empty()) cc.options.push_back(std::move(co));
+    }
+    for (const auto* p : visible_options(*c, true)) {
+      cc.args.push_back(positional_completion(cc.name, p->get_name(true)));
+      cc.last_many = many(p);
+    }
+    out.push_back(std::move(cc));
+  }
+  return out;
+}
+
+// The --type values: every kind ls enumerates (FIFOs are not), and the groups.
+std::string type_words() {
   std::string kinds;
   for (auto k : inspect::all_kinds()) {
     if (k != inspect::Kind::fifo) kinds += fmt::format("{}{}", kinds.empty() ? "" : " ", inspect::to_string(k));
   }
-  kinds += " sysv posix";
+  return kinds + " sysv posix";
+}
+
+// The first line of a help text, for the shells that show one beside each word.
+std::string first_line(std::string_view s) { return std::string(s.substr(0, s.find('\n'))); }
+
+std::string bash_completion(const CLI::App& app) {
   std::string cmds;
   std::string cases;
-  for (const auto* c : visible_subcommands(app)) {
-    cmds += c->get_name() + " ";
+  for (const auto& c : completion_model(app)) {
+    cmds += c.name + " ";
     std::string opts = "--help";
     std::string valued;
     std::string typed;  // options whose value is a TYPE
-    for (const auto* o : visible_options(*c, false)) {
-      for (const auto& n : option_names(o)) {
-        if (n == "-h" || n == "--help") continue;
+    for (const auto& o : c.options) {
+      for (const auto& n : o.names) {
         opts += " " + n;
-        if (takes_value(o)) valued += " " + n;
-        if (takes_value(o) && o->get_type_name() == "TYPE") typed += " " + n;
+        if (o.valued) valued += " " + n;
+        if (o.typed) typed += " " + n;
       }
     }
     std::string args;
-    for (const auto* p : visible_options(*c, true)) args += " " + positional_completion(p->get_name(true));
+    for (const auto& a : c.args) args += " " + a;
     cases += fmt::format("    {})\n      opts=\"{}\"\n      valued=\"{}\"\n      typed=\"{}\"\n      args=\"{}\" ;;\n",
-                         c->get_name(), opts, valued, typed, args.empty() ? "" : args.substr(1));
+                         c.name, opts, valued, typed, args.empty() ? "" : args.substr(1));
   }
   if (!cmds.empty()) cmds.pop_back();
   return fmt::format(R"BASH(# bash completion for ipcx {version}
@@ -128,7 +177,7 @@ _ipcx() {{
     esac
   done
   if [[ -z $cmd ]]; then
-    COMPREPLY=($(compgen -W "{cmds} --help --help-all --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "{cmds} --help --version" -- "$cur"))
     return
   fi
 
@@ -161,27 +210,178 @@ _ipcx() {{
     ((n++))
   done
   local kinds=($args) kind
+  ((${{#kinds[@]}})) || return
   if ((n < ${{#kinds[@]}})); then kind=${{kinds[n]}}; else kind=${{kinds[${{#kinds[@]}}-1]}}; fi
   case $kind in
-    url)
+    url|listen)
       case $cur in
         fifo://*|unix://*|unixgram://*|unixpacket://*)
           local scheme=${{cur%%://*}}
           local path=${{cur#*://}}
           COMPREPLY=($(compgen -f -- "$path" | sed "s|^|$scheme://|"))
           ;;
-        *) COMPREPLY=($(compgen -W "{schemes}" -- "$cur")); compopt -o nospace 2>/dev/null ;;
+        *)
+          local schemes="{schemes}"
+          [[ $kind == listen ]] && schemes="{listen_schemes}"
+          COMPREPLY=($(compgen -W "$schemes" -- "$cur")); compopt -o nospace 2>/dev/null ;;
       esac
       ;;
     object) COMPREPLY=($(compgen -W "$(command ipcx ls -q 2>/dev/null)" -- "$cur")) ;;
-    shell) COMPREPLY=($(compgen -W "bash" -- "$cur")) ;;
+    shell) COMPREPLY=($(compgen -W "{shells}" -- "$cur")) ;;
   esac
   declare -F __ltrim_colon_completions >/dev/null && __ltrim_colon_completions "$cur"
 }}
 complete -F _ipcx ipcx
 )BASH",
-                     fmt::arg("version", IPCX_VERSION), fmt::arg("cmds", cmds), fmt::arg("cases", cases),
-                     fmt::arg("kinds", kinds), fmt::arg("schemes", kSchemes));
+                     fmt::arg("version", ipcx::version()), fmt::arg("cmds", cmds), fmt::arg("cases", cases),
+                     fmt::arg("kinds", type_words()), fmt::arg("schemes", kChannelSchemes),
+                     fmt::arg("listen_schemes", kListenSchemes), fmt::arg("shells", kShells));
+}
+
+// zsh: text inside '…' in a _arguments spec, where ']' ends a description and ':' a field.
+std::string zsh_text(std::string_view s) {
+  std::string out;
+  for (char c : first_line(s)) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else if (c == '[' || c == ']' || c == ':' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string zsh_completion(const CLI::App& app) {
+  std::string cmds;
+  std::string cases;
+  for (const auto& c : completion_model(app)) {
+    cmds += fmt::format("    '{}:{}'\n", c.name, zsh_text(c.description));
+    std::string specs;
+    for (const auto& o : c.options) {
+      std::string names;
+      for (const auto& n : o.names) names += (names.empty() ? "" : " ") + n;
+      std::string value = o.typed ? fmt::format(":TYPE:({})", type_words()) : o.valued ? ":VALUE: " : "";
+      for (const auto& n : o.names) {
+        std::string excl = o.names.size() > 1 ? fmt::format("({})", names) : "";
+        specs += fmt::format(" \\\n        '{}{}[{}]{}'", excl, n, zsh_text(o.description), value);
+      }
+    }
+    for (std::size_t i = 0; i < c.args.size(); ++i) {
+      const bool rest = c.last_many && i + 1 == c.args.size();
+      std::string action = c.args[i] == "none" ? " " : "_ipcx_" + c.args[i];
+      specs += fmt::format(" \\\n        '{}:{}:{}'", rest ? std::string("*") : std::to_string(i + 1), c.args[i], action);
+    }
+    cases += fmt::format("    {})\n      _arguments -s{} ;;\n", c.name, specs);
+  }
+  return fmt::format(R"ZSH(#compdef ipcx
+# zsh completion for ipcx {version}
+# Generated by `ipcx completion zsh` from the command's own option tables; do not edit.
+# Install: copy to a directory in $fpath as _ipcx (e.g. /usr/share/zsh/site-functions).
+
+_ipcx_url() {{
+  case $PREFIX in
+    fifo://*|unix://*|unixgram://*|unixpacket://*) compset -P '*://'; _files ;;
+    *) compadd -S '' -- {schemes} ;;
+  esac
+}}
+_ipcx_listen() {{
+  case $PREFIX in
+    unix://*|unixpacket://*) compset -P '*://'; _files ;;
+    *) compadd -S '' -- {listen_schemes} ;;
+  esac
+}}
+_ipcx_object() {{
+  local -a objects
+  objects=(${{(f)"$(command ipcx ls -q 2>/dev/null)"}})
+  compadd -a objects
+}}
+_ipcx_shell() {{ compadd -- {shells} }}
+
+_ipcx() {{
+  local -a commands
+  commands=(
+{cmds}  )
+  if (( CURRENT == 2 )); then
+    if [[ $PREFIX == -* ]]; then
+      compadd -- --help --version -V
+    else
+      _describe -t commands 'ipcx command' commands
+    fi
+    return
+  fi
+  local cmd=$words[2]
+  shift words
+  (( CURRENT-- ))
+  case $cmd in
+{cases}  esac
+}}
+
+_ipcx "$@"
+)ZSH",
+                     fmt::arg("version", ipcx::version()), fmt::arg("cmds", cmds), fmt::arg("cases", cases),
+                     fmt::arg("schemes", kChannelSchemes), fmt::arg("listen_schemes", kListenSchemes),
+                     fmt::arg("shells", kShells));
+}
+
+// fish: text inside '…'.
+std::string fish_text(std::string_view s) {
+  std::string out;
+  for (char c : first_line(s)) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string fish_completion(const CLI::App& app) {
+  std::string lines;
+  for (const auto& c : completion_model(app)) {
+    lines += fmt::format("complete -c ipcx -n __fish_use_subcommand -a {} -d '{}'\n", c.name, fish_text(c.description));
+    const std::string when = fmt::format("-n '__fish_seen_subcommand_from {}'", c.name);
+    for (const auto& o : c.options) {
+      std::string names;
+      for (const auto& n : o.names) {
+        names += n.starts_with("--") ? " -l " + n.substr(2) : " -s " + n.substr(1);
+      }
+      std::string value = o.typed ? fmt::format(" -x -a '{}'", type_words()) : o.valued ? " -x" : "";
+      lines += fmt::format("complete -c ipcx {}{}{} -d '{}'\n", when, names, value, fish_text(o.description));
+    }
+    std::vector<std::string> kinds;
+    for (const auto& a : c.args) {
+      if (a != "none" && std::find(kinds.begin(), kinds.end(), a) == kinds.end()) kinds.push_back(a);
+    }
+    for (const auto& k : kinds) lines += fmt::format("complete -c ipcx {} -a '(__ipcx_{})'\n", when, k);
+  }
+  return fmt::format(R"FISH(# fish completion for ipcx {version}
+# Generated by `ipcx completion fish` from the command's own option tables; do not edit.
+# Install: copy to a directory in $fish_complete_path as ipcx.fish
+# (e.g. /usr/share/fish/vendor_completions.d).
+
+function __ipcx_paths_or --argument-names schemes
+    set -l tok (commandline -ct)
+    if string match -qr '^(fifo|unix|unixgram|unixpacket)://' -- $tok
+        set -l scheme (string replace -r '://.*' '' -- $tok)
+        set -l path (string replace -r '^[a-z]+://' '' -- $tok)
+        __fish_complete_path $path | string replace -r '^' "$scheme://"
+    else
+        string split ' ' -- $schemes
+    end
+end
+function __ipcx_url; __ipcx_paths_or '{schemes}'; end
+function __ipcx_listen; __ipcx_paths_or '{listen_schemes}'; end
+function __ipcx_object; command ipcx ls -q 2>/dev/null; end
+function __ipcx_shell; string split ' ' -- '{shells}'; end
+
+complete -c ipcx -f
+complete -c ipcx -n __fish_use_subcommand -s V -l version -d 'Print the version'
+complete -c ipcx -s h -l help -d 'Print help'
+{lines})FISH",
+                     fmt::arg("version", ipcx::version()), fmt::arg("lines", lines),
+                     fmt::arg("schemes", kChannelSchemes), fmt::arg("listen_schemes", kListenSchemes),
+                     fmt::arg("shells", kShells));
 }
 
 // roff: escape backslashes and hyphens, and protect a line that starts with '.' or '\''.
@@ -205,7 +405,7 @@ std::string roff(std::string_view s) {
 std::string man_page(const CLI::App& app) {
   std::string m;
   m += fmt::format(".\\\" ipcx(1), generated by `ipcx man` from the command's option tables; do not edit.\n");
-  m += fmt::format(".TH IPCX 1 \"\" \"ipcx {}\" \"User Commands\"\n", IPCX_VERSION);
+  m += fmt::format(".TH IPCX 1 \"\" \"ipcx {}\" \"User Commands\"\n", ipcx::version());
   m += ".SH NAME\nipcx \\- send, receive, bridge, list, remove and inspect inter\\-process communication on Linux\n";
   m += ".SH SYNOPSIS\n.B ipcx\n.I command\n.RI [ options ]\n.RI [ arguments ]\n";
   m += ".SH DESCRIPTION\n";
@@ -263,9 +463,10 @@ void add_generators(CLI::App& app, int& rc) {
   auto* comp = app.add_subcommand("completion", "Print a shell completion script");
   comp->group("");  // hidden: packagers run it, people need not see it
   auto shell = std::make_shared<std::string>();
-  comp->add_option("SHELL", *shell, "The shell (bash)")->required()->check(CLI::IsMember({"bash"}));
+  comp->add_option("SHELL", *shell, "The shell: bash, zsh or fish")->required()->check(CLI::IsMember({"bash", "zsh", "fish"}));
   comp->callback([&app, &rc, shell] {
-    std::fputs(bash_completion(app).c_str(), stdout);
+    const std::string script = *shell == "zsh" ? zsh_completion(app) : *shell == "fish" ? fish_completion(app) : bash_completion(app);
+    std::fputs(script.c_str(), stdout);
     rc = kOk;
   });
   auto* man = app.add_subcommand("man", "Print the ipcx(1) man page in roff");

@@ -31,16 +31,14 @@ void add_listen(CLI::App& app, int& rc) {
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("URL", o->url, "Where to listen: unix:///PATH, unix:@NAME, unixpacket:…, tcp://HOST:PORT")->required();
-  cmd->add_option("-n,--count", o->count, "Exit after N messages (from any number of clients)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("-t,--timeout", o->timeout, "Stop after SECONDS in all")->check(CLI::NonNegativeNumber);
+  add_count(cmd, o->count, "Exit after N messages (from any number of clients)");
+  add_timeout(cmd, o->timeout, "Stop after SECONDS in all");
   cmd->add_flag("--raw", o->raw, "Bytes with no framing (talks to socat, nc); copied to stdout as they come");
   cmd->callback([o, &rc] {
     const Deadline deadline = deadline_from_seconds(o->timeout);
     auto l = Listener::listen(with_raw(o->url, o->raw));
     if (!l) {
-      error(l.error().message());
-      rc = kRuntimeError;
+      rc = report(l.error());
       return;
     }
     fmt::print(stderr, "ipcx: listening on {}\n", l->local_url());

@@ -30,7 +30,7 @@ void add_ls(CLI::App& app, int& rc) {
   };
   auto o = std::make_shared<Opts>();
   cmd->add_flag("--json", o->json, "One JSON array of objects, for programs");
-  cmd->add_option("-t,--type", o->types, "Only these types, comma-separated: " + kinds_help())->type_name("TYPE")->allow_extra_args(false);
+  cmd->add_option("--type", o->types, "Only these types, comma-separated: " + kinds_help())->type_name("TYPE")->allow_extra_args(false);
   cmd->add_flag("--stale", o->stale, "Only objects whose creator and users are gone");
   cmd->add_option("--match", o->match, "Only objects whose URL matches this shell glob (repeatable)")->type_name("GLOB")->allow_extra_args(false);
   cmd->add_flag("-q,--quiet", o->quiet, "Print only the URLs, one per line");
@@ -64,7 +64,7 @@ void add_ls(CLI::App& app, int& rc) {
               {false, true, false, false, true, false, false, false});
       for (const auto* obj : shown) {
         t.add({obj->url, obj->id ? std::to_string(*obj->id) : "-", user_name(obj->uid),
-               fmt::format("{:04o}", obj->mode), obj->size ? human_bytes(*obj->size) : "-", use_summary(*obj),
+               has_mode(*obj) ? fmt::format("{:04o}", obj->mode) : "-", obj->size ? human_bytes(*obj->size) : "-", use_summary(*obj),
                process_summary(*obj), std::string(inspect::to_string(obj->state))});
       }
       std::fputs(t.render().c_str(), stdout);

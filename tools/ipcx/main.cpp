@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "ipcx/version.hpp"
 
 namespace ipcx::cli {
 
@@ -17,7 +18,7 @@ int main(int argc, char** argv) {
                "URLs: shm://NAME unix:///PATH unix:@NAME unixgram:… unixpacket:… tcp://HOST:PORT\n"
                "      udp://HOST:PORT fifo:///PATH posixmq:///NAME sysvmq://KEY",
                "ipcx"};
-  app.set_version_flag("--version", IPCX_VERSION);
+  app.set_version_flag("-V,--version", fmt::format("ipcx {}", ipcx::version()));
   app.require_subcommand(1);
   app.fallthrough(false);
   int rc = ipcx::cli::kOk;
@@ -53,7 +54,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    (void)app.exit(e);
+    // As every other error line: "ipcx: ...", then where the right usage is.
+    std::string where = "ipcx";
+    for (const auto* sub : app.get_subcommands()) where += " " + sub->get_name();
+    ipcx::cli::error(fmt::format("{} (see {} --help)", e.what(), where));
     return ipcx::cli::kUsage;
   }
   return rc;

@@ -98,6 +98,10 @@ std::string mode_string(unsigned mode) {
   return s;
 }
 
+bool has_mode(const inspect::Object& o) {
+  return !(o.kind == inspect::Kind::unix_socket && o.name.starts_with("@"));
+}
+
 std::string use_summary(const inspect::Object& o) {
   using inspect::Kind;
   switch (o.kind) {
@@ -122,7 +126,12 @@ std::string use_summary(const inspect::Object& o) {
         return {};
       };
       std::string pattern = detail("pattern");
-      if (pattern.empty()) return "not a ring";
+      if (pattern.empty()) {  // the header was not read: say whether it could not be, or is not one
+        const std::string header = detail("header");
+        if (header.starts_with("permission denied")) return "permission denied";
+        if (header.starts_with("not readable")) return "not readable";
+        return "not a ring";
+      }
       std::string attached = detail("sides_attached");
       if (pattern == "pubsub") return fmt::format("pubsub, {} side{} attached", attached, attached == "1" ? "" : "s");
       return fmt::format("{}, {} msg{}, {} side{} attached", pattern, o.depth.value_or(0), o.depth.value_or(0) == 1 ? "" : "s",
@@ -180,7 +189,7 @@ Json to_json(const inspect::Object& o) {
   j["group"] = group_name(o.gid);
   if (o.cuid) j["cuid"] = *o.cuid;
   if (o.cgid) j["cgid"] = *o.cgid;
-  j["mode"] = fmt::format("{:04o}", o.mode);
+  if (has_mode(o)) j["mode"] = fmt::format("{:04o}", o.mode);
   auto opt = [&](const char* name, const std::optional<std::uint64_t>& v) {
     if (v) j[name] = *v;
   };

@@ -39,6 +39,8 @@ std::string group_name(gid_t gid);
 std::string human_bytes(std::uint64_t n);          // "512 B", "4 KiB", "1.5 MiB"
 std::string local_time(std::int64_t unix_seconds);  // "2024-05-01 12:00:03"
 std::string mode_string(unsigned mode);            // "0600 rw-------"
+// Whether the object has a file mode: an abstract Unix socket has none (no file).
+bool has_mode(const inspect::Object& o);
 
 // The one-word summary of how the object is used ("1 attached", "3/10 msgs", …).
 std::string use_summary(const inspect::Object& o);

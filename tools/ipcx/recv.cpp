@@ -17,7 +17,7 @@ void add_recv(CLI::App& app, int& rc) {
   auto* cmd = app.add_subcommand("recv", "Receive messages and print each on its own line");
   cmd->footer(
       "Exits 0 after --count messages, or when the sender goes away if no count is given;\n"
-      "1 on timeout or error.\n"
+      "1 on timeout or error, 2 on a bad option or URL.\n"
       "--json prints one object per line: {\"n\":1,\"size\":5,\"text\":\"hello\"}; the message is\n"
       "\"text\" when it is valid UTF-8, else \"base64\"; \"type\" (sysvmq), \"priority\" (posixmq),\n"
       "\"peer\" {pid,uid,gid} (unix sockets) and \"fds\" (descriptors received) where the transport has them.\n"
@@ -34,8 +34,8 @@ void add_recv(CLI::App& app, int& rc) {
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("URL", o->url, "Where to receive (datagram schemes bind this address)")->required();
-  cmd->add_option("-n,--count", o->count, "Exit after N messages")->check(CLI::NonNegativeNumber);
-  cmd->add_option("-t,--timeout", o->timeout, "Give up after SECONDS in all")->check(CLI::NonNegativeNumber);
+  add_count(cmd, o->count, "Exit after N messages");
+  add_timeout(cmd, o->timeout, "Give up after SECONDS in all");
   cmd->add_option("--type", o->type,
                   "sysvmq: 0 first message, N>0 first of type N, N<0 lowest type up to |N|");
   cmd->add_flag("--except", o->except, "sysvmq: first message whose type is not --type (MSG_EXCEPT)");
@@ -50,8 +50,7 @@ void add_recv(CLI::App& app, int& rc) {
     ro.type = o->type;
     ro.except = o->except;
     if (!ch) {
-      error(ch.error().message());
-      rc = kRuntimeError;
+      rc = report(ch.error());
       return;
     }
     long long got = 0;
@@ -61,8 +60,12 @@ void add_recv(CLI::App& app, int& rc) {
         const Error& e = m.error();
         if (e.peer_gone() && o->count < 0) break;  // no count: the sender's exit ends the run
         if (e.timed_out()) {
-          error(fmt::format("recv {}: timed out after {} of {} messages", o->url, got,
-                            o->count < 0 ? std::string("any") : std::to_string(o->count)));
+          // "after 0 messages" (or "1 message") with no --count, "after 1 of 3 messages" with one.
+          if (o->count < 0) {
+            error(fmt::format("recv {}: timed out after {} message{}", o->url, got, got == 1 ? "" : "s"));
+          } else {
+            error(fmt::format("recv {}: timed out after {} of {} messages", o->url, got, o->count));
+          }
         } else if (e.peer_gone() && o->count >= 0) {
           error(fmt::format("recv {}: peer gone after {} of {} messages ({})", o->url, got, o->count, e.message()));
         } else {

@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "ipcx/inspect.hpp"
+#include "options.hpp"
 #include "output.hpp"
 #include "select.hpp"
 
@@ -133,21 +134,21 @@ void add_rm(CLI::App& app, int& rc) {
       "Examples:\n"
       "  ipcx rm posixshm:///cam0 sysvmq://0x4000ab01\n"
       "  ipcx rm 0x4000ab01            # a key as ipcs prints it\n"
-      "  ipcx rm -m 32769              # shmid, as ipcrm -m\n"
+      "  ipcx rm -m 32769              # shmid, as ipcrm -m (ipcrm -q is --msqid: -q is --quiet elsewhere)\n"
       "  ipcx rm --stale --type sysvshm,posixshm --yes");
   auto o = std::make_shared<Opts>();
   cmd->add_option("TARGET", o->targets, "URL, SysV key (0x…) or SysV id");
   cmd->add_flag("--stale", o->stale, "Remove every stale object (see ipcx ls --stale)");
   cmd->add_flag("-y,--yes", o->yes, "Do not ask before removing stale objects");
   cmd->add_flag("-f,--force", o->force, "Remove even if a live process uses it");
-  cmd->add_flag("-n,--dry-run", o->dry_run, "Say what would be removed; remove nothing");
+  cmd->add_flag("--dry-run", o->dry_run, "Say what would be removed; remove nothing");
   cmd->add_flag("-v,--verbose", o->verbose, "Print each object removed");
-  cmd->add_option("-t,--type", o->types, "--stale: only these types, comma-separated: " + kinds_help())->type_name("TYPE")->allow_extra_args(false);
+  cmd->add_option("--type", o->types, "--stale: only these types, comma-separated: " + kinds_help())->type_name("TYPE")->allow_extra_args(false);
   cmd->add_option("--match", o->match, "--stale: only objects whose URL matches this shell glob (repeatable)")
       ->type_name("GLOB")->allow_extra_args(false);
   cmd->add_option("-m,--shmid", o->shmid, "System V segment by id (ipcrm -m)")->type_name("ID")->allow_extra_args(false);
   cmd->add_option("-M,--shmkey", o->shmkey, "System V segment by key (ipcrm -M)")->type_name("KEY")->allow_extra_args(false);
-  cmd->add_option("-q,--msqid", o->msqid, "System V queue by id (ipcrm -q)")->type_name("ID")->allow_extra_args(false);
+  cmd->add_option("--msqid", o->msqid, "System V queue by id (ipcrm -q)")->type_name("ID")->allow_extra_args(false);
   cmd->add_option("-Q,--msgkey", o->msgkey, "System V queue by key (ipcrm -Q)")->type_name("KEY")->allow_extra_args(false);
   cmd->add_option("-s,--semid", o->semid, "System V semaphore set by id (ipcrm -s)")->type_name("ID")->allow_extra_args(false);
   cmd->add_option("-S,--semkey", o->semkey, "System V semaphore set by key (ipcrm -S)")->type_name("KEY")->allow_extra_args(false);
@@ -184,11 +185,8 @@ void add_rm(CLI::App& app, int& rc) {
       auto found = inspect::find_objects(t);
       if (!found) {
         error(fmt::format("rm: {}", found.error().message()));
-        if (found.error().kind() == Errc::bad_url || found.error().kind() == Errc::invalid_argument) {
-          rc = kUsage;
-          return;
-        }
-        rc = kRuntimeError;
+        rc = target_exit_code(found.error());
+        if (rc == kUsage) return;
         continue;
       }
       if (found->size() > 1) {

@@ -26,11 +26,10 @@ void add_send(CLI::App& app, int& rc) {
   auto o = std::make_shared<Opts>();
   cmd->add_option("URL", o->url, "Where to send")->required();
   cmd->add_option("MESSAGE", o->messages, "Messages; read lines from stdin when none are given");
-  cmd->add_option("-t,--timeout", o->timeout, "Give up after SECONDS in all (default: wait as long as it takes)")
-      ->check(CLI::NonNegativeNumber);
+  add_timeout(cmd, o->timeout, "Give up after SECONDS in all (default: wait as long as it takes)");
   cmd->add_option("--type", o->type, "sysvmq: the message type (> 0)")->check(CLI::PositiveNumber);
   cmd->add_option("--priority", o->priority, "posixmq: the message priority (0 is lowest)");
-  cmd->add_flag("--raw", o->raw, "Stream sockets: send bytes with no framing (talks to socat, nc)");
+  cmd->add_flag("--raw", o->raw, "Sockets: send bytes with no framing (talks to socat, nc); other schemes send messages as they are");
   cmd->callback([o, &rc] {
     const Deadline deadline = deadline_from_seconds(o->timeout);
     auto ch = Channel::open(with_raw(o->url, o->raw));
@@ -38,8 +37,7 @@ void add_send(CLI::App& app, int& rc) {
     so.type = o->type;
     so.priority = o->priority;
     if (!ch) {
-      error(ch.error().message());
-      rc = kRuntimeError;
+      rc = report(ch.error());
       return;
     }
     auto send_one = [&](std::string_view text) -> bool {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// ipcx stat TARGET [--json]: one object in detail — size and depth, limits, processes,
+// ipcx stat TARGET... [--json]: each object in detail — size and depth, limits, processes,
 // permissions, times, and whether it is stale.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -9,6 +10,7 @@
 #include "commands.hpp"
 #include "ipcx/inspect.hpp"
 #include "ipcx/limits.hpp"
+#include "options.hpp"
 #include "output.hpp"
 
 namespace ipcx::cli {
@@ -82,7 +84,7 @@ void print_object(const inspect::Object& o) {
   if (!o.path.empty()) row("path", o.path);
   row("owner", fmt::format("{} (uid {}), group {} (gid {})", user_name(o.uid), o.uid, group_name(o.gid), o.gid));
   if (o.cuid) row("creator", fmt::format("{} (uid {}), group {} (gid {})", user_name(*o.cuid), *o.cuid, group_name(o.cgid.value_or(0)), o.cgid.value_or(0)));
-  row("mode", mode_string(o.mode));
+  row("mode", has_mode(o) ? mode_string(o.mode) : "- (abstract: no file, no mode)");
   const bool ring = o.kind == inspect::Kind::ring;
   const bool segment = o.kind == inspect::Kind::sysv_shm || o.kind == inspect::Kind::posix_shm || ring;
   if (o.size) row(segment ? "size" : "bytes", fmt::format("{} ({})", *o.size, human_bytes(*o.size)));
@@ -131,48 +133,60 @@ void print_object(const inspect::Object& o) {
 }  // namespace
 
 void add_stat(CLI::App& app, int& rc) {
-  auto* cmd = app.add_subcommand("stat", "Show one IPC object in detail: size, depth, limits, processes, permissions");
+  auto* cmd = app.add_subcommand("stat", "Show IPC objects in detail: size, depth, limits, processes, permissions");
   cmd->footer(
       "TARGET is a URL (posixshm:///NAME, posixsem:///NAME, posixmq:///NAME, sysvshm://KEY,\n"
       "sysvshm://id:N, sysvsem://KEY, sysvmq://KEY, fifo:///PATH, unix:///PATH, unix:@NAME),\n"
-      "a SysV key as ipcs prints it (0x…) or a SysV id.\n"
+      "a SysV key as ipcs prints it (0x…) or a SysV id. Several TARGETs are shown in turn\n"
+      "(--json: one array); exit 1 if one cannot be shown, 2 if one is not a valid TARGET.\n"
       "Examples:\n"
       "  ipcx stat posixmq:///orders\n"
-      "  ipcx stat sysvshm://0x4000ab01 --json");
+      "  ipcx stat sysvshm://0x4000ab01 --json\n"
+      "  ipcx ls -q --type posix | xargs ipcx stat");
   struct Opts {
-    std::string target;
+    std::vector<std::string> targets;
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("TARGET", o->target, "The object: URL, SysV key (0x…) or SysV id")->required();
+  cmd->add_option("TARGET", o->targets, "The objects: URL, SysV key (0x…) or SysV id")->required();
   cmd->add_flag("--json", o->json, "One JSON object, for programs");
   cmd->callback([o, &rc] {
-    auto found = inspect::find_objects(o->target);
-    if (!found) {
-      error(found.error().message());
-      rc = found.error().kind() == Errc::bad_url || found.error().kind() == Errc::invalid_argument ? kUsage
-                                                                                                     : kRuntimeError;
-      return;
-    }
-    if (found->size() > 1) {
-      std::string list;
-      for (const auto& obj : *found) list += " " + obj.url;
-      error(fmt::format("stat {}: names {} objects; give one URL:{}", o->target, found->size(), list));
-      rc = kUsage;
-      return;
-    }
-    const auto& obj = found->front();
-    if (o->json) {
-      auto j = to_json(obj);
-      auto lim = Json::object();
-      for (const auto& [k, v] : limits_for(obj)) lim[k] = v;
-      j["limits"] = std::move(lim);
-      fmt::print("{}\n", dump(j, true));
-    } else {
-      print_object(obj);
-    }
-    std::fflush(stdout);
+    // Each target in turn; one that fails does not hide the others. The exit code is the
+    // worst: 2 (a target that is not one) over 1 (one that cannot be shown).
     rc = kOk;
+    auto worse = [&rc](int code) { rc = std::max(rc, code); };
+    auto arr = Json::array();
+    bool first = true;
+    for (const auto& target : o->targets) {
+      auto found = inspect::find_objects(target);
+      if (!found) {
+        error(found.error().message());
+        worse(target_exit_code(found.error()));
+        continue;
+      }
+      if (found->size() > 1) {
+        std::string list;
+        for (const auto& obj : *found) list += " " + obj.url;
+        error(fmt::format("stat {}: names {} objects; give one URL:{}", target, found->size(), list));
+        worse(kUsage);
+        continue;
+      }
+      const auto& obj = found->front();
+      if (o->json) {
+        auto j = to_json(obj);
+        auto lim = Json::object();
+        for (const auto& [k, v] : limits_for(obj)) lim[k] = v;
+        j["limits"] = std::move(lim);
+        arr.push_back(std::move(j));
+      } else {
+        if (!first) fmt::print("\n");
+        print_object(obj);
+      }
+      first = false;
+    }
+    // One TARGET prints one object, as before; several print an array.
+    if (o->json && !arr.empty()) fmt::print("{}\n", dump(o->targets.size() == 1 ? arr.front() : arr, true));
+    std::fflush(stdout);
   });
 }
 
