@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Installs the build tree into a temporary prefix, then builds consumers against it as a
 # user would: CMake's find_package(ipcx), and pkg-config's ipcx.pc for a C++ program and for
-# a C11 program (tests/c/c_api_c11.c, every area of the C API) with gcc and clang-19. The
-# shared library is found at run time through the rpath that docs/c-api.md tells users to
-# pass (no LD_LIBRARY_PATH); `pkg-config --static` links the static library alone.
+# C11 programs (tests/c/c_api_c11.c, every area of the C API; c_api_objects_c11.c, the calls
+# below the Channel) with gcc and clang-19. The shared library is found at run time through
+# the rpath that docs/c-api.md tells users to pass (no LD_LIBRARY_PATH); `pkg-config --static` links the static library alone.
 set -euo pipefail
 build=$1; src=$2
 work=$(mktemp -d /tmp/ipcx-install-XXXXXX)
@@ -33,11 +33,14 @@ c++ -std=c++23 "$src/tests/install/consumer/main.cpp" -o "$work/pc-consumer" $(p
 test "$(env -u LD_LIBRARY_PATH "$work/pc-consumer")" = installed
 
 # C11, the command a C programmer types, with both compilers; then run it.
+c_tests="c_api_c11 c_api_objects_c11"
 for cc in gcc clang-19; do
   command -v "$cc" >/dev/null || { echo "install: $cc not found" >&2; exit 1; }
-  # shellcheck disable=SC2046
-  "$cc" -std=c11 -Wall -Werror "$src/tests/c/c_api_c11.c" -o "$work/c-$cc" $(pkg-config --cflags --libs ipcx) "$rpath"
-  env -u LD_LIBRARY_PATH "$work/c-$cc" >/dev/null
+  for t in $c_tests; do
+    # shellcheck disable=SC2046
+    "$cc" -std=c11 -Wall -Werror "$src/tests/c/$t.c" -o "$work/$t-$cc" $(pkg-config --cflags --libs ipcx) "$rpath"
+    env -u LD_LIBRARY_PATH "$work/$t-$cc" >/dev/null
+  done
 done
 
 # Static: a prefix holding only libipcx.a, as a static-only install has it; the C program
@@ -45,10 +48,12 @@ done
 cp -a "$work/prefix" "$work/static"
 rm -f "$work/static/${lib#"$work/prefix/"}"/libipcx.so*
 export PKG_CONFIG_PATH="$work/static/${lib#"$work/prefix/"}/pkgconfig"
-# shellcheck disable=SC2046
-gcc -std=c11 -Wall -Werror "$src/tests/c/c_api_c11.c" -o "$work/c-static" $(pkg-config --static --cflags --libs ipcx)
-if ldd "$work/c-static" | grep -q libipcx; then echo "install: the static link still needs libipcx.so" >&2; exit 1; fi
-"$work/c-static" >/dev/null
+for t in $c_tests; do
+  # shellcheck disable=SC2046
+  gcc -std=c11 -Wall -Werror "$src/tests/c/$t.c" -o "$work/$t-static" $(pkg-config --static --cflags --libs ipcx)
+  if ldd "$work/$t-static" | grep -q libipcx; then echo "install: the static link still needs libipcx.so" >&2; exit 1; fi
+  "$work/$t-static" >/dev/null
+done
 
 "$work/prefix/bin/ipcx" --help >/dev/null
 echo "install: ok"
