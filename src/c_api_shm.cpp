@@ -65,6 +65,20 @@ int ipcx_mapping_lock(const ipcx_mapping* m, ipcx_error* err) {
   });
 }
 
+int ipcx_mapping_sync(const ipcx_mapping* m, int wait, ipcx_error* err) {
+  return guarded(err, "ipcx_mapping_sync", -1, [&] {
+    if (!need(m, "ipcx_mapping_sync", "the mapping", err)) return -1;
+    return status(m->region.sync(wait != 0), err);
+  });
+}
+
+int ipcx_mapping_protect_read_only(ipcx_mapping* m, ipcx_error* err) {
+  return guarded(err, "ipcx_mapping_protect_read_only", -1, [&] {
+    if (!need(m, "ipcx_mapping_protect_read_only", "the mapping", err)) return -1;
+    return status(m->region.make_read_only(), err);
+  });
+}
+
 ipcx_shm* ipcx_shm_create(const char* name, size_t size, unsigned mode, ipcx_error* err) {
   return guarded(err, "ipcx_shm_create", static_cast<ipcx_shm*>(nullptr), [&]() -> ipcx_shm* {
     if (!need(name, "ipcx_shm_create", "name", err)) return nullptr;

@@ -4,6 +4,7 @@
 // constructed in place by the *_init calls; their sizes and alignments are checked here.
 #include "ipcx/c/sync.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -307,6 +308,29 @@ int ipcx_sysvsem_set_value(ipcx_sysvsem* s, unsigned short index, int value, ipc
 
 int ipcx_sysvsem_id(const ipcx_sysvsem* s) { return s ? s->set.id() : -1; }
 size_t ipcx_sysvsem_count(const ipcx_sysvsem* s) { return s ? s->set.size() : 0; }
+
+int ipcx_sysvsem_values(const ipcx_sysvsem* s, unsigned short* values, size_t n, ipcx_error* err) {
+  return guarded(err, "ipcx_sysvsem_values", -1, [&] {
+    if (!need(s, "ipcx_sysvsem_values", "the set", err)) return -1;
+    if (n < s->set.size() || (n != 0 && !values)) {
+      ipcx::capi::set_invalid(err, "ipcx_sysvsem_values", "values holds fewer than the set's count");
+      return -1;
+    }
+    auto v = s->set.values();
+    if (!v) return status(v, err);
+    std::copy(v->begin(), v->end(), values);
+    clear_error(err);
+    return static_cast<int>(v->size());
+  });
+}
+
+int ipcx_sysvsem_set_values(ipcx_sysvsem* s, const unsigned short* values, size_t n, ipcx_error* err) {
+  return guarded(err, "ipcx_sysvsem_set_values", -1, [&] {
+    if (!need(s, "ipcx_sysvsem_set_values", "the set", err)) return -1;
+    if (n != 0 && !need(values, "ipcx_sysvsem_set_values", "values", err)) return -1;
+    return status(s->set.set_values(std::span<const unsigned short>(values, n)), err);
+  });
+}
 
 int ipcx_sysvsem_stat(const ipcx_sysvsem* s, ipcx_sysvsem_info* info, ipcx_error* err) {
   return guarded(err, "ipcx_sysvsem_stat", -1, [&] {

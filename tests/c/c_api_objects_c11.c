@@ -2,8 +2,9 @@
 /* The C API below the Channel, as a C11 program sees it: POSIX queue attributes and
  * notification (mq.h), System V IPC_STAT/IPC_SET of queues, segments and semaphore sets,
  * msgrcv with MSG_NOERROR, MSG_EXCEPT and MSG_COPY, placement of a struct in shared memory
- * (place.h), mlock and shmget's flags. Every two-sided call has a forked child as the other
- * side. Built in the tree (ctest c_api_objects_c11) and by the install test against the
+ * (place.h), mlock, msync, mprotect and shmget's flags; and what c_api_c11.c leaves out
+ * (keeping and removing names and keys, GETALL/SETALL, ipcx_mutex_reinit, ipcx_cond_signal,
+ * ipcx_listener_fd). Every two-sided call has a forked child as the other side. Built in the tree (ctest c_api_objects_c11) and by the install test against the
  * installed package with gcc and clang-19:
  *   cc -std=c11 -Wall -Werror c_api_objects_c11.c $(pkg-config --cflags --libs ipcx)
  * Prints one line per failed check and exits 1 if any failed; leaves no IPC object behind
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,6 +72,8 @@ static void test_posixmq_attributes(void) {
   }
   CHECK(wait_child(pid) == 0);
   CHECK(ipcx_posixmq_getattr(q, &a, &err) == 0 && a.curmsgs == 2);
+  struct pollfd p = {ipcx_pollable_fd(q), POLLIN, 0};
+  CHECK(p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN)); /* the mq descriptor itself */
 
   /* mq_setattr: O_NONBLOCK on, the old attributes given back, then off again. */
   ipcx_posixmq_attr old;
@@ -502,6 +506,203 @@ static void test_placement(void) {
   CHECK(!exists(path));
 }
 
+/* --- Names and lifetimes: keep, unlink, remove, open by name and key; the rest of shm.h
+ * and sync.h ------------------------------------------------------------------------ */
+
+static void test_posix_names(void) {
+  char name[64], path[96];
+  snprintf(name, sizeof name, "/ipcx-c11-keep-%d", (int)getpid());
+  snprintf(path, sizeof path, "/dev/shm%s", name);
+  ipcx_shm* seg = ipcx_shm_create(name, 4096, 0600, &err);
+  CHECK(seg != NULL);
+  if (!seg) return;
+  CHECK(ipcx_shm_resize(seg, 8192, &err) == 0 && ipcx_shm_size(seg) == 8192);
+  ipcx_shm_keep(seg);
+  ipcx_shm_close(seg); /* kept: the name stays */
+  CHECK(exists(path));
+  seg = ipcx_shm_open(name, 1, &err);
+  CHECK(seg != NULL && ipcx_shm_size(seg) == 8192);
+  ipcx_mapping* m = seg ? ipcx_shm_map(seg, 1, &err) : NULL;
+  CHECK(m != NULL);
+  if (m) {
+    strcpy(ipcx_mapping_data(m), "read only now");
+    CHECK(ipcx_mapping_sync(m, 1, &err) == 0 && ipcx_mapping_sync(m, 0, &err) == 0);
+    CHECK(ipcx_mapping_protect_read_only(m, &err) == 0);
+    /* A write through the protected region faults: the child, which inherited it, dies. */
+    pid_t pid = fork();
+    if (pid == 0) {
+      signal(SIGSEGV, SIG_DFL); /* the default action, whatever a sanitizer installed */
+      ((volatile char*)ipcx_mapping_data(m))[0] = 'x';
+      _exit(0);
+    }
+    CHECK(wait_child(pid) == 128 + SIGSEGV);
+    CHECK(strcmp(ipcx_mapping_data(m), "read only now") == 0);
+    ipcx_unmap(m);
+  }
+  ipcx_shm_close(seg); /* opened, not created: the name stays */
+  CHECK(exists(path));
+  CHECK(ipcx_shm_unlink(name, &err) == 0 && !exists(path));
+  CHECK(ipcx_shm_unlink(name, &err) == -1 && err.code == ENOENT);
+
+  /* A named semaphore kept by its creator, then unlinked by name. */
+  snprintf(name, sizeof name, "/ipcx-c11-keep-sem-%d", (int)getpid());
+  snprintf(path, sizeof path, "/dev/shm/sem.%s", name + 1);
+  ipcx_sem* s = ipcx_sem_create(name, 1, 0600, &err);
+  CHECK(s != NULL);
+  ipcx_sem_keep(s);
+  ipcx_sem_close(s);
+  CHECK(exists(path));
+  s = ipcx_sem_open(name, &err);
+  CHECK(s != NULL && ipcx_sem_value(s, &err) == 1);
+  ipcx_sem_close(s);
+  CHECK(ipcx_sem_unlink(name, &err) == 0 && !exists(path));
+  CHECK(ipcx_sem_open(name, &err) == NULL && err.code == ENOENT);
+
+  ipcx_memfd* mfd = ipcx_memfd_create("ipcx-c11", 4096, &err);
+  CHECK(mfd != NULL && ipcx_memfd_size(mfd) == 4096);
+  ipcx_memfd_close(mfd);
+}
+
+static void test_sysv_keys(void) {
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/ipcx-c11-key-%d", (int)getpid());
+  FILE* f = fopen(path, "w");
+  CHECK(f != NULL);
+  if (!f) return;
+  fclose(f);
+  const key_t key = ipcx_ftok(path, 7, &err);
+  CHECK(key != -1 && key != IPC_PRIVATE);
+  CHECK(ipcx_ftok(path, 0, &err) == -1 && err.kind == IPCX_INVALID_ARGUMENT);
+
+  /* A segment kept past its creator's close, found again by key, then removed. */
+  ipcx_sysvshm* seg = ipcx_sysvshm_create(key, 4096, 0600, &err);
+  CHECK(seg != NULL);
+  const int shm_id = ipcx_sysvshm_id(seg);
+  ipcx_sysvshm_keep(seg);
+  ipcx_sysvshm_close(seg);
+  seg = ipcx_sysvshm_open(key, &err);
+  CHECK(seg != NULL && ipcx_sysvshm_id(seg) == shm_id && ipcx_sysvshm_size(seg) == 4096);
+  CHECK(ipcx_sysvshm_remove(seg, &err) == 0);
+  ipcx_sysvshm_close(seg);
+  CHECK(ipcx_sysvshm_open(key, &err) == NULL && err.code == ENOENT);
+
+  /* A semaphore set: SETALL/GETALL, kept, found by key by a child, removed. */
+  ipcx_sysvsem* set = ipcx_sysvsem_create(key, 3, 0600, &err);
+  CHECK(set != NULL);
+  if (set) {
+    const unsigned short init[3] = {4, 0, 9};
+    unsigned short got[4] = {0, 0, 0, 0};
+    CHECK(ipcx_sysvsem_set_values(set, init, 3, &err) == 0);
+    CHECK(ipcx_sysvsem_set_values(set, init, 2, &err) == -1 && err.kind == IPCX_INVALID_ARGUMENT);
+    CHECK(ipcx_sysvsem_values(set, got, 2, &err) == -1 && err.kind == IPCX_INVALID_ARGUMENT);
+    ipcx_sysvsem_keep(set);
+    ipcx_sysvsem_close(set);
+    pid_t pid = fork();
+    if (pid == 0) {
+      ipcx_error e;
+      ipcx_sysvsem* mine = ipcx_sysvsem_open(key, &e);
+      REQUIRE_IN_CHILD(mine && ipcx_sysvsem_count(mine) == 3, 10);
+      ipcx_semop take = {2, -9, 0};
+      REQUIRE_IN_CHILD(ipcx_sysvsem_op(mine, &take, 1, 0, &e) == 0, 11);
+      ipcx_sysvsem_close(mine); /* opened, not created: nothing removed */
+      _exit(0);
+    }
+    CHECK(wait_child(pid) == 0);
+    set = ipcx_sysvsem_open(key, &err);
+    CHECK(set != NULL);
+    CHECK(ipcx_sysvsem_values(set, got, 4, &err) == 3 && got[0] == 4 && got[1] == 0 && got[2] == 0);
+    CHECK(ipcx_sysvsem_remove(set, &err) == 0);
+    ipcx_sysvsem_close(set);
+    CHECK(ipcx_sysvsem_open(key, &err) == NULL && err.code == ENOENT);
+  }
+  remove(path);
+}
+
+/* Shared between the processes of the last test, in one anonymous shared mapping. */
+struct rendezvous {
+  ipcx_mutex lock;
+  ipcx_cond changed;
+  ipcx_unnamed_sem sem;
+  int ready; /* guarded by lock */
+};
+
+static void test_sync_rest(void) {
+  ipcx_memfd* mfd = ipcx_memfd_create("ipcx-c11-sync", 4096, &err);
+  ipcx_mapping* m = mfd ? ipcx_memfd_map(mfd, 1, &err) : NULL;
+  CHECK(m != NULL);
+  if (!m) return;
+  struct rendezvous* r = ipcx_mapping_data(m);
+  CHECK(ipcx_mutex_init(&r->lock, &err) == 0 && ipcx_cond_init(&r->changed, &err) == 0);
+  CHECK(ipcx_unnamed_sem_init(&r->sem, 2, &err) == 0 && ipcx_unnamed_sem_value(&r->sem, &err) == 2);
+
+  /* ipcx_cond_signal wakes a child waiting for `ready`. */
+  pid_t pid = fork();
+  if (pid == 0) {
+    ipcx_error e;
+    REQUIRE_IN_CHILD(ipcx_mutex_lock(&r->lock, 5000, &e) == IPCX_LOCK_ACQUIRED, 10);
+    while (!r->ready) REQUIRE_IN_CHILD(ipcx_cond_wait(&r->changed, &r->lock, 5000, &e) == IPCX_LOCK_ACQUIRED, 11);
+    REQUIRE_IN_CHILD(ipcx_mutex_unlock(&r->lock, &e) == 0, 12);
+    _exit(0);
+  }
+  CHECK(ipcx_mutex_lock(&r->lock, 5000, &err) == IPCX_LOCK_ACQUIRED);
+  r->ready = 1;
+  CHECK(ipcx_mutex_unlock(&r->lock, &err) == 0);
+  CHECK(ipcx_cond_signal(&r->changed, &err) == 0);
+  CHECK(wait_child(pid) == 0);
+
+  /* An owner-died mutex unlocked without ipcx_mutex_consistent is unrecoverable until
+   * ipcx_mutex_reinit. */
+  gate holding;
+  gate_open(&holding);
+  pid = fork();
+  if (pid == 0) {
+    ipcx_error e;
+    REQUIRE_IN_CHILD(ipcx_mutex_lock(&r->lock, 5000, &e) == IPCX_LOCK_ACQUIRED, 10);
+    gate_post(&holding);
+    pause();
+    _exit(11);
+  }
+  CHECK(gate_wait(&holding));
+  kill(pid, SIGKILL);
+  CHECK(wait_child(pid) == 128 + SIGKILL);
+  gate_close(&holding);
+  CHECK(ipcx_mutex_lock(&r->lock, 5000, &err) == IPCX_LOCK_OWNER_DIED);
+  CHECK(ipcx_mutex_unlock(&r->lock, &err) == 0);
+  CHECK(ipcx_mutex_lock(&r->lock, 0, &err) == -1 && err.code == ENOTRECOVERABLE);
+  CHECK(ipcx_mutex_reinit(&r->lock, &err) == 0);
+  CHECK(ipcx_mutex_lock(&r->lock, 0, &err) == IPCX_LOCK_ACQUIRED && ipcx_mutex_unlock(&r->lock, &err) == 0);
+  ipcx_unnamed_sem_destroy(&r->sem);
+  ipcx_mutex_destroy(&r->lock);
+  ipcx_unmap(m);
+  ipcx_memfd_close(mfd);
+}
+
+static void test_listener_fd(void) {
+  char url[64];
+  snprintf(url, sizeof url, "unix:@ipcx-c11-listen-%d", (int)getpid());
+  ipcx_listener* l = ipcx_listen(url, &err);
+  CHECK(l != NULL);
+  if (!l) return;
+  struct pollfd p = {ipcx_listener_fd(l), POLLIN, 0};
+  CHECK(p.fd >= 0 && poll(&p, 1, 0) == 0); /* nobody connecting yet */
+  pid_t pid = fork();
+  if (pid == 0) {
+    ipcx_error e;
+    ipcx_channel* c = ipcx_open(url, &e);
+    REQUIRE_IN_CHILD(c && ipcx_send(c, "hi", 2, 5000, &e) == 0, 10);
+    ipcx_close(c);
+    _exit(0);
+  }
+  CHECK(poll(&p, 1, 5000) == 1 && (p.revents & POLLIN));
+  ipcx_channel* a = ipcx_accept(l, 0, &err);
+  CHECK(a != NULL);
+  char buf[8];
+  CHECK(a && ipcx_receive(a, buf, sizeof buf, 5000, &err) == 2);
+  CHECK(wait_child(pid) == 0);
+  ipcx_close(a);
+  ipcx_listener_close(l);
+}
+
 int main(void) {
   test_posixmq_attributes();
   test_posixmq_notify_signal();
@@ -511,6 +712,10 @@ int main(void) {
   test_sysvshm_flags();
   test_sysvsem_stat_set();
   test_placement();
+  test_posix_names();
+  test_sysv_keys();
+  test_sync_rest();
+  test_listener_fd();
   if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
   else printf("c_api_objects_c11: ok\n");
   return failures ? 1 : 0;

@@ -38,6 +38,12 @@ void ipcx_unmap(ipcx_mapping* m);
 /* mlock: keeps the region's pages resident, so the data path takes no page fault.
  * RLIMIT_MEMLOCK bounds it (ulimit -l), and the error says so. munmap unlocks. */
 int ipcx_mapping_lock(const ipcx_mapping* m, ipcx_error* err);
+/* msync, waiting for the write (wait != 0, MS_SYNC) or not (MS_ASYNC). Shared memory on
+ * tmpfs is coherent between processes without it; it matters for a mapped file. */
+int ipcx_mapping_sync(const ipcx_mapping* m, int wait, ipcx_error* err);
+/* mprotect(PROT_READ) of the whole region: a write through it faults (SIGSEGV) from now on,
+ * and it cannot be made writable again through this handle. */
+int ipcx_mapping_protect_read_only(ipcx_mapping* m, ipcx_error* err);
 
 /* POSIX shared memory, a name like "/orders" (a file in /dev/shm). */
 typedef struct ipcx_shm ipcx_shm;

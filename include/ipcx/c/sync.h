@@ -130,6 +130,10 @@ int ipcx_sysvsem_op(ipcx_sysvsem* s, const ipcx_semop* ops, size_t nops, long ti
 /* GETVAL, or -1. */
 int ipcx_sysvsem_value(const ipcx_sysvsem* s, unsigned short index, ipcx_error* err);
 int ipcx_sysvsem_set_value(ipcx_sysvsem* s, unsigned short index, int value, ipcx_error* err);
+/* GETALL into values[0..n) (n at least the set's count): returns the count, or -1. SETALL
+ * from exactly count values (IPCX_INVALID_ARGUMENT otherwise): returns 0 or -1. */
+int ipcx_sysvsem_values(const ipcx_sysvsem* s, unsigned short* values, size_t n, ipcx_error* err);
+int ipcx_sysvsem_set_values(ipcx_sysvsem* s, const unsigned short* values, size_t n, ipcx_error* err);
 int ipcx_sysvsem_id(const ipcx_sysvsem* s);
 size_t ipcx_sysvsem_count(const ipcx_sysvsem* s);
 /* semctl(IPC_STAT): struct semid_ds. */
