@@ -14,6 +14,10 @@ test -x "$work/prefix/bin/ipcx"
 test -f "$work/prefix/include/ipcx/channel.hpp"
 test -f "$work/prefix/include/ipcx/ipcx.h"
 test -f "$work/prefix/include/ipcx/c/sync.h"
+# The C API's man pages: the overview, and a function's page that sources its header's.
+test -f "$work/prefix/share/man/man3/ipcx.3"
+test "$(cat "$work/prefix/share/man/man3/ipcx_open.3")" = ".so man3/ipcx_channel.3"
+test -f "$work/prefix/share/man/man3/ipcx_channel.3"
 lib=$(ls -d "$work"/prefix/lib*/ | head -1)
 lib=${lib%/}
 test -f "$lib/libipcx.a" && ls "$lib"/libipcx.so* >/dev/null
