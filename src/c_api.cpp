@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The C API's errors, version and Channel (include/ipcx/c/error.h, channel.h): thin
 // handles over ipcx::Channel, Listener, Loan and ReadView, and the pipe and socketpair
-// factories. Shared memory is in c_api_shm.cpp, synchronisation in c_api_sync.cpp.
+// factories. Shared memory is in c_api_shm.cpp, synchronisation in c_api_sync.cpp, the
+// queues below the Channel in c_api_mq.cpp, placement in c_api_place.cpp.
 #include "ipcx/ipcx.h"
 
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "c_api_channel.hpp"
 #include "c_api_support.hpp"
 #include "ipcx/channel.hpp"
 #include "ipcx/pipe.hpp"
@@ -18,9 +20,6 @@
 #include "ipcx/sysv_mq.hpp"
 #include "ipcx/version.h"
 
-struct ipcx_channel {
-  ipcx::Channel ch;
-};
 struct ipcx_listener {
   ipcx::Listener l;
 };

@@ -3,6 +3,8 @@
 // Memfd, and one mapping handle for all three (a Mapping: it unmaps or shmdt's as made).
 #include "ipcx/c/shm.h"
 
+#include <chrono>
+#include <ctime>
 
 #include "c_api_support.hpp"
 #include "ipcx/fd.hpp"
@@ -40,6 +42,8 @@ namespace {
 
 ipcx::Access access(int writable) { return writable ? ipcx::Access::read_write : ipcx::Access::read_only; }
 
+time_t seconds(std::chrono::system_clock::time_point t) { return std::chrono::system_clock::to_time_t(t); }
+
 }  // namespace
 
 extern "C" {
@@ -53,6 +57,27 @@ size_t ipcx_mapping_size(const ipcx_mapping* m) {
   return m->region.size();
 }
 void ipcx_unmap(ipcx_mapping* m) { delete m; }
+
+int ipcx_mapping_lock(const ipcx_mapping* m, ipcx_error* err) {
+  return guarded(err, "ipcx_mapping_lock", -1, [&] {
+    if (!need(m, "ipcx_mapping_lock", "the mapping", err)) return -1;
+    return status(m->region.lock(), err);
+  });
+}
+
+int ipcx_mapping_sync(const ipcx_mapping* m, int wait, ipcx_error* err) {
+  return guarded(err, "ipcx_mapping_sync", -1, [&] {
+    if (!need(m, "ipcx_mapping_sync", "the mapping", err)) return -1;
+    return status(m->region.sync(wait != 0), err);
+  });
+}
+
+int ipcx_mapping_protect_read_only(ipcx_mapping* m, ipcx_error* err) {
+  return guarded(err, "ipcx_mapping_protect_read_only", -1, [&] {
+    if (!need(m, "ipcx_mapping_protect_read_only", "the mapping", err)) return -1;
+    return status(m->region.make_read_only(), err);
+  });
+}
 
 ipcx_shm* ipcx_shm_create(const char* name, size_t size, unsigned mode, ipcx_error* err) {
   return guarded(err, "ipcx_shm_create", static_cast<ipcx_shm*>(nullptr), [&]() -> ipcx_shm* {
@@ -117,6 +142,22 @@ ipcx_sysvshm* ipcx_sysvshm_create(key_t key, size_t size, unsigned mode, ipcx_er
   });
 }
 
+ipcx_sysvshm* ipcx_sysvshm_create_ex(key_t key, size_t size, unsigned mode, unsigned flags, unsigned huge_page_shift,
+                                     ipcx_error* err) {
+  return guarded(err, "ipcx_sysvshm_create_ex", static_cast<ipcx_sysvshm*>(nullptr), [&]() -> ipcx_sysvshm* {
+    if ((flags & ~(IPCX_SHM_HUGETLB | IPCX_SHM_NORESERVE)) != 0) {
+      ipcx::capi::set_invalid(err, "ipcx_sysvshm_create_ex", "flags other than IPCX_SHM_HUGETLB and IPCX_SHM_NORESERVE");
+      return nullptr;
+    }
+    ipcx::SysvShmOptions o;
+    o.mode = mode;
+    o.huge_pages = (flags & IPCX_SHM_HUGETLB) != 0;
+    o.huge_page_shift = huge_page_shift;
+    o.no_reserve = (flags & IPCX_SHM_NORESERVE) != 0;
+    return make_handle<ipcx_sysvshm>(ipcx::SysvShm::create(key, size, o), err);
+  });
+}
+
 ipcx_sysvshm* ipcx_sysvshm_open(key_t key, ipcx_error* err) {
   return guarded(err, "ipcx_sysvshm_open", static_cast<ipcx_sysvshm*>(nullptr),
                  [&] { return make_handle<ipcx_sysvshm>(ipcx::SysvShm::open(key), err); });
@@ -144,6 +185,39 @@ long ipcx_sysvshm_attached(const ipcx_sysvshm* s, ipcx_error* err) {
     if (!st) return status(st, err), -1L;
     clear_error(err);
     return static_cast<long>(st->attached);
+  });
+}
+
+int ipcx_sysvshm_stat(const ipcx_sysvshm* s, ipcx_sysvshm_info* info, ipcx_error* err) {
+  return guarded(err, "ipcx_sysvshm_stat", -1, [&] {
+    if (!need(s, "ipcx_sysvshm_stat", "the segment", err) || !need(info, "ipcx_sysvshm_stat", "info", err)) return -1;
+    auto st = s->seg.stat();
+    if (st) {
+      *info = ipcx_sysvshm_info{};
+      info->key = st->key;
+      info->size = st->size;
+      info->uid = st->uid;
+      info->cuid = st->cuid;
+      info->gid = st->gid;
+      info->cgid = st->cgid;
+      info->mode = st->mode;
+      info->attached = static_cast<unsigned long>(st->attached);
+      info->creator_pid = st->creator_pid;
+      info->last_pid = st->last_pid;
+      info->attach_time = seconds(st->attach_time);
+      info->detach_time = seconds(st->detach_time);
+      info->change_time = seconds(st->change_time);
+      info->removed = st->removed ? 1 : 0;
+      info->locked = st->locked ? 1 : 0;
+    }
+    return status(st, err);
+  });
+}
+
+int ipcx_sysvshm_set(ipcx_sysvshm* s, const ipcx_sysv_owner* owner, ipcx_error* err) {
+  return guarded(err, "ipcx_sysvshm_set", -1, [&] {
+    if (!need(s, "ipcx_sysvshm_set", "the segment", err) || !need(owner, "ipcx_sysvshm_set", "owner", err)) return -1;
+    return status(s->seg.set_permissions({owner->uid, owner->gid, owner->mode}), err);
   });
 }
 

@@ -4,7 +4,9 @@
 // constructed in place by the *_init calls; their sizes and alignments are checked here.
 #include "ipcx/c/sync.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <new>
 #include <span>
@@ -306,6 +308,77 @@ int ipcx_sysvsem_set_value(ipcx_sysvsem* s, unsigned short index, int value, ipc
 
 int ipcx_sysvsem_id(const ipcx_sysvsem* s) { return s ? s->set.id() : -1; }
 size_t ipcx_sysvsem_count(const ipcx_sysvsem* s) { return s ? s->set.size() : 0; }
+
+int ipcx_sysvsem_values(const ipcx_sysvsem* s, unsigned short* values, size_t n, ipcx_error* err) {
+  return guarded(err, "ipcx_sysvsem_values", -1, [&] {
+    if (!need(s, "ipcx_sysvsem_values", "the set", err)) return -1;
+    if (n < s->set.size() || (n != 0 && !values)) {
+      ipcx::capi::set_invalid(err, "ipcx_sysvsem_values", "values holds fewer than the set's count");
+      return -1;
+    }
+    auto v = s->set.values();
+    if (!v) return status(v, err);
+    std::copy(v->begin(), v->end(), values);
+    clear_error(err);
+    return static_cast<int>(v->size());
+  });
+}
+
+int ipcx_sysvsem_set_values(ipcx_sysvsem* s, const unsigned short* values, size_t n, ipcx_error* err) {
+  return guarded(err, "ipcx_sysvsem_set_values", -1, [&] {
+    if (!need(s, "ipcx_sysvsem_set_values", "the set", err)) return -1;
+    if (n != 0 && !need(values, "ipcx_sysvsem_set_values", "values", err)) return -1;
+    return status(s->set.set_values(std::span<const unsigned short>(values, n)), err);
+  });
+}
+
+int ipcx_sysvsem_stat(const ipcx_sysvsem* s, ipcx_sysvsem_info* info, ipcx_error* err) {
+  return guarded(err, "ipcx_sysvsem_stat", -1, [&] {
+    if (!need(s, "ipcx_sysvsem_stat", "the set", err) || !need(info, "ipcx_sysvsem_stat", "info", err)) return -1;
+    auto st = s->set.stat();
+    if (st) {
+      *info = ipcx_sysvsem_info{};
+      info->key = st->key;
+      info->count = st->count;
+      info->uid = st->uid;
+      info->cuid = st->cuid;
+      info->gid = st->gid;
+      info->cgid = st->cgid;
+      info->mode = st->mode;
+      info->last_op_time = std::chrono::system_clock::to_time_t(st->last_op);
+      info->change_time = std::chrono::system_clock::to_time_t(st->changed);
+    }
+    return status(st, err);
+  });
+}
+
+int ipcx_sysvsem_set(ipcx_sysvsem* s, const ipcx_sysv_owner* owner, ipcx_error* err) {
+  return guarded(err, "ipcx_sysvsem_set", -1, [&] {
+    if (!need(s, "ipcx_sysvsem_set", "the set", err) || !need(owner, "ipcx_sysvsem_set", "owner", err)) return -1;
+    return status(s->set.set_permissions({owner->uid, owner->gid, owner->mode}), err);
+  });
+}
+
+int ipcx_sysvsem_last_pid(const ipcx_sysvsem* s, unsigned short index, ipcx_error* err) {
+  return guarded(err, "ipcx_sysvsem_last_pid", -1, [&] {
+    if (!need(s, "ipcx_sysvsem_last_pid", "the set", err)) return -1;
+    return value_or_minus_one(s->set.last_pid(index), err);
+  });
+}
+
+int ipcx_sysvsem_waiting_increase(const ipcx_sysvsem* s, unsigned short index, ipcx_error* err) {
+  return guarded(err, "ipcx_sysvsem_waiting_increase", -1, [&] {
+    if (!need(s, "ipcx_sysvsem_waiting_increase", "the set", err)) return -1;
+    return value_or_minus_one(s->set.waiting_for_increase(index), err);
+  });
+}
+
+int ipcx_sysvsem_waiting_zero(const ipcx_sysvsem* s, unsigned short index, ipcx_error* err) {
+  return guarded(err, "ipcx_sysvsem_waiting_zero", -1, [&] {
+    if (!need(s, "ipcx_sysvsem_waiting_zero", "the set", err)) return -1;
+    return value_or_minus_one(s->set.waiting_for_zero(index), err);
+  });
+}
 
 int ipcx_sysvsem_remove(ipcx_sysvsem* s, ipcx_error* err) {
   return guarded(err, "ipcx_sysvsem_remove", -1, [&] {

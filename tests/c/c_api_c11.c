@@ -19,49 +19,7 @@
 
 #include <ipcx/ipcx.h>
 
-static int failures;
-static ipcx_error err;
-
-#define CHECK(cond)                                                                                           \
-  do {                                                                                                        \
-    if (!(cond)) {                                                                                            \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed (last error: %s: %s)\n", __FILE__, __LINE__, #cond,            \
-              ipcx_errc_name(err.kind), err.message);                                                         \
-      ++failures;                                                                                             \
-    }                                                                                                         \
-  } while (0)
-
-/* In a child: exit with `code` unless cond holds. */
-#define REQUIRE_IN_CHILD(cond, code) \
-  do {                               \
-    if (!(cond)) _exit(code);        \
-  } while (0)
-
-/* The child's exit status, or 128 + the signal that ended it. */
-static int wait_child(pid_t pid) {
-  int st = 0;
-  if (waitpid(pid, &st, 0) != pid) return -1;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* A one-shot gate between parent and child: a pipe; the reader blocks until a byte comes. */
-typedef struct gate {
-  int fd[2];
-} gate;
-static void gate_open(gate* g) {
-  if (pipe(g->fd) != 0) abort();
-}
-static void gate_post(gate* g) {
-  if (write(g->fd[1], "x", 1) != 1) abort();
-}
-static int gate_wait(gate* g) {
-  char c;
-  return read(g->fd[0], &c, 1) == 1;
-}
-static void gate_close(gate* g) {
-  close(g->fd[0]);
-  close(g->fd[1]);
-}
+#include "c11_check.h"
 
 static void test_version(void) {
   int major = -1, minor = -1, patch = -1;

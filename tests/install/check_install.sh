@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Installs the build tree into a temporary prefix, then builds consumers against it as a
 # user would: CMake's find_package(ipcx), and pkg-config's ipcx.pc for a C++ program and for
-# a C11 program (tests/c/c_api_c11.c, every area of the C API) with gcc and clang-19. All
+# C11 programs (tests/c/c_api_c11.c, every area of the C API; c_api_objects_c11.c, the calls
+# below the Channel) with gcc and clang-19. All
 # must build and run, and agree on the one library that was built. A shared library is found
 # at run time through the rpath that docs/c-api.md tells users to pass (no LD_LIBRARY_PATH);
 # a static one links with `pkg-config --static` alone. (check_subproject.sh: ipcx as a
@@ -20,6 +21,10 @@ test -x "$prefix/bin/ipcx" || fail "no bin/ipcx"
 test -f "$prefix/include/ipcx/channel.hpp" || fail "no include/ipcx/channel.hpp"
 test -f "$prefix/include/ipcx/version.h" || fail "no include/ipcx/version.h (generated)"
 test -f "$prefix/share/man/man1/ipcx.1" || fail "no man page"
+# The C API's man pages: the overview, and a function's page that sources its header's.
+test -f "$prefix/share/man/man3/ipcx.3" || fail "no man3/ipcx.3"
+test "$(cat "$prefix/share/man/man3/ipcx_open.3")" = ".so man3/ipcx_channel.3" || fail "man3/ipcx_open.3 does not source ipcx_channel.3"
+test -f "$prefix/share/man/man3/ipcx_channel.3" || fail "no man3/ipcx_channel.3"
 test -f "$prefix/share/bash-completion/completions/ipcx" || fail "no bash completion"
 test -f "$prefix/share/zsh/site-functions/_ipcx" || fail "no zsh completion"
 test -f "$prefix/share/fish/vendor_completions.d/ipcx.fish" || fail "no fish completion"
@@ -70,14 +75,17 @@ c++ -std=c++23 "$src/tests/install/consumer/main.cpp" -o "$work/pc-consumer" $(p
 test "$(env -u LD_LIBRARY_PATH "$work/pc-consumer")" = "$want" || fail "pkg-config consumer"
 
 # C11, the command a C programmer types, with both compilers; then run it.
+c_tests="c_api_c11 c_api_objects_c11"
 for cc in gcc clang-19; do
   command -v "$cc" >/dev/null || fail "$cc not found"
-  # shellcheck disable=SC2046
-  "$cc" -std=c11 -Wall -Werror "$src/tests/c/c_api_c11.c" -o "$work/c-$cc" $(pkg-config "${pc_static[@]}" --cflags --libs ipcx) "$rpath"
-  env -u LD_LIBRARY_PATH "$work/c-$cc" >/dev/null || fail "C11 program built with $cc"
-  if [[ ${#pc_static[@]} -gt 0 ]] && ldd "$work/c-$cc" | grep -q libipcx; then
-    fail "the static link still needs libipcx.so"
-  fi
+  for t in $c_tests; do
+    # shellcheck disable=SC2046
+    "$cc" -std=c11 -Wall -Werror "$src/tests/c/$t.c" -o "$work/$t-$cc" $(pkg-config "${pc_static[@]}" --cflags --libs ipcx) "$rpath"
+    env -u LD_LIBRARY_PATH "$work/$t-$cc" >/dev/null || fail "$t built with $cc"
+    if [[ ${#pc_static[@]} -gt 0 ]] && ldd "$work/$t-$cc" | grep -q libipcx; then
+      fail "the static link of $t still needs libipcx.so"
+    fi
+  done
 done
 
 echo "install: ok"

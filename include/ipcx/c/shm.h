@@ -19,8 +19,10 @@
 #include <stddef.h>
 #include <sys/ipc.h> /* key_t, IPC_PRIVATE */
 #include <sys/types.h>
+#include <time.h>
 
 #include "ipcx/c/error.h"
+#include "ipcx/c/sysv.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,6 +35,15 @@ void* ipcx_mapping_data(const ipcx_mapping* m);
 size_t ipcx_mapping_size(const ipcx_mapping* m);
 /* munmap or shmdt, and frees the handle. NULL is a no-op. */
 void ipcx_unmap(ipcx_mapping* m);
+/* mlock: keeps the region's pages resident, so the data path takes no page fault.
+ * RLIMIT_MEMLOCK bounds it (ulimit -l), and the error says so. munmap unlocks. */
+int ipcx_mapping_lock(const ipcx_mapping* m, ipcx_error* err);
+/* msync, waiting for the write (wait != 0, MS_SYNC) or not (MS_ASYNC). Shared memory on
+ * tmpfs is coherent between processes without it; it matters for a mapped file. */
+int ipcx_mapping_sync(const ipcx_mapping* m, int wait, ipcx_error* err);
+/* mprotect(PROT_READ) of the whole region: a write through it faults (SIGSEGV) from now on,
+ * and it cannot be made writable again through this handle. */
+int ipcx_mapping_protect_read_only(ipcx_mapping* m, ipcx_error* err);
 
 /* POSIX shared memory, a name like "/orders" (a file in /dev/shm). */
 typedef struct ipcx_shm ipcx_shm;
@@ -62,6 +73,14 @@ key_t ipcx_ftok(const char* path, int proj_id, ipcx_error* err);
  * segment (pass its id to a child). Kernel limits (kernel.shmmax, shmall, shmmni) are named
  * in the error. */
 ipcx_sysvshm* ipcx_sysvshm_create(key_t key, size_t size, unsigned mode, ipcx_error* err);
+/* ipcx_sysvshm_create with shmget's other flags. */
+#define IPCX_SHM_HUGETLB 0x1   /* SHM_HUGETLB: huge pages (vm.nr_hugepages reserved, and the
+                                * caller in vm.hugetlb_shm_group or CAP_IPC_LOCK) */
+#define IPCX_SHM_NORESERVE 0x2 /* SHM_NORESERVE: no swap reserved (a touch may then fail) */
+/* huge_page_shift: with IPCX_SHM_HUGETLB, log2 of the page size (21: 2 MiB, 30: 1 GiB), 0 for
+ * the default size; the segment's size is then a multiple of it. */
+ipcx_sysvshm* ipcx_sysvshm_create_ex(key_t key, size_t size, unsigned mode, unsigned flags, unsigned huge_page_shift,
+                                     ipcx_error* err);
 /* An existing segment, by key or by id. */
 ipcx_sysvshm* ipcx_sysvshm_open(key_t key, ipcx_error* err);
 ipcx_sysvshm* ipcx_sysvshm_open_id(int id, ipcx_error* err);
@@ -71,6 +90,23 @@ int ipcx_sysvshm_id(const ipcx_sysvshm* s);
 size_t ipcx_sysvshm_size(const ipcx_sysvshm* s);
 /* How many attachments the segment has now (shm_nattch; racy). Returns it, or -1. */
 long ipcx_sysvshm_attached(const ipcx_sysvshm* s, ipcx_error* err);
+/* shmctl(IPC_STAT): struct shmid_ds. */
+typedef struct ipcx_sysvshm_info {
+  key_t key;              /* IPC_PRIVATE (0) once removed */
+  size_t size;
+  uid_t uid, cuid;        /* owner, creator */
+  gid_t gid, cgid;
+  unsigned mode;          /* permission bits */
+  unsigned long attached; /* shm_nattch */
+  pid_t creator_pid;      /* shm_cpid */
+  pid_t last_pid;         /* shm_lpid: the last shmat or shmdt */
+  time_t attach_time, detach_time, change_time; /* shm_atime, shm_dtime, shm_ctime (0: never) */
+  int removed;            /* SHM_DEST: removed, waiting for the last detach */
+  int locked;             /* SHM_LOCKED */
+} ipcx_sysvshm_info;
+int ipcx_sysvshm_stat(const ipcx_sysvshm* s, ipcx_sysvshm_info* info, ipcx_error* err);
+/* shmctl(IPC_SET): owner and mode. EPERM unless the caller owns or created it. */
+int ipcx_sysvshm_set(ipcx_sysvshm* s, const ipcx_sysv_owner* owner, ipcx_error* err);
 /* IPC_RMID now: the key goes at once, the memory with the last detach. */
 int ipcx_sysvshm_remove(ipcx_sysvshm* s, ipcx_error* err);
 void ipcx_sysvshm_keep(ipcx_sysvshm* s);

@@ -20,8 +20,10 @@
 #include <stdint.h>
 #include <sys/ipc.h> /* key_t, IPC_PRIVATE */
 #include <sys/types.h>
+#include <time.h>
 
 #include "ipcx/c/error.h"
+#include "ipcx/c/sysv.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -128,8 +130,30 @@ int ipcx_sysvsem_op(ipcx_sysvsem* s, const ipcx_semop* ops, size_t nops, long ti
 /* GETVAL, or -1. */
 int ipcx_sysvsem_value(const ipcx_sysvsem* s, unsigned short index, ipcx_error* err);
 int ipcx_sysvsem_set_value(ipcx_sysvsem* s, unsigned short index, int value, ipcx_error* err);
+/* GETALL into values[0..n) (n at least the set's count): returns the count, or -1. SETALL
+ * from exactly count values (IPCX_INVALID_ARGUMENT otherwise): returns 0 or -1. */
+int ipcx_sysvsem_values(const ipcx_sysvsem* s, unsigned short* values, size_t n, ipcx_error* err);
+int ipcx_sysvsem_set_values(ipcx_sysvsem* s, const unsigned short* values, size_t n, ipcx_error* err);
 int ipcx_sysvsem_id(const ipcx_sysvsem* s);
 size_t ipcx_sysvsem_count(const ipcx_sysvsem* s);
+/* semctl(IPC_STAT): struct semid_ds. */
+typedef struct ipcx_sysvsem_info {
+  key_t key;
+  size_t count;           /* semaphores in the set */
+  uid_t uid, cuid;        /* owner, creator */
+  gid_t gid, cgid;
+  unsigned mode;          /* permission bits */
+  time_t last_op_time;    /* sem_otime: the last semop (0: never) */
+  time_t change_time;     /* sem_ctime */
+} ipcx_sysvsem_info;
+int ipcx_sysvsem_stat(const ipcx_sysvsem* s, ipcx_sysvsem_info* info, ipcx_error* err);
+/* semctl(IPC_SET): owner and mode. EPERM unless the caller owns or created it. */
+int ipcx_sysvsem_set(ipcx_sysvsem* s, const ipcx_sysv_owner* owner, ipcx_error* err);
+/* Per semaphore: GETPID (the process of the last operation), GETNCNT (processes waiting for
+ * it to grow) and GETZCNT (waiting for zero). Each returns it, or -1. */
+int ipcx_sysvsem_last_pid(const ipcx_sysvsem* s, unsigned short index, ipcx_error* err);
+int ipcx_sysvsem_waiting_increase(const ipcx_sysvsem* s, unsigned short index, ipcx_error* err);
+int ipcx_sysvsem_waiting_zero(const ipcx_sysvsem* s, unsigned short index, ipcx_error* err);
 int ipcx_sysvsem_remove(ipcx_sysvsem* s, ipcx_error* err);
 void ipcx_sysvsem_keep(ipcx_sysvsem* s);
 void ipcx_sysvsem_close(ipcx_sysvsem* s);
