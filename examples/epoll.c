@@ -5,7 +5,10 @@
  * receive with timeout 0 then takes what is there (it may find nothing: IPCX_WOULD_BLOCK
  * is normal, try again at the next wake). System V queues have no descriptor (-1).
  * A forked child sends one message on each of a FIFO, a POSIX queue and a Unix datagram
- * socket; the parent's loop handles them as they come.
+ * socket; the parent's loop handles them as they come. The child is forked before any
+ * channel exists (a POSIX queue's readiness uses a helper thread, and a child forked from a
+ * threaded parent may only call async-signal-safe functions); it starts when the parent's
+ * pipe says every receiving end is bound.
  *   $ ./example_c_epoll
  *   fifo: "via fifo"; posixmq: "via posixmq"; unixgram: "via unixgram"   (any order) */
 #define _POSIX_C_SOURCE 200809L
@@ -27,18 +30,14 @@ int main(void) {
   snprintf(urls[0], sizeof urls[0], "fifo:///tmp/ipcx-example-epoll-%d?remove=1", pid_self);
   snprintf(urls[1], sizeof urls[1], "posixmq:///ipcx-example-epoll-%d?unlink=1", pid_self);
   snprintf(urls[2], sizeof urls[2], "unixgram:@ipcx-example-epoll-%d", pid_self);
-  ipcx_channel* ch[kChannels];
-  int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) return perror("epoll_create1"), 1;
-  for (int i = 0; i < kChannels; ++i) {
-    ch[i] = ipcx_bind(urls[i], &err); /* the receiving end of each, before the fork */
-    if (!ch[i]) return fprintf(stderr, "%s\n", err.message), 1;
-    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, ipcx_pollable_fd(ch[i]), &ev) != 0) return perror("epoll_ctl"), 1;
-  }
-
+  int ready[2];
+  if (pipe(ready) != 0) return perror("pipe"), 1;
   pid_t pid = fork();
+  if (pid < 0) return perror("fork"), 1;
   if (pid == 0) {
+    char go = 0;
+    close(ready[1]);
+    if (read(ready[0], &go, 1) != 1) _exit(1); /* the parent closed without binding */
     for (int i = kChannels - 1; i >= 0; --i) {
       char text[32];
       int n = snprintf(text, sizeof text, "via %s", names[i]);
@@ -48,6 +47,19 @@ int main(void) {
     }
     _exit(0);
   }
+  close(ready[0]);
+  ipcx_channel* ch[kChannels];
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return perror("epoll_create1"), 1;
+  for (int i = 0; i < kChannels; ++i) {
+    ch[i] = ipcx_bind(urls[i], &err); /* the receiving end of each, before the child sends */
+    if (!ch[i]) return fprintf(stderr, "%s\n", err.message), 1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, ipcx_pollable_fd(ch[i]), &ev) != 0) return perror("epoll_ctl"), 1;
+  }
+
+  if (write(ready[1], "g", 1) != 1) return perror("write"), 1;
+  close(ready[1]);
   int got = 0, seen[kChannels] = {0};
   while (got < kChannels) {
     struct epoll_event evs[kChannels];

@@ -24,7 +24,7 @@ case "$variant" in
     build=build-tsan
     cmake_args+=(-DCMAKE_CXX_COMPILER=clang++-19 -DCMAKE_C_COMPILER=clang-19 -DIPCX_SANITIZE=thread
                  -DIPCX_BUILD_BENCH=OFF)
-    export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ;;
+    export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/sanitizers/tsan.supp ;;
   *) echo "usage: scripts/test.sh [--asan|--tsan]" >&2; exit 2 ;;
 esac
 
