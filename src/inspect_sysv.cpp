@@ -141,7 +141,7 @@ void list_sysv_shm(std::vector<Object>& out, std::vector<std::string>& notes) {
     add_time(o, "attach", r.num("atime"));
     add_time(o, "detach", r.num("dtime"));
     add_time(o, "change", r.num("ctime"));
-    if (auto rss = r.num("rss")) o.details.emplace_back("resident", fmt::format("{} bytes", *rss));
+    if (auto rss = r.num("rss")) o.details.emplace_back("resident_bytes", std::to_string(*rss));
     out.push_back(std::move(o));
   }
 }

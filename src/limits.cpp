@@ -199,6 +199,7 @@ Finding sysctl_check(std::string name, const std::optional<std::uint64_t>& v, st
     return f;
   }
   f.value = is_bytes || *v >= (1ULL << 62) ? fmt::format("{} ({})", *v, bytes(*v)) : std::to_string(*v);
+  f.numbers.emplace_back(is_bytes ? "bytes" : "count", *v);
   if (*v < floor) {
     f.verdict = Verdict::warn;
     f.detail = fmt::format("{}; below {} ({}): {}", meaning, floor, is_bytes ? bytes(floor) : "the usual default",
@@ -265,11 +266,14 @@ std::vector<Finding> diagnose(const Limits& l) {
     f.name = "/dev/shm";
     if (!l.dev_shm_mounted) {
       f.value = "not mounted";
+      f.flags.emplace_back("mounted", false);
       f.verdict = Verdict::fail;
       f.detail = "shm_open, sem_open and shm:// rings fail: POSIX shared memory lives in this tmpfs";
       f.fix = "mount -t tmpfs -o mode=1777,size=1g tmpfs /dev/shm";
     } else {
       f.value = fmt::format("{} ({} free)", bytes(l.dev_shm_size), bytes(l.dev_shm_free));
+      f.flags.emplace_back("mounted", true);
+      f.numbers = {{"size_bytes", l.dev_shm_size}, {"free_bytes", l.dev_shm_free}};
       f.detail = "holds POSIX shared memory, POSIX semaphores and shm:// rings";
       if (l.dev_shm_size > 0 && l.dev_shm_size < 256 * MiB) {
         f.verdict = Verdict::warn;
@@ -289,6 +293,7 @@ std::vector<Finding> diagnose(const Limits& l) {
   {
     Finding f;
     f.name = "/dev/mqueue";
+    f.flags.emplace_back("mounted", l.mqueue_mounted);
     if (l.mqueue_mounted) {
       f.value = "mounted";
       f.detail = "POSIX message queues can be listed (ipcx ls, ls /dev/mqueue)";
@@ -324,6 +329,7 @@ std::vector<Finding> diagnose(const Limits& l) {
                           fmt::format("System V shared memory on the host, in pages of {} bytes{}", l.page_size,
                                       shmall_bytes ? fmt::format(" ({})", bytes(*shmall_bytes)) : ""),
                           "shmget fails with ENOSPC");
+    if (shmall_bytes) f.numbers = {{"pages", *l.shmall}, {"bytes", *shmall_bytes}};
     out.push_back(std::move(f));
   }
   out.push_back(sysctl_check("kernel.shmmni", l.shmmni, 4096, 4096, "System V segments on the host",
@@ -332,6 +338,7 @@ std::vector<Finding> diagnose(const Limits& l) {
     Finding f;
     f.name = "kernel.shm_rmid_forced";
     f.value = std::to_string(*l.shm_rmid_forced);
+    f.numbers.emplace_back("count", *l.shm_rmid_forced);
     if (*l.shm_rmid_forced != 0) {
       f.verdict = Verdict::warn;
       f.detail = "System V segments are destroyed when their last process detaches (or their creator exits "
@@ -351,6 +358,7 @@ std::vector<Finding> diagnose(const Limits& l) {
       f.detail = "/proc/sys/kernel/sem is missing: the kernel may lack System V IPC";
     } else {
       f.value = fmt::format("{} {} {} {}", *l.semmsl, *l.semmns, *l.semopm, *l.semmni);
+      f.numbers = {{"semmsl", *l.semmsl}, {"semmns", *l.semmns}, {"semopm", *l.semopm}, {"semmni", *l.semmni}};
       f.detail = "SEMMSL (semaphores per set), SEMMNS (on the host), SEMOPM (operations per semop), SEMMNI (sets)";
       std::vector<std::string> low;
       if (*l.semmsl < 250) low.push_back(fmt::format("SEMMSL {} < 250", *l.semmsl));
@@ -371,6 +379,7 @@ std::vector<Finding> diagnose(const Limits& l) {
     Finding f;
     f.name = "RLIMIT_MSGQUEUE";
     f.value = fmt::format("{} (hard {})", bytes(l.rlimit_msgqueue.soft), bytes(l.rlimit_msgqueue.hard));
+    f.numbers = {{"soft_bytes", l.rlimit_msgqueue.soft}, {"hard_bytes", l.rlimit_msgqueue.hard}};
     f.detail = "bytes all of this user's POSIX queues may reserve (each: mq_maxmsg x mq_msgsize plus overhead)";
     if (l.rlimit_msgqueue.soft < 819200) {
       f.verdict = Verdict::warn;
@@ -383,6 +392,7 @@ std::vector<Finding> diagnose(const Limits& l) {
     Finding f;
     f.name = "RLIMIT_MEMLOCK";
     f.value = fmt::format("{} (hard {})", bytes(l.rlimit_memlock.soft), bytes(l.rlimit_memlock.hard));
+    f.numbers = {{"soft_bytes", l.rlimit_memlock.soft}, {"hard_bytes", l.rlimit_memlock.hard}};
     f.detail = "memory this process may lock (mlock, MAP_LOCKED, SHM_LOCK, huge-page segments)";
     if (l.rlimit_memlock.soft < 8 * MiB) {
       f.verdict = Verdict::warn;
@@ -394,11 +404,13 @@ std::vector<Finding> diagnose(const Limits& l) {
   {
     Finding f;
     f.name = "systemd-logind RemoveIPC";
+    f.flags.emplace_back("logind", l.logind_present);
     if (!l.logind_present) {
       f.value = "no logind";
       f.detail = "systemd-logind is not installed: nothing removes IPC objects at logout";
     } else {
       bool on = l.remove_ipc.value_or(true);
+      f.flags.emplace_back("remove_ipc", on);
       f.value = l.remove_ipc ? fmt::format("{} ({})", on ? "yes" : "no", l.remove_ipc_source) : "yes (default)";
       if (on) {
         f.verdict = Verdict::warn;

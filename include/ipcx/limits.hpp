@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ipcx/error.hpp"
@@ -66,6 +67,11 @@ struct Finding {
   Verdict verdict = Verdict::ok;
   std::string detail;   // what it means for a program
   std::string fix;      // the command or setting that changes it (empty when ok)
+  // `value` for programs: each quantity as a number under a key that names its unit
+  // ("count", "bytes", "free_bytes", "pages", "soft_bytes", …), each yes/no as a flag
+  // ("mounted", "remove_ipc"). Empty when nothing could be read.
+  std::vector<std::pair<std::string, std::uint64_t>> numbers;
+  std::vector<std::pair<std::string, bool>> flags;
 };
 
 std::vector<Finding> diagnose(const Limits& l);

@@ -39,4 +39,10 @@ Result<void> kill(pid_t pid, int sig) {
   return {};
 }
 
+Result<struct sigaction> sigaction(int sig, const struct sigaction& action) {
+  struct sigaction old {};
+  if (::sigaction(sig, &action, &old) != 0) return fail_errno("sigaction", errno, std::to_string(sig));
+  return old;
+}
+
 }  // namespace ipcx::sys

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Thin wrappers over the calls about the calling process itself (its resource limits, its
-// capabilities and its signal mask) and over kill, which signals another. One function per call, the call's own name, a Result
+// capabilities, its signal mask and its signal handlers) and over kill, which signals another. One function per call, the call's own name, a Result
 // instead of -1/errno. None of them sleeps, so none returns EINTR.
 #pragma once
 
@@ -22,5 +22,8 @@ Result<sigset_t> pthread_sigmask(int how, const sigset_t& set);
 // kill(2): sends `sig` to `pid`; signal 0 only asks whether the process exists and may be
 // signalled (ESRCH: none; EPERM: it exists, owned by another user). No EINTR.
 Result<void> kill(pid_t pid, int sig);
+
+// sigaction(2): installs `action` for `sig` and returns the one it replaced. No EINTR.
+Result<struct sigaction> sigaction(int sig, const struct sigaction& action);
 
 }  // namespace ipcx::sys

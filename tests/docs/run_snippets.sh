@@ -19,8 +19,11 @@ trap 'exit 143' TERM INT  # so that the EXIT trap cleans up
 export PATH="$build/bin:$PATH"
 failed=0 ran=0
 
-# The link line for a program using the library as built (static or shared).
-link=("$library" -lfmt -lrt -pthread "-Wl,-rpath,$(dirname "$library")")
+# The link line for a program using the library as built (static or shared): what a static
+# libipcx.a needs is the build's ipcx.pc Libs.private (fmt, and nats/zmq when built in), so
+# the list is kept in one place; for a shared library the extra names are harmless.
+read -ra private <<< "$(sed -n 's/^Libs.private: //p' "$build/ipcx.pc")"
+link=("$library" "${private[@]}" -pthread "-Wl,-rpath,$(dirname "$library")")
 
 run_block() {  # file line lang body-file
   local file=$1 line=$2 lang=$3 body=$4 n=$5

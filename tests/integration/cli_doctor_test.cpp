@@ -72,16 +72,29 @@ TEST_F(CliDoctor, ReportsALoweredLimitWithAFix) {
   auto mq = finding(all, "fs.mqueue.msg_max");
   EXPECT_EQ(mq["verdict"], "warn");
   EXPECT_EQ(mq["value"], "5");
+  // The same as a number, its unit in the key.
+  ASSERT_TRUE(mq["values"]["count"].is_number_unsigned()) << mq.dump();
+  EXPECT_EQ(mq["values"]["count"], 5);
+  EXPECT_EQ(finding(all, "fs.mqueue.msgsize_max")["values"]["bytes"], 8192);
+  EXPECT_EQ(finding(all, "kernel.shmmax")["values"]["bytes"], 18446744073692774399ULL);
+  EXPECT_EQ(finding(all, "kernel.shmall")["values"]["pages"], 18446744073692774399ULL);
+  auto sem = finding(all, "kernel.sem")["values"];
+  EXPECT_EQ(sem, (nlohmann::json{{"semmsl", 32000}, {"semmns", 1024000000}, {"semopm", 500}, {"semmni", 32000}}));
   EXPECT_NE(mq["fix"].get<std::string>().find("sysctl -w fs.mqueue.msg_max="), std::string::npos);
   auto shm = finding(all, "/dev/shm");
   EXPECT_EQ(shm["verdict"], "warn");
   EXPECT_TRUE(shm["value"].get<std::string>().starts_with("64 MiB")) << shm.dump();
+  EXPECT_EQ(shm["values"]["mounted"], true) << shm.dump();
+  EXPECT_EQ(shm["values"]["size_bytes"], 64ULL << 20) << shm.dump();
+  EXPECT_TRUE(shm["values"]["free_bytes"].is_number_unsigned()) << shm.dump();
+  EXPECT_EQ(finding(all, "/dev/mqueue")["values"]["mounted"], false);
   EXPECT_NE(shm["fix"].get<std::string>().find("--shm-size"), std::string::npos);
   EXPECT_EQ(finding(all, "/dev/mqueue")["verdict"], "warn");
   EXPECT_NE(finding(all, "/dev/mqueue")["fix"].get<std::string>().find("mount -t mqueue"), std::string::npos);
   auto logind = finding(all, "systemd-logind RemoveIPC");
   EXPECT_EQ(logind["verdict"], "ok");
   EXPECT_NE(logind["value"].get<std::string>().find("ipc.conf"), std::string::npos) << logind.dump();
+  EXPECT_EQ(logind["values"], (nlohmann::json{{"logind", true}, {"remove_ipc", false}})) << logind.dump();
   for (const char* name : {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.shmmax", "kernel.shmall",
                            "kernel.shmmni", "kernel.sem", "fs.mqueue.queues_max"}) {
     EXPECT_EQ(finding(all, name)["verdict"], "ok") << name;
@@ -139,6 +152,8 @@ TEST_F(CliDoctor, RealHostAndALoweredRlimit) {
   auto mq = finding(lowered, "RLIMIT_MSGQUEUE");
   EXPECT_EQ(mq["verdict"], "warn");
   EXPECT_TRUE(mq["value"].get<std::string>().starts_with("4 KiB")) << mq.dump();
+  EXPECT_EQ(mq["values"]["soft_bytes"], 4096) << mq.dump();
+  EXPECT_EQ(finding(lowered, "RLIMIT_MEMLOCK")["values"]["soft_bytes"], 65536);
   EXPECT_NE(mq["fix"].get<std::string>().find("ulimit -q"), std::string::npos);
   EXPECT_EQ(finding(lowered, "RLIMIT_MEMLOCK")["verdict"], "warn");
 }

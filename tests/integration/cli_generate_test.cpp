@@ -122,6 +122,32 @@ TEST_F(CliGenerated, BashCompletionOffersNothingThatExitsTwo) {
   }
 }
 
+// An option is not offered where the command would refuse it: after one it excludes
+// (bridge's -u and -U), or a second time when it takes one value (-t). Every scheme a
+// channel takes is offered, the engines' included.
+TEST_F(CliGenerated, BashCompletionFollowsWhatTheLineAlreadyHas) {
+  // The premise: these lines are usage errors.
+  EXPECT_EQ(ipcx("bridge -u -U fifo:///nonexistent/a fifo:///nonexistent/b").status, 2);
+  EXPECT_EQ(ipcx("recv fifo:///nonexistent/a -t 1 -t 2").status, 2);
+
+  std::string bridge = complete("ipcx bridge -");
+  EXPECT_NE(bridge.find("-U\n"), std::string::npos) << bridge;
+  EXPECT_NE(bridge.find("-u\n"), std::string::npos) << bridge;
+  std::string after_u = complete("ipcx bridge -u -");
+  EXPECT_EQ(after_u.find("-U\n"), std::string::npos) << after_u;
+  EXPECT_NE(after_u.find("--json\n"), std::string::npos) << after_u;
+  std::string after_upper = complete("ipcx bridge fifo:///a -U posixmq:///b -");
+  EXPECT_EQ(after_upper.find("-u\n"), std::string::npos) << after_upper;
+
+  std::string recv = complete("ipcx recv fifo:///a --timeout 1 -");
+  EXPECT_EQ(recv.find("-t\n"), std::string::npos) << recv;
+  EXPECT_EQ(recv.find("--timeout\n"), std::string::npos) << recv;
+  EXPECT_NE(recv.find("--count\n"), std::string::npos) << recv;
+
+  EXPECT_EQ(complete("ipcx send zmq"), "zmq+tcp://\nzmq+ipc://\n");
+  EXPECT_EQ(complete("ipcx recv na"), "nats://\n");
+}
+
 // zsh and fish completions are installed beside bash's, generated from the same tables,
 // and each shell accepts its script where the shell is installed.
 TEST_F(CliGenerated, ZshAndFishCompletionsAreInstalledAndParse) {
@@ -137,6 +163,7 @@ TEST_F(CliGenerated, ZshAndFishCompletionsAreInstalledAndParse) {
   }
   EXPECT_NE(fs.find("-l timeout"), std::string::npos);
   EXPECT_NE(zs.find("--timeout["), std::string::npos);
+  EXPECT_NE(zs.find("'(-U)-u["), std::string::npos) << "zsh: -u excludes -U";
   if (shell("command -v zsh").status == 0) {
     auto r = shell("zsh -n " + sh_quote(zsh));
     EXPECT_EQ(r.status, 0) << r.err;
@@ -160,6 +187,12 @@ TEST_F(CliGenerated, ZshAndFishCompletionsAreInstalledAndParse) {
     EXPECT_NE(c.out.find("ls\t"), std::string::npos) << c.out;
     EXPECT_NE(c.out.find("unixpacket://"), std::string::npos) << c.out;
     EXPECT_EQ(c.out.find("posixmq://"), std::string::npos) << c.out;
+    // Nor bridge's -U after -u.
+    auto u = shell(fmt::format("fish -N -c {}", sh_quote(fmt::format("source {}; complete -C 'ipcx bridge -u -'",
+                                                                      sh_quote(fish)))));
+    EXPECT_EQ(u.status, 0) << u.err;
+    EXPECT_NE(u.out.find("--json"), std::string::npos) << u.out;
+    EXPECT_EQ(u.out.find("-U\t"), std::string::npos) << u.out;
   }
 }
 

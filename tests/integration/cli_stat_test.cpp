@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "cli_support.hpp"
+#include "ipcx/channel.hpp"
+#include "ipcx/ring.hpp"
 
 namespace ipcx::test {
 namespace {
@@ -49,6 +51,9 @@ TEST_F(CliStat, SegmentsAndSemaphoresByUrlWhoeverMadeThem) {
   EXPECT_EQ(j["size"], 4096);
   EXPECT_EQ(j["attached"], 1);
   EXPECT_TRUE(j["limits"].contains("kernel.shmmax")) << j.dump();
+  // Limits are numbers, not the table's text.
+  EXPECT_TRUE(j["limits"]["kernel.shmmax"].is_number_unsigned()) << j.dump();
+  EXPECT_TRUE(j["limits"]["kernel.shmall"].is_number_unsigned()) << j.dump();
   // A bare key or id, as ipcs prints them, names the same segment. Ids are numbered per
   // kind, so a bare id may also name a semaphore set or a queue: then it is a usage error
   // that lists each object it names.
@@ -102,6 +107,8 @@ TEST_F(CliStat, QueuesFifosAndSockets) {
   EXPECT_EQ(m["depth"], 1);
   EXPECT_EQ(m["size"], 6);
   EXPECT_TRUE(m["limits"].contains("kernel.msgmax")) << m.dump();
+  EXPECT_TRUE(m["limits"]["kernel.msgmax"].is_number_unsigned()) << m.dump();
+  EXPECT_EQ(m["limits"]["msg_qbytes"], m["max_message"]) << m.dump();
 
   if (PlainObjects::mqueue_mounted() || ::geteuid() == 0) {
     auto pmq = ipcx("stat posixmq://" + objs.mq_name);
@@ -116,6 +123,7 @@ TEST_F(CliStat, QueuesFifosAndSockets) {
   EXPECT_EQ(s["socket_state"], "listening");
   EXPECT_EQ(s["state"], "in-use");
   EXPECT_EQ(s["processes"][0]["pid"], child.pid());
+  EXPECT_TRUE(s["details"]["inode"].is_number_unsigned()) << s.dump();
   auto abs = ipcx("stat " + objs.abstract_url());
   ASSERT_EQ(abs.status, 0) << abs.err;
   EXPECT_EQ(field(abs.out, "socket"), "seqpacket, listening");
@@ -169,6 +177,37 @@ TEST_F(CliStat, ErrorsSayWhatAndWhy) {
   auto none = ipcx("stat");
   EXPECT_EQ(none.status, 2);
   EXPECT_NE(none.err.find("TARGET"), std::string::npos) << none.err;
+}
+
+// A ring's details in --json: counts and sizes are numbers (the unit in the key), facts in
+// words are text; the table keeps its text.
+TEST_F(CliStat, RingDetailsAreNumbersInJson) {
+  const std::string name = unique_name("statring");
+  auto rx = Channel::bind("shm://" + name + "?pattern=mpsc&capacity=4k&slots=3");
+  ASSERT_TRUE(rx) << rx.error().message();
+  auto tx = Channel::open("shm://" + name);
+  ASSERT_TRUE(tx) << tx.error().message();
+  ASSERT_TRUE(tx->send(as_bytes("hello"), Deadline::never()));
+
+  auto r = ipcx("stat --json shm://" + name);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = json_of(r);
+  const auto& d = j["details"];
+  EXPECT_EQ(d["pattern"], "mpsc") << j.dump();
+  EXPECT_EQ(d["slots"], 3) << j.dump();
+  EXPECT_EQ(d["sides_attached"], 2) << j.dump();
+  ASSERT_TRUE(d["queued_bytes"].is_number_unsigned()) << j.dump();
+  EXPECT_GE(d["queued_bytes"].get<std::uint64_t>(), 5u) << j.dump();
+  EXPECT_TRUE(j["limits"]["/dev/shm size_bytes"].is_number_unsigned()) << j.dump();
+  EXPECT_TRUE(j["limits"]["/dev/shm free_bytes"].is_number_unsigned()) << j.dump();
+
+  auto t = ipcx("stat shm://" + name);
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_EQ(field(t.out, "slots"), "3") << t.out;
+  // A ring stays for the next consumer once its sides are gone; take the name away.
+  *tx = Channel();
+  *rx = Channel();
+  EXPECT_TRUE(remove_ring(name)) << "the ring was there to remove";
 }
 
 }  // namespace

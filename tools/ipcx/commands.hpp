@@ -20,6 +20,9 @@ void add_ls(CLI::App& app, int& rc);
 void add_stat(CLI::App& app, int& rc);
 void add_rm(CLI::App& app, int& rc);
 void add_doctor(CLI::App& app, int& rc);
+void add_hz(CLI::App& app, int& rc);
+void add_record(CLI::App& app, int& rc);
+void add_replay(CLI::App& app, int& rc);
 // Hidden: `ipcx completion bash` and `ipcx man` print what is generated from the app itself.
 void add_generators(CLI::App& app, int& rc);
 void add_bench(CLI::App& app, int& rc);

@@ -44,8 +44,13 @@ void add_doctor(CLI::App& app, int& rc) {
       auto arr = Json::array();
       for (const auto& f : findings) {
         if (o->quiet && f.verdict == limits::Verdict::ok) continue;
+        // "value" is the text the table prints; "values" the same as numbers and flags.
+        Json values = Json::object();
+        for (const auto& [k, v] : f.flags) values[k] = v;
+        for (const auto& [k, v] : f.numbers) values[k] = v;
         arr.push_back({{"name", f.name},
                        {"value", f.value},
+                       {"values", std::move(values)},
                        {"verdict", std::string(limits::to_string(f.verdict))},
                        {"detail", f.detail},
                        {"fix", f.fix}});

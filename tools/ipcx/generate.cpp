@@ -68,7 +68,8 @@ std::string usage(const CLI::App& cmd) {
 
 // What a URL positional may be, as its command takes it: offering a scheme the command
 // refuses would only lead to exit 2.
-const char* kChannelSchemes = "shm:// unix:// unixgram:// unixpacket:// tcp:// udp:// fifo:// posixmq:// sysvmq://";
+const char* kChannelSchemes =
+    "shm:// unix:// unixgram:// unixpacket:// tcp:// udp:// fifo:// posixmq:// sysvmq:// nats:// zmq+tcp:// zmq+ipc://";
 const char* kListenSchemes = "unix:// unixpacket:// tcp://";
 const char* kShells = "bash zsh fish";
 
@@ -80,11 +81,14 @@ struct CompletedOption {
   std::string description;
   bool valued = false;  // takes a value
   bool typed = false;   // the value is an object type (--type)
+  // What may not follow this option on the line (it would exit 2): the names of the options
+  // it excludes, and its own names when it may be given once only.
+  std::vector<std::string> excluded;
 };
 struct CompletedCommand {
   std::string name, description;
   std::vector<CompletedOption> options;
-  // One per positional: "url", "listen", "object", "shell" or "none"; `last_many` when the
+  // One per positional: "url", "listen", "object", "shell", "file" or "none"; `last_many` when the
   // last one repeats.
   std::vector<std::string> args;
   bool last_many = false;
@@ -95,6 +99,7 @@ std::string positional_completion(const std::string& cmd, const std::string& nam
   if (name.starts_with("URL")) return cmd == "listen" ? "listen" : "url";
   if (name == "TARGET") return "object";
   if (name == "SHELL") return "shell";
+  if (name == "FILE") return "file";
   return "none";
 }
 
@@ -110,6 +115,14 @@ std::vector<CompletedCommand> completion_model(const CLI::App& app) {
       co.description = o->get_description();
       co.valued = takes_value(o);
       co.typed = co.valued && o->get_type_name() == "TYPE";
+      // CLI11 records an exclusion on both options; a flag given twice is refused unless
+      // its policy takes the last one or counts.
+      for (const auto* x : o->get_excludes()) {
+        for (const auto& n : option_names(x)) co.excluded.push_back(n);
+      }
+      if (o->get_multi_option_policy() == CLI::MultiOptionPolicy::Throw && !many(o) && o->get_expected_max() <= 1) {
+        for (const auto& n : co.names) co.excluded.push_back(n);
+      }
       if (!co.names.empty()) cc.options.push_back(std::move(co));
     }
     for (const auto* p : visible_options(*c, true)) {
@@ -141,17 +154,22 @@ std::string bash_completion(const CLI::App& app) {
     std::string opts = "--help";
     std::string valued;
     std::string typed;  // options whose value is a TYPE
+    std::string excludes;  // "-u>-U": once -u is on the line, -U is not offered
     for (const auto& o : c.options) {
       for (const auto& n : o.names) {
         opts += " " + n;
         if (o.valued) valued += " " + n;
         if (o.typed) typed += " " + n;
+        std::string excluded;
+        for (const auto& x : o.excluded) excluded += (excluded.empty() ? "" : ",") + x;
+        if (!excluded.empty()) excludes += fmt::format(" {}>{}", n, excluded);
       }
     }
     std::string args;
     for (const auto& a : c.args) args += " " + a;
-    cases += fmt::format("    {})\n      opts=\"{}\"\n      valued=\"{}\"\n      typed=\"{}\"\n      args=\"{}\" ;;\n",
-                         c.name, opts, valued, typed, args.empty() ? "" : args.substr(1));
+    cases += fmt::format(
+        "    {})\n      opts=\"{}\"\n      valued=\"{}\"\n      typed=\"{}\"\n      excludes=\"{}\"\n      args=\"{}\" ;;\n",
+        c.name, opts, valued, typed, excludes.empty() ? "" : excludes.substr(1), args.empty() ? "" : args.substr(1));
   }
   if (!cmds.empty()) cmds.pop_back();
   return fmt::format(R"BASH(# bash completion for ipcx {version}
@@ -181,7 +199,7 @@ _ipcx() {{
     return
   fi
 
-  local opts="" valued="" typed="" args=""
+  local opts="" valued="" typed="" excludes="" args=""
   case $cmd in
 {cases}    *) return ;;
   esac
@@ -194,7 +212,21 @@ _ipcx() {{
     return
   fi
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    # Not what an option already on the line excludes (or itself, if it cannot repeat):
+    # the command would refuse it with exit 2.
+    local drop=" " w x o kept=""
+    for ((i = cmd_at + 1; i < cword; i++)); do
+      w=${{words[i]}}
+      [[ $w == -* ]] || continue
+      for x in $excludes; do
+        [[ ${{x%%>*}} == "$w" ]] && drop+="${{x#*>}} "
+      done
+    done
+    drop=${{drop//,/ }}
+    for o in $opts; do
+      [[ $drop == *" $o "* ]] || kept+=" $o"
+    done
+    COMPREPLY=($(compgen -W "$kept" -- "$cur"))
     return
   fi
 
@@ -215,7 +247,7 @@ _ipcx() {{
   case $kind in
     url|listen)
       case $cur in
-        fifo://*|unix://*|unixgram://*|unixpacket://*)
+        fifo://*|unix://*|unixgram://*|unixpacket://*|zmq+ipc://*)
           local scheme=${{cur%%://*}}
           local path=${{cur#*://}}
           COMPREPLY=($(compgen -f -- "$path" | sed "s|^|$scheme://|"))
@@ -228,6 +260,7 @@ _ipcx() {{
       ;;
     object) COMPREPLY=($(compgen -W "$(command ipcx ls -q 2>/dev/null)" -- "$cur")) ;;
     shell) COMPREPLY=($(compgen -W "{shells}" -- "$cur")) ;;
+    file) COMPREPLY=($(compgen -f -- "$cur")) ;;
   esac
   declare -F __ltrim_colon_completions >/dev/null && __ltrim_colon_completions "$cur"
 }}
@@ -264,8 +297,13 @@ std::string zsh_completion(const CLI::App& app) {
       std::string names;
       for (const auto& n : o.names) names += (names.empty() ? "" : " ") + n;
       std::string value = o.typed ? fmt::format(":TYPE:({})", type_words()) : o.valued ? ":VALUE: " : "";
+      // zsh offers an option once already; the list adds what it excludes.
+      std::string excluded = o.names.size() > 1 ? names : "";
+      for (const auto& x : o.excluded) {
+        if (std::find(o.names.begin(), o.names.end(), x) == o.names.end()) excluded += (excluded.empty() ? "" : " ") + x;
+      }
       for (const auto& n : o.names) {
-        std::string excl = o.names.size() > 1 ? fmt::format("({})", names) : "";
+        std::string excl = excluded.empty() ? "" : fmt::format("({})", excluded);
         specs += fmt::format(" \\\n        '{}{}[{}]{}'", excl, n, zsh_text(o.description), value);
       }
     }
@@ -283,7 +321,7 @@ std::string zsh_completion(const CLI::App& app) {
 
 _ipcx_url() {{
   case $PREFIX in
-    fifo://*|unix://*|unixgram://*|unixpacket://*) compset -P '*://'; _files ;;
+    fifo://*|unix://*|unixgram://*|unixpacket://*|zmq+ipc://*) compset -P '*://'; _files ;;
     *) compadd -S '' -- {schemes} ;;
   esac
 }}
@@ -299,6 +337,7 @@ _ipcx_object() {{
   compadd -a objects
 }}
 _ipcx_shell() {{ compadd -- {shells} }}
+_ipcx_file() {{ _files }}
 
 _ipcx() {{
   local -a commands
@@ -347,7 +386,15 @@ std::string fish_completion(const CLI::App& app) {
         names += n.starts_with("--") ? " -l " + n.substr(2) : " -s " + n.substr(1);
       }
       std::string value = o.typed ? fmt::format(" -x -a '{}'", type_words()) : o.valued ? " -x" : "";
-      lines += fmt::format("complete -c ipcx {}{}{} -d '{}'\n", when, names, value, fish_text(o.description));
+      // Not after an option it excludes, nor a second time when it cannot repeat.
+      std::string unless;
+      for (const auto& x : o.excluded) {
+        unless += x.starts_with("--") ? " -l " + x.substr(2) : " -s " + x.substr(1);
+      }
+      std::string cond = unless.empty() ? when
+                                        : fmt::format("-n '__fish_seen_subcommand_from {}; and not __fish_seen_argument{}'",
+                                                      c.name, unless);
+      lines += fmt::format("complete -c ipcx {}{}{} -d '{}'\n", cond, names, value, fish_text(o.description));
     }
     std::vector<std::string> kinds;
     for (const auto& a : c.args) {
@@ -362,9 +409,9 @@ std::string fish_completion(const CLI::App& app) {
 
 function __ipcx_paths_or --argument-names schemes
     set -l tok (commandline -ct)
-    if string match -qr '^(fifo|unix|unixgram|unixpacket)://' -- $tok
+    if string match -qr '^(fifo|unix|unixgram|unixpacket|zmq\\+ipc)://' -- $tok
         set -l scheme (string replace -r '://.*' '' -- $tok)
-        set -l path (string replace -r '^[a-z]+://' '' -- $tok)
+        set -l path (string replace -r '^[a-z+]+://' '' -- $tok)
         __fish_complete_path $path | string replace -r '^' "$scheme://"
     else
         string split ' ' -- $schemes
@@ -374,6 +421,7 @@ function __ipcx_url; __ipcx_paths_or '{schemes}'; end
 function __ipcx_listen; __ipcx_paths_or '{listen_schemes}'; end
 function __ipcx_object; command ipcx ls -q 2>/dev/null; end
 function __ipcx_shell; string split ' ' -- '{shells}'; end
+function __ipcx_file; __fish_complete_path (commandline -ct); end
 
 complete -c ipcx -f
 complete -c ipcx -n __fish_use_subcommand -s V -l version -d 'Print the version'

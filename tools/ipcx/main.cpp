@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   ipcx::cli::add_recv(app, rc);
   ipcx::cli::add_listen(app, rc);
   ipcx::cli::add_bridge(app, rc);
+  ipcx::cli::add_hz(app, rc);
+  ipcx::cli::add_record(app, rc);
+  ipcx::cli::add_replay(app, rc);
   ipcx::cli::add_ls(app, rc);
   ipcx::cli::add_stat(app, rc);
   ipcx::cli::add_rm(app, rc);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -175,6 +176,16 @@ std::string process_summary(const inspect::Object& o, std::size_t max) {
   return out.empty() ? "-" : out;
 }
 
+std::optional<std::uint64_t> whole_number(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 19 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+  std::uint64_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n;
+}
+
 Json to_json(const inspect::Object& o) {
   using json = Json;
   json j;
@@ -217,7 +228,14 @@ Json to_json(const inspect::Object& o) {
   j["times"] = std::move(times);
   if (!o.details.empty()) {
     json d = json::object();
-    for (const auto& [k, v] : o.details) d[k] = v;
+    for (const auto& [k, v] : o.details) {
+      // A count or size is a number (its unit in the key: "queued_bytes"); the rest is text.
+      if (auto n = whole_number(v)) {
+        d[k] = *n;
+      } else {
+        d[k] = v;
+      }
+    }
     j["details"] = std::move(d);
   }
   j["state"] = std::string(inspect::to_string(o.state));

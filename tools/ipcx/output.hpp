@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,11 @@ std::string use_summary(const inspect::Object& o);
 // Processes, compact: "123 creator, 124 attached, 99 last (gone)".
 std::string process_summary(const inspect::Object& o, std::size_t max = 4);
 
+// A decimal count as written in a detail ("42"), or nothing for any other text (no sign,
+// no leading zero, at most 19 digits so it fits).
+std::optional<std::uint64_t> whole_number(std::string_view s) noexcept;
+
+// The object for --json: counts, sizes, ids and times are numbers, the rest text.
 Json to_json(const inspect::Object& o);
 
 // Whether the bytes are well-formed UTF-8 (no overlongs, surrogates or code points past

@@ -32,13 +32,20 @@ std::string_view kind_title(inspect::Kind k) {
   return "?";
 }
 
-// The kernel limits that bound this object, as "name value" pairs.
-std::vector<std::pair<std::string, std::string>> limits_for(const inspect::Object& o) {
-  std::vector<std::pair<std::string, std::string>> out;
+// One kernel limit that bounds an object: the text the table prints, and the same as
+// numbers for --json (keyed by the limit's name; a name ending in _bytes says its unit).
+struct Limit {
+  std::string name, text;
+  std::vector<std::pair<std::string, std::uint64_t>> numbers;
+};
+
+// The kernel limits that bound this object.
+std::vector<Limit> limits_for(const inspect::Object& o) {
+  std::vector<Limit> out;
   auto l = limits::read_limits();
   if (!l) return out;
   auto add = [&](const char* name, const std::optional<std::uint64_t>& v, bool bytes) {
-    if (v) out.emplace_back(name, bytes ? fmt::format("{} ({})", *v, human_bytes(*v)) : std::to_string(*v));
+    if (v) out.push_back({name, bytes ? fmt::format("{} ({})", *v, human_bytes(*v)) : std::to_string(*v), {{name, *v}}});
   };
   using inspect::Kind;
   switch (o.kind) {
@@ -47,7 +54,9 @@ std::vector<std::pair<std::string, std::string>> limits_for(const inspect::Objec
       add("kernel.shmall", l->shmall, false);
       break;
     case Kind::sysv_msg:
-      if (o.max_message) out.emplace_back("msg_qbytes", fmt::format("{} (this queue's byte capacity)", *o.max_message));
+      if (o.max_message) {
+        out.push_back({"msg_qbytes", fmt::format("{} (this queue's byte capacity)", *o.max_message), {{"msg_qbytes", *o.max_message}}});
+      }
       add("kernel.msgmax", l->msgmax, true);
       add("kernel.msgmnb", l->msgmnb, true);
       break;
@@ -56,8 +65,8 @@ std::vector<std::pair<std::string, std::string>> limits_for(const inspect::Objec
       add("kernel.sem SEMOPM", l->semopm, false);
       break;
     case Kind::posix_mq:
-      if (o.capacity) out.emplace_back("mq_maxmsg", std::to_string(*o.capacity));
-      if (o.max_message) out.emplace_back("mq_msgsize", std::to_string(*o.max_message));
+      add("mq_maxmsg", o.capacity, false);
+      add("mq_msgsize", o.max_message, false);
       add("fs.mqueue.msg_max", l->mq_msg_max, false);
       add("fs.mqueue.msgsize_max", l->mq_msgsize_max, true);
       break;
@@ -65,7 +74,8 @@ std::vector<std::pair<std::string, std::string>> limits_for(const inspect::Objec
     case Kind::posix_sem:
     case Kind::ring:
       if (l->dev_shm_mounted) {
-        out.emplace_back("/dev/shm", fmt::format("{} ({} free)", human_bytes(l->dev_shm_size), human_bytes(l->dev_shm_free)));
+        out.push_back({"/dev/shm", fmt::format("{} ({} free)", human_bytes(l->dev_shm_size), human_bytes(l->dev_shm_free)),
+                       {{"/dev/shm size_bytes", l->dev_shm_size}, {"/dev/shm free_bytes", l->dev_shm_free}}});
       }
       break;
     case Kind::unix_socket:
@@ -121,8 +131,8 @@ void print_object(const inspect::Object& o) {
   }
   for (const auto& [k, v] : o.details) row(k, v);
   first = true;
-  for (const auto& [k, v] : limits_for(o)) {
-    row(first ? "limits" : "", fmt::format("{} {}", k, v));
+  for (const auto& lim : limits_for(o)) {
+    row(first ? "limits" : "", fmt::format("{} {}", lim.name, lim.text));
     first = false;
   }
   std::size_t w = 0;
@@ -175,7 +185,9 @@ void add_stat(CLI::App& app, int& rc) {
       if (o->json) {
         auto j = to_json(obj);
         auto lim = Json::object();
-        for (const auto& [k, v] : limits_for(obj)) lim[k] = v;
+        for (const auto& limit : limits_for(obj)) {
+          for (const auto& [k, v] : limit.numbers) lim[k] = v;
+        }
         j["limits"] = std::move(lim);
         arr.push_back(std::move(j));
       } else {
