@@ -87,4 +87,12 @@ bool has_cap_sys_resource() {
   return r && *r;
 }
 
+std::string nofile_limit_text() {
+  auto r = sys::getrlimit(RLIMIT_NOFILE);
+  const std::string n = !r                                  ? std::string("unreadable")
+                        : r->rlim_cur == RLIM64_INFINITY ? std::string("unlimited")
+                                                           : std::to_string(r->rlim_cur);
+  return fmt::format("RLIMIT_NOFILE = {}; raise it with `ulimit -n` (prlimit --nofile for a running process)", n);
+}
+
 }  // namespace ipcx::detail

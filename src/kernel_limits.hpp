@@ -33,6 +33,10 @@ std::optional<long long> read_sysctl(std::string_view name);
 // wanted value when known, otherwise a placeholder.
 std::string sysctl_limit_text(std::string_view name, std::optional<long long> wanted = std::nullopt);
 
+// "RLIMIT_NOFILE = 1024; raise it with `ulimit -n` (prlimit --nofile for a running
+// process)": this process's descriptor limit, for EMFILE.
+std::string nofile_limit_text();
+
 // Whether CAP_SYS_RESOURCE is in this thread's effective set: it lifts the fs.mqueue
 // limits (up to the kernel's hard ones), kernel.msgmnb for IPC_SET, and queues_max.
 bool has_cap_sys_resource();

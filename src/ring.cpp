@@ -31,6 +31,7 @@
 
 #include "ipcx/detail/transport.hpp"
 #include "ipcx/mapping.hpp"
+#include "ipcx/shm.hpp"  // detail::reserve_backing
 #include "ring_core.hpp"
 #include "sys/eventfd.hpp"
 #include "sys/file.hpp"
@@ -119,13 +120,6 @@ Result<Mapping> map_ring(int fd, std::size_t n, const std::string& object) {
   return Mapping::map(fd, n, Access::read_write, 0, MAP_POPULATE, object);
 }
 
-std::string no_space_detail(std::uint64_t want) {
-  auto sv = sys::statvfs(std::string(kFileDir).c_str());
-  if (!sv) return fmt::format("{} bytes asked", want);
-  return fmt::format("{} bytes asked, {} free in {}; raise its size (mount -o remount,size=...) or ask for "
-                     "a smaller capacity", want, static_cast<std::uint64_t>(sv->f_bavail) * sv->f_frsize, kFileDir);
-}
-
 // Makes a complete ring file in /dev/shm and links it as `path`. EEXIST (kept as the
 // error's code) if someone else linked first.
 Result<void> create_segment(const std::string& path, const RingConfig& cfg, unsigned mode, const std::string& object) {
@@ -149,12 +143,12 @@ Result<void> create_segment(const std::string& path, const RingConfig& cfg, unsi
     cleanup();
     return fail(std::move(r.error()).with_object(object));
   }
-  // Reserve every byte now, so a full /dev/shm fails here and not as SIGBUS later.
-  if (auto r = sys::fallocate(fd.get(), 0, static_cast<off_t>(total)); !r) {
+  // Reserve every byte now, so a full /dev/shm fails here and not as SIGBUS later (the
+  // same reservation, and the same words for a full /dev/shm, as every POSIX segment).
+  const std::string dir(kFileDir);
+  if (auto r = detail::reserve_backing(fd.get(), 0, total, object, dir.c_str()); !r) {
     cleanup();
-    Error e = std::move(r.error()).with_object(object);
-    if (e.code() != ENOSPC) return fail(std::move(e));
-    return fail(std::move(e).with_detail(no_space_detail(total)));
+    return fail(std::move(r.error()));
   }
   {
     auto m = map_ring(fd.get(), total, object);
@@ -211,6 +205,9 @@ class ShmRing final : public ChannelImpl {
   ShmRing() = default;
   Result<void> attach_role(bool& busy);
   void detach() noexcept;
+  // Removes the name if no side is attached or attaching and no message waits (the last
+  // side out; an open that created the ring and then failed).
+  void remove_if_unused() noexcept;
 
   enum class Got : std::uint8_t { value, again, error };
   // The next view into `v`, waiting by the deadline; Got::error with err_ set otherwise.
@@ -350,6 +347,15 @@ Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
       return fail(Error::from_errno("open", EEXIST, p.object).with_detail("the ring exists, and excl=1"));
     }
     r->fd_ = std::move(*opened);
+    // An open that created the ring and fails before it is attached removes it again, so
+    // that a failed open leaves no name behind (unless another side attached meanwhile).
+    struct UndoCreate {
+      ShmRing* ring;
+      bool armed;
+      ~UndoCreate() {
+        if (armed) ring->remove_if_unused();
+      }
+    } undo{r.get(), created};
     // Attach under a shared gate lock: a closing side that removes the name takes it
     // exclusively, so the name we opened cannot be removed while we attach.
     if (auto g = sys::ofd_lock(r->fd_.get(), sys::LockKind::read, kLockGate, 1); !g) {
@@ -391,6 +397,7 @@ Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
     auto a = r->attach_role(busy);
     (void)sys::ofd_lock(r->fd_.get(), sys::LockKind::unlock, kLockGate, 1);
     if (!a) return fail(std::move(a.error()));
+    undo.armed = false;  // attached: from here on the ring is detach()'s to remove
     if (r->consumer_ && o.wait == WaitStrategy::poll) {
       if (auto b = r->start_bridge(); !b) return fail(std::move(b.error()));  // ~ShmRing detaches
     }
@@ -529,11 +536,17 @@ void ShmRing::detach() noexcept {
   }
   (void)sys::ofd_lock(fd_.get(), sys::LockKind::unlock, lock_byte_, 1);
   lock_byte_ = -1;
+  remove_if_unused();
+}
+
+void ShmRing::remove_if_unused() noexcept {
+  if (!fd_) return;
   // The last side out removes the name, unless messages wait for a consumer. Nobody can
-  // be attached or attaching while we hold every byte exclusively.
+  // be attached or attaching while we hold every byte exclusively. (No header: an open
+  // that failed before mapping the ring it created; nothing was ever sent into it.)
   auto all = sys::ofd_try_lock(fd_.get(), sys::LockKind::write, kLockGate, kLockSlot0 + kMaxSlots);
   if (all && *all) {
-    if (!undelivered()) {
+    if (!hdr_ || !undelivered()) {
       // Only our own file: the name may have been removed and made again by another ring.
       auto mine = sys::fstat(fd_.get());
       if (mine && still_named(*mine)) (void)sys::unlink(path_.c_str());

@@ -30,9 +30,9 @@ std::string space_detail(const char* fs_path, std::size_t size) {
   if (!vfs) return fmt::format("the backing store cannot hold {} bytes", size);
   std::uint64_t free_bytes = static_cast<std::uint64_t>(vfs->f_bavail) * vfs->f_frsize;
   std::uint64_t total = static_cast<std::uint64_t>(vfs->f_blocks) * vfs->f_frsize;
-  return fmt::format("{} bytes asked, {} has {} bytes free of {}; remove stale segments (ipcx ls) or raise "
-                     "its size, e.g. mount -o remount,size=2G {}",
-                     size, fs_path, free_bytes, total, fs_path);
+  return fmt::format("{} bytes asked, {} free in {} of {}; remove stale segments (ipcx ls), ask for less, or "
+                     "raise its size, e.g. mount -o remount,size=2G {}",
+                     size, free_bytes, fs_path, total, fs_path);
 }
 
 }  // namespace

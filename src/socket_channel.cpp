@@ -16,6 +16,8 @@
 
 #include <fmt/format.h>
 
+#include "kernel_limits.hpp"
+
 namespace ipcx::detail {
 namespace {
 
@@ -611,7 +613,15 @@ Result<Channel> SocketListener::accept(Deadline d) {
   auto c = sock_.accept(d);
   if (!c) {
     if (c.error().would_block() || c.error().timed_out()) return fail(c.error().kind(), "accept", object_);
-    return fail(std::move(c.error()).with_object(object_));
+    // Out of descriptors: the client stays queued, and the error names the limit.
+    Error e = std::move(c.error()).with_object(object_);
+    if (e.code() == EMFILE) {
+      return fail(std::move(e).with_detail("this process is out of descriptors: " + detail::nofile_limit_text()));
+    }
+    if (e.code() == ENFILE) {
+      return fail(std::move(e).with_detail("the system is out of open files: " + detail::sysctl_limit_text("fs.file-max")));
+    }
+    return fail(std::move(e));
   }
   if (auto r = apply_socket_options(*c, o_); !r) return fail(std::move(r.error()).with_object(object_));
   std::optional<PeerCredentials> creds;

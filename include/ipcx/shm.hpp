@@ -146,7 +146,7 @@ namespace detail {
 // Reserves [offset, offset + size) of `fd` in its backing store (fallocate, which also
 // extends the file), with a clear ENOSPC error naming `what`, the filesystem `fs_path` it
 // lives on (nullptr: unknown) and its free space. Shared by the POSIX shm and memfd
-// wrappers.
+// wrappers and the shm:// ring.
 Result<void> reserve_backing(int fd, std::size_t offset, std::size_t size, std::string_view what,
                              const char* fs_path);
 }  // namespace detail

@@ -27,6 +27,11 @@ void add_replay(CLI::App& app, int& rc);
 void add_generators(CLI::App& app, int& rc);
 void add_bench(CLI::App& app, int& rc);
 
+// Every subcommand above, with the app's version flag and its one-command rule.
+void add_commands(CLI::App& app, int& rc);
+// Parses argv and runs the chosen command's callback: the exit code (its `rc`, or kUsage).
+int run(CLI::App& app, const int& rc, int argc, const char* const* argv);
+
 // Prints "ipcx: " + text to stderr.
 void error(std::string_view text);
 
