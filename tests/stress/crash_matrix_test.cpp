@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <ostream>
 #include <random>
 #include <string>
 #include <thread>
@@ -130,6 +131,7 @@ struct Case {
   bool can_tell;            // the survivor is told the peer went
   std::size_t max_payload;  // random message sizes up to this (large ones split a frame across writes)
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 // The two ends of one mechanism for one kill, made in the parent before fork (names, the
 // listener, anonymous pipes, the queue's creator); receiver() and sender() run in whichever
@@ -272,6 +274,14 @@ class Rig {
       auto a = l.accept(Deadline::after(5s));
       if (!a) return note_reuse(a.error().message());
       rx = std::move(*a);
+    }
+    // What the killed pair left (a ring a dead consumer left full) is drained and checked
+    // first: the probe may not fit before that.
+    for (;;) {
+      auto m = rx.receive_message(Deadline::immediate());
+      if (!m) break;
+      test::CheckedHeader h{};
+      if (!test::read_checked(m->data, h)) ++f.corrupt;
     }
     const auto probe = test::checked_message(1000, 0, 8);
     if (auto s = tx->send(probe, Deadline::after(5s)); !s) return note_reuse(s.error().message());

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,7 @@ struct FanInCase {
   FanIn kind;
   unsigned share = 1;  // runs messages_per_channel() / share messages
 };
+void PrintTo(const FanInCase& c, std::ostream* os) { *os << c.name; }
 
 class FanInTest : public ::testing::TestWithParam<FanInCase> {};
 
