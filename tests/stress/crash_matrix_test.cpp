@@ -81,6 +81,7 @@ struct Figures {
   unsigned hangs = 0;          // a bounded wait overran, or the survivor was not told in 1 s where it can be
   std::uint64_t corrupt = 0;   // a message whose checksum, size or sequence was wrong, taken as whole
   std::uint64_t delivered = 0; // whole, checked messages the survivor took
+  unsigned half_written = 0;   // semaphores: records a killed holder left half-written (a semaphore cannot say)
   unsigned reuse_failures = 0;
   unsigned leftovers = 0;
   unsigned unexpected = 0;     // the survivor or the victim failed in a way that is not one of the above
@@ -786,7 +787,7 @@ void semaphore_kills(std::string_view mechanism) {
       // holder left, found under a unit that SEM_UNDO gave back. Counted apart.
       if (killed) {
         f.gone_ms.push_back(ms(Clock::now() - *killed));
-        if (s->a != s->b) ++f.delivered;  // "delivered" here: half-written records found
+        if (s->a != s->b) ++f.half_written;
         (void)post();
         break;
       }
@@ -807,7 +808,7 @@ void semaphore_kills(std::string_view mechanism) {
     unmap_shared(s);
     count_leftovers(f);
   }
-  const std::string line = f.line(mechanism) + fmt::format(" half_written_records_found={}", f.delivered);
+  const std::string line = f.line(mechanism) + fmt::format(" half_written_records_found={}", f.half_written);
   std::printf("%s\n", line.c_str());
   ::testing::Test::RecordProperty("figures", line);
   f.expect_clean(false);
