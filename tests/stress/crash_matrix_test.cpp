@@ -581,6 +581,66 @@ TEST_P(CrashMatrix, SurvivorIsToldNeverHangsNeverTakesACorruptMessage) {
 INSTANTIATE_TEST_SUITE_P(EveryMechanism, CrashMatrix, ::testing::ValuesIn(kCases),
                          [](const ::testing::TestParamInfo<Case>& p) { return std::string(p.param.name); });
 
+// A pub/sub ring with two slots, both taken: one subscriber is killed mid-stream. The
+// publisher (policy=block) goes on, the live subscriber gets every message in order, and
+// a new subscriber can attach, because the dead one's slot is reclaimed.
+TEST(CrashMatrixPubSub, DeadSubscribersSlotIsReclaimedAndThePublisherGoesOn) {
+  const std::string url =
+      fmt::format("shm://{}?pattern=pubsub&slots=2&capacity=16k", test::unique_name("crash-slots"));
+  constexpr std::uint64_t kMessages = 2000;  // far more than 16 KiB holds: the publisher must get past the dead one
+  Gate live_ready, dead_ready;
+  auto live = Child::spawn([&]() -> int {
+    auto rx = Channel::bind(url);
+    if (!rx) return 10;
+    live_ready.open();
+    test::Tally tally(2);  // producer 0: the stream; producer 1: the message sent after the newcomer came
+    for (;;) {
+      auto m = rx->receive_message(Deadline::after(10s));
+      if (!m) {
+        const bool whole = tally.next[0] == kMessages && tally.next[1] == 1 &&
+                           tally.corrupt + tally.gaps + tally.duplicated == 0;
+        return m.error().peer_gone() && whole ? 0 : 11;
+      }
+      tally.take(m->data);
+    }
+  });
+  auto dead = Child::spawn([&]() -> int {
+    auto rx = Channel::bind(url);
+    if (!rx) return 10;
+    dead_ready.open();
+    for (;;) {
+      if (auto m = rx->receive_message(Deadline::after(10s)); !m) return 11;
+    }
+  });
+  ASSERT_NE(live_ready.wait(10000), 0);
+  ASSERT_NE(dead_ready.wait(10000), 0);
+  auto tx = Channel::open(url);
+  ASSERT_TRUE(tx) << tx.error().message();
+  {
+    auto third = Channel::bind(url);
+    ASSERT_FALSE(third) << "a third subscriber attached to a ring with two slots, both taken";
+  }
+  for (std::uint64_t seq = 0; seq < kMessages; ++seq) {
+    if (seq == 100) {
+      dead.kill(SIGKILL);
+      ASSERT_EQ(dead.wait(10s), 128 + SIGKILL);
+    }
+    auto r = tx->send(test::checked_message(0, seq, 64), Deadline::after(5s));
+    ASSERT_TRUE(r) << "message " << seq << ": " << r.error().message();
+  }
+  // The dead subscriber's slot is free again for a newcomer, who gets what is sent next.
+  auto newcomer = Channel::bind(url);
+  ASSERT_TRUE(newcomer) << newcomer.error().message();
+  const auto last = test::checked_message(1, 0, 8);
+  ASSERT_TRUE(tx->send(last, Deadline::after(5s)));
+  auto m = newcomer->receive_message(Deadline::after(5s));
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(m->data, last);
+  *newcomer = Channel();
+  *tx = Channel();
+  EXPECT_EQ(live.wait(20s), 0) << "the live subscriber missed, repeated or garbled a message, or was not told";
+}
+
 // ---- robust mutex and condition, semaphores -----------------------------------------------
 
 // A shared anonymous mapping, made before fork. The protected record is written in two
