@@ -31,6 +31,7 @@
 
 #include "ipcx/detail/transport.hpp"
 #include "ipcx/mapping.hpp"
+#include "ownership.hpp"
 #include "ring_core.hpp"
 #include "sys/eventfd.hpp"
 #include "sys/file.hpp"
@@ -361,6 +362,8 @@ Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
       r->fd_.reset();  // removed (and maybe re-created) between our open and our lock
       continue;
     }
+    // Before anything is read or attached: a ring another user made first is not ours.
+    if (auto own = check_owner(mine->st_uid, o.any_owner, p.object, "open"); !own) return fail(std::move(own.error()));
     auto size = check_ring_file(*mine, p.object);
     if (!size) return fail(std::move(size.error()));
     auto m = map_ring(r->fd_.get(), *size, p.object);
@@ -987,7 +990,7 @@ Result<std::unique_ptr<ChannelImpl>> open_shm_ring(const Url& url, bool bind) {
 
 Result<RingOptions> RingOptions::from_url(const Url& url) {
   if (auto c = url.check_options({"capacity", "max", "pattern", "policy", "slots", "wait", "spin", "mode", "create",
-                                  "excl", "role"});
+                                  "excl", "role", "owner"});
       !c) {
     return fail(std::move(c.error()));
   }
@@ -1034,6 +1037,9 @@ Result<RingOptions> RingOptions::from_url(const Url& url) {
   auto mode = url.option_mode("mode", 0600);
   if (!mode) return fail(std::move(mode.error()));
   o.mode = *mode;
+  auto any = detail::owner_any(url);
+  if (!any) return fail(std::move(any.error()));
+  o.any_owner = *any;
   auto create = url.option_bool("create", true);
   if (!create) return fail(std::move(create.error()));
   auto excl = url.option_bool("excl", false);

@@ -196,6 +196,13 @@ Result<SocketUrlOptions> parse_socket_options(const Url& url) {
     o.allow.gids = std::move(*ids);
     o.allow.text += fmt::format("{}allow_gid={}", o.allow.text.empty() ? "" : " ", *g);
   }
+  // An abstract name has no file mode: any process in the network namespace may connect,
+  // so the listener's credential check is the guard. Owner-only by default, as a socket
+  // file's mode 0600 is; allow_uid/allow_gid invite others.
+  if (url.abstract && o.allow.empty() && url.scheme != Scheme::unix_dgram) {
+    o.allow.uids = {::geteuid()};
+    o.allow.text = fmt::format("owner-only: an abstract name has no file mode; allow_uid/allow_gid invite others");
+  }
   return o;
 }
 
