@@ -475,10 +475,26 @@ Result<void> ShmRing::attach_role(bool& busy) {
   }
   // release: the attachment (and for a reader, its join) is visible with the state.
   if (single) {
-    ses.single_state.store(kSingleAttached, std::memory_order_release);
+    // acquire: the previous holder's last state, and what it did before.
+    const std::uint32_t before = ses.single_state.exchange(kSingleAttached, std::memory_order_acq_rel);
+    if (!pubsub && before != kSingleNever) {
+      // A consumer that takes over from an earlier one (killed or closed) counts only the
+      // producers of its own session: after what was left for it, it waits for the next
+      // producer instead of calling producers that left before it came "gone" (which
+      // stranded the next producer's messages). A first consumer still counts those (send,
+      // then recv). seq_cst with the producer's two stores below: if a producer attaches
+      // meanwhile, either our reset comes first or we see its count and undo it.
+      std::uint32_t one = 1;
+      if (ses.many_live.load(std::memory_order_seq_cst) == 0 &&
+          ses.many_ever.compare_exchange_strong(one, 0, std::memory_order_seq_cst) &&
+          ses.many_live.load(std::memory_order_seq_cst) != 0) {
+        ses.many_ever.store(1, std::memory_order_seq_cst);
+      }
+    }
   } else {
-    ses.many_live.fetch_add(1, std::memory_order_acq_rel);  // acq_rel: ordered with free_slot's CAS
-    ses.many_ever.store(1, std::memory_order_release);
+    // seq_cst (also orders with free_slot's CAS): see the consumer's reset above.
+    ses.many_live.fetch_add(1, std::memory_order_seq_cst);
+    ses.many_ever.store(1, std::memory_order_seq_cst);
   }
   return {};
 }
