@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "ipcx/channel.hpp"
 #include "options.hpp"
+#include "signals.hpp"
 
 namespace ipcx::cli {
 
@@ -33,10 +34,18 @@ void add_listen(CLI::App& app, int& rc) {
   cmd->add_option("URL", o->url, "Where to listen: unix:///PATH, unix:@NAME, unixpacket:…, tcp://HOST:PORT")->required();
   cmd->add_option("-n,--count", o->count, "Exit after N messages (from any number of clients)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("-t,--timeout", o->timeout, "Stop after SECONDS in all")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-t,--timeout", o->timeout, "Stop after SECONDS in all")->check(kSeconds);
   cmd->add_flag("--raw", o->raw, "Bytes with no framing (talks to socat, nc); copied to stdout as they come");
   cmd->callback([o, &rc] {
     const Deadline deadline = deadline_from_seconds(o->timeout);
+    // SIGINT/SIGTERM end the run through the destructors: the socket file goes (installed
+    // first, so that a signal as soon as the file exists is acted on).
+    auto stop = StopSignals::install();
+    if (!stop) {
+      error(stop.error().message());
+      rc = kRuntimeError;
+      return;
+    }
     auto l = Listener::listen(with_raw(o->url, o->raw));
     if (!l) {
       error(l.error().message());
@@ -46,6 +55,10 @@ void add_listen(CLI::App& app, int& rc) {
     fmt::print(stderr, "ipcx: listening on {}\n", l->local_url());
     std::fflush(stderr);
     long long got = 0;
+    auto stopped = [&] {
+      error(fmt::format("listen {}: stopped by signal {} after {} messages", o->url, stop->signal(), got));
+      rc = o->count < 0 ? kOk : kRuntimeError;
+    };
     // The deadline passed: the normal end without --count, a failure with it.
     auto out_of_time = [&] {
       if (o->count < 0) {
@@ -56,7 +69,9 @@ void add_listen(CLI::App& app, int& rc) {
       rc = kRuntimeError;
     };
     while (o->count < 0 || got < o->count) {
-      auto c = l->accept(deadline);
+      if (stop->signal() != 0) return stopped();
+      auto c = l->accept(next_slice(deadline));
+      if (!c && c.error().timed_out() && !deadline.expired()) continue;
       if (!c) {
         if (c.error().timed_out()) return out_of_time();
         if (c.error().code() == EACCES) {  // a refused client; the listener goes on
@@ -68,7 +83,9 @@ void add_listen(CLI::App& app, int& rc) {
         return;
       }
       while (o->count < 0 || got < o->count) {
-        auto m = c->receive_message(deadline);
+        if (stop->signal() != 0) return stopped();
+        auto m = c->receive_message(next_slice(deadline));
+        if (!m && m.error().timed_out() && !deadline.expired()) continue;
         if (!m) {
           if (m.error().peer_gone()) break;  // this client is done; accept the next
           if (m.error().timed_out()) return out_of_time();

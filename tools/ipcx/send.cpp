@@ -27,8 +27,8 @@ void add_send(CLI::App& app, int& rc) {
   cmd->add_option("URL", o->url, "Where to send")->required();
   cmd->add_option("MESSAGE", o->messages, "Messages; read lines from stdin when none are given");
   cmd->add_option("-t,--timeout", o->timeout, "Give up after SECONDS in all (default: wait as long as it takes)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--type", o->type, "sysvmq: the message type (> 0)")->check(CLI::PositiveNumber);
+      ->check(kSeconds);
+  cmd->add_option("--type", o->type, "sysvmq: the message type (> 0)")->check(kLong & CLI::PositiveNumber);
   cmd->add_option("--priority", o->priority, "posixmq: the message priority (0 is lowest)");
   cmd->add_flag("--raw", o->raw, "Stream sockets: send bytes with no framing (talks to socat, nc)");
   cmd->callback([o, &rc] {
