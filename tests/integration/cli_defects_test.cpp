@@ -350,6 +350,16 @@ TEST_F(CliDefects, RecvAndListenCleanUpOnSigintAndSigterm) {
     for (std::string w; in >> w;) argv.push_back(w);
     auto child = Child::exec(argv);
     ASSERT_TRUE(wait_for([&] { return exists(c.leftover); })) << c.args << " never made " << c.leftover;
+    // And it catches the signal (SigCgt in /proc/PID/status): the signal is not sent into
+    // the moment before the command installed its handler.
+    const std::uint64_t bit = std::uint64_t{1} << (c.signal - 1);
+    ASSERT_TRUE(wait_for([&] {
+      std::istringstream st(read_text_file(fmt::format("/proc/{}/status", child.pid())));
+      for (std::string l; std::getline(st, l);) {
+        if (l.starts_with("SigCgt:")) return (std::stoull(l.substr(7), nullptr, 16) & bit) != 0;
+      }
+      return false;
+    })) << c.args << " never caught signal " << c.signal;
     child.kill(c.signal);
     int status = child.wait(std::chrono::seconds(10));
     EXPECT_NE(status, -1) << c.args << " did not stop";
