@@ -7,6 +7,15 @@
 
 namespace ipcx {
 
+std::string shorten_input(std::string_view input) {
+  constexpr std::size_t kWhole = 200, kHead = 160;
+  if (input.size() <= kWhole) return std::string(input);
+  std::size_t head = kHead;
+  // Cut before a UTF-8 continuation byte, not inside a character.
+  while (head > 0 && (static_cast<unsigned char>(input[head]) & 0xc0) == 0x80) --head;
+  return fmt::format("{}… ({} bytes)", input.substr(0, head), input.size());
+}
+
 std::string_view to_string(Errc kind) noexcept {
   switch (kind) {
     case Errc::system: return "system error";

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "ownership.hpp"
 #include "pipe_channel.hpp"
 #include "sys/io.hpp"
 
@@ -16,6 +17,7 @@ namespace ipcx {
 
 Result<void> make_fifo(const std::string& path, unsigned mode) {
   if (auto v = validate_path(path, "mkfifo"); !v) return v;
+  if (auto v = validate_new_name(path, "mkfifo"); !v) return v;
   if (auto r = sys::mkfifo(path.c_str(), mode); !r) return r;
   // mkfifo applies the umask; set exactly what was asked.
   if (auto r = sys::chmod(path.c_str(), mode); !r) {
@@ -96,7 +98,11 @@ class FifoChannel final : public PipeChannel {
 }  // namespace
 
 Result<std::unique_ptr<ChannelImpl>> open_fifo(const Url& url, bool) {
-  if (auto c = url.check_options({"mode", "create", "remove", "capacity", "max"}); !c) return std::unexpected(c.error());
+  if (auto c = url.check_options({"mode", "create", "remove", "capacity", "max", "owner"}); !c) {
+    return std::unexpected(c.error());
+  }
+  auto any_owner = owner_any(url);
+  if (!any_owner) return std::unexpected(any_owner.error());
   auto mode = url.option_mode("mode", 0600);
   auto create = url.option_bool("create", true);
   auto remove = url.option_bool("remove", false);
@@ -114,12 +120,15 @@ Result<std::unique_ptr<ChannelImpl>> open_fifo(const Url& url, bool) {
   auto st = sys::stat(url.name.c_str());
   if (st) {
     if (!S_ISFIFO(st->st_mode)) return fail(Errc::invalid_argument, "open", url.text, "the path exists and is not a FIFO");
+    if (auto own = check_owner(st->st_uid, *any_owner, url.name, "open"); !own) return std::unexpected(own.error());
   } else if (st.error().code() == ENOENT && *create) {
     auto made = make_fifo(url.name, *mode);
     if (made) {
       created = true;
     } else if (made.error().code() != EEXIST) {  // EEXIST: the peer made it first; use it
       return fail(std::move(made.error()).with_object(url.text));
+    } else if (auto again = sys::stat(url.name.c_str()); again) {
+      if (auto own = check_owner(again->st_uid, *any_owner, url.name, "open"); !own) return std::unexpected(own.error());
     }
   } else {
     return fail(std::move(st.error()).with_object(url.text));

@@ -45,6 +45,11 @@ void set_state(Object& o, State s, std::string why) {
   o.state_reason = std::move(why);
 }
 
+// Messages nobody has read yet: kept for a reader to come, so never stale.
+std::string holds_unread(std::uint64_t n) {
+  return fmt::format("holds {} unread message{}; kept for a reader (remove it by URL)", n, n == 1 ? "" : "s");
+}
+
 // Decides o.state from the processes found; see the header for the rules.
 void judge(Object& o, const ProcessIndex& idx) {
   const auto users = o.users();
@@ -64,6 +69,7 @@ void judge(Object& o, const ProcessIndex& idx) {
       if (any_alive(o, {"last-send", "last-receive"})) {
         return set_state(o, State::in_use, fmt::format("{} is alive", pids_in_role(o, {"last-send", "last-receive"}, true)));
       }
+      if (o.depth.value_or(0) > 0) return set_state(o, State::unknown, holds_unread(*o.depth));
       std::string gone = pids_in_role(o, {"last-send", "last-receive"}, false);
       if (gone.empty()) return set_state(o, State::unknown, "no message sent or received yet; the creator is not recorded");
       return set_state(o, State::stale, fmt::format("{} gone", gone));
@@ -102,11 +108,17 @@ void judge(Object& o, const ProcessIndex& idx) {
           return set_state(o, State::in_use, fmt::format("no side attached, but open in {} process{}", users.size(),
                                                           users.size() == 1 ? "" : "es"));
         }
-        std::string why = "no side attached";
-        if (o.depth.value_or(0) > 0) why += fmt::format("; {} message(s) wait for a consumer", *o.depth);
-        return set_state(o, State::stale, why);
+        // An spsc/mpsc ring is kept for the next consumer: what it holds is not stale.
+        if (pubsub) return set_state(o, State::stale, "no side attached");
+        if (!o.depth) return set_state(o, State::unknown, "no side attached; what it holds could not be read");
+        if (*o.depth > 0) return set_state(o, State::unknown, holds_unread(*o.depth));
+        return set_state(o, State::stale, "no side attached; empty");
       }
-      [[fallthrough]];  // not a readable ring: judged as a file
+      // A ring file whose header could not be read (short of descriptors, or not a ring):
+      // nothing shows it is unused.
+      return set_state(o, State::unknown, users.empty() ? "its header could not be read; cannot tell"
+                                                        : fmt::format("open in {} process{}", users.size(),
+                                                                      users.size() == 1 ? "" : "es"));
     }
     case Kind::posix_shm:
     case Kind::posix_sem:
@@ -115,6 +127,14 @@ void judge(Object& o, const ProcessIndex& idx) {
       if (!users.empty()) {
         return set_state(o, State::in_use,
                          fmt::format("used by {} process{}", users.size(), users.size() == 1 ? "" : "es"));
+      }
+      if (o.kind == Kind::posix_mq) {
+        // A queue keeps its messages for whoever opens it next. Depth comes from
+        // mq_getattr, or QSIZE (bytes) when the queue could not be opened.
+        if (o.depth.value_or(0) > 0) return set_state(o, State::unknown, holds_unread(*o.depth));
+        if (!o.depth && o.size.value_or(1) > 0) {
+          return set_state(o, State::unknown, "its depth could not be read (mq_getattr); it may hold messages");
+        }
       }
       if (users_may_be_hidden(o, idx)) {
         return set_state(o, State::unknown,
@@ -160,6 +180,11 @@ void attach_users(std::vector<Object>& objects, const std::vector<ino_t>& socket
       case Kind::sysv_msg: break;
     }
     judge(o, idx);
+    // Unknown is never stale: a scan that could not look everywhere cannot show nobody
+    // uses it (short of descriptors, a user's /proc entries may have gone unread).
+    if (o.state == State::stale && !idx.incomplete.empty()) {
+      set_state(o, State::unknown, fmt::format("the process scan was incomplete ({}); cannot tell", idx.incomplete));
+    }
   }
 }
 
@@ -313,9 +338,9 @@ Result<std::vector<Object>> find_objects(std::string_view spec) {
     if (!st) return fail_errno("stat", st.error().code(), spec);
     std::string url;
     if (S_ISFIFO(st->st_mode)) {
-      url = "fifo://" + std::string(spec);
+      url = "fifo://" + url_escape(spec);
     } else if (S_ISSOCK(st->st_mode)) {
-      url = "unix://" + std::string(spec);
+      url = "unix://" + url_escape(spec);
     } else {
       return fail(Errc::invalid_argument, "find", spec,
                   "a path names a FIFO or a socket; other objects are named by URL (posixshm:///NAME, …)");

@@ -68,6 +68,10 @@ struct ProcessIndex {
   std::unordered_map<ino_t, std::vector<pid_t>> sockets;
   std::unordered_map<int, std::vector<pid_t>> sysv_shm;  // shmid -> attached pids
   int hidden = 0;
+  // Why the scan may have missed a user (a read of /proc that failed for another reason
+  // than the process being gone, e.g. EMFILE); empty when it saw everything it could.
+  // A missed user could make an object in use look stale, so then nothing is stale.
+  std::string incomplete;
 };
 
 ProcessIndex scan_processes(bool want_maps);

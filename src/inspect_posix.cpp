@@ -55,12 +55,12 @@ std::optional<Object> posix_shm_object(const std::string& entry, const struct st
     o.kind = Kind::posix_sem;
     // fmt, not "/" + entry.substr(4): g++ 12 at -O3 warns (-Wrestrict) inside operator+.
     o.name = fmt::format("/{}", std::string_view(entry).substr(4));
-    o.url = "posixsem://" + o.name;
+    o.url = "posixsem://" + url_escape(o.name);
     if (details) read_posix_sem_value(o);
   } else {
     o.kind = Kind::posix_shm;
     o.name = "/" + entry;
-    o.url = "posixshm://" + o.name;
+    o.url = "posixshm://" + url_escape(o.name);
     o.size = static_cast<std::uint64_t>(st.st_size);
   }
   return o;
@@ -150,7 +150,7 @@ void list_mqueue(std::vector<Object>& out, std::vector<std::string>& notes, bool
     Object o;
     o.kind = Kind::posix_mq;
     o.name = "/" + entry;
-    o.url = "posixmq://" + o.name;
+    o.url = "posixmq://" + url_escape(o.name);
     o.path = std::move(path);
     fill_from_stat(o, *st);
     read_mq_file(o);
@@ -166,7 +166,7 @@ Result<Object> stat_posix(const Url& u) {
     Object o;
     o.kind = k;
     o.name = u.name;
-    o.url = "posixmq://" + u.name;
+    o.url = "posixmq://" + url_escape(u.name);
     if (mounted && *mounted) {
       o.path = std::string(kMqueueDir) + u.name;
       auto st = sys::stat(o.path.c_str());
@@ -215,7 +215,7 @@ Result<Object> stat_fifo(const Url& u) {
   Object o;
   o.kind = Kind::fifo;
   o.name = u.name;
-  o.url = "fifo://" + u.name;
+  o.url = "fifo://" + url_escape(u.name);
   o.path = u.name;
   fill_from_stat(o, *st);
   return finish(std::move(o));

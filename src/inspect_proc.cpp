@@ -106,22 +106,37 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 ProcessIndex scan_processes(bool want_maps) {
   ProcessIndex idx;
+  // A failure that is not "it is gone" (ENOENT, ESRCH: the process or descriptor went away
+  // while we looked) nor "not ours to see" (EACCES, EPERM: counted as hidden where a whole
+  // process is) leaves the scan incomplete; the first one is kept as the reason.
+  auto missed = [&](const std::string& what, int err) {
+    if (err == ENOENT || err == ESRCH || err == EACCES || err == EPERM || !idx.incomplete.empty()) return;
+    idx.incomplete = fmt::format("{}: {}", what, std::strerror(err));
+  };
   auto proc = sys::readdir_names("/proc");
-  if (!proc) return idx;
+  if (!proc) {
+    missed("/proc", proc.error().code());
+    return idx;
+  }
   for (const auto& pid_name : *proc) {
     auto pid = parse_num<pid_t>(pid_name);
     if (!pid) continue;
     std::string fd_dir = fmt::format("/proc/{}/fd", *pid);
     auto fds = sys::readdir_names(fd_dir.c_str());
     if (!fds) {
-      if (fds.error().code() == EACCES || fds.error().code() == EPERM) ++idx.hidden;
-      continue;  // ENOENT: it exited while we looked
+      if (fds.error().code() == EACCES || fds.error().code() == EPERM) {
+        ++idx.hidden;
+      } else {
+        missed(fd_dir, fds.error().code());
+      }
+      continue;
     }
     for (const auto& fd_name : *fds) {
       auto fd = parse_num<int>(fd_name);
       if (!fd) continue;
       std::string fd_path = fmt::format("{}/{}", fd_dir, fd_name);
       auto link = sys::readlink(fd_path.c_str());
+      if (!link) missed(fd_path, link.error().code());
       if (!link || link->empty()) continue;
       std::string_view target = *link;
       if (target.starts_with("socket:[")) {
@@ -134,12 +149,23 @@ ProcessIndex scan_processes(bool want_maps) {
         continue;
       }
       auto st = sys::stat(fd_path.c_str());  // follows the link to the object
-      if (!st) continue;
+      if (!st) {
+        missed(fd_path, st.error().code());
+        continue;
+      }
       idx.files[{st->st_dev, st->st_ino}].push_back({*pid, *fd});
     }
     if (!want_maps) continue;
-    auto maps = read_file(fmt::format("/proc/{}/maps", *pid));
-    if (!maps) continue;
+    std::string maps_path = fmt::format("/proc/{}/maps", *pid);
+    auto maps = read_file(maps_path);
+    if (!maps) {
+      // read_file keeps no errno: an open says why (gone, not ours to see, or short of
+      // descriptors).
+      auto probe = sys::open(maps_path.c_str(), O_RDONLY);
+      if (!probe) missed(maps_path, probe.error().code());
+      else if (idx.incomplete.empty()) idx.incomplete = maps_path + ": could not be read";
+      continue;
+    }
     std::istringstream in(*maps);
     std::string line;
     std::set<DevIno> seen;  // a mapping shows once per region; count the process once

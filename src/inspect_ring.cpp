@@ -123,7 +123,16 @@ void read_ring(Object& o) {
   o.details.emplace_back("queued_bytes", std::to_string(tail - head));
   // The complete messages from head to tail, up to the first record not yet complete (an
   // mpsc producer filling it) or that fails a check.
-  o.depth = detail::walk_records(base, *cfg, head, tail, std::uint64_t{1} << 20).messages;
+  const auto walk = detail::walk_records(base, *cfg, head, tail, std::uint64_t{1} << 20);
+  o.depth = walk.messages;
+  // spsc publishes its tail only after each record's stamp: the walk must end exactly at
+  // the tail. Short of it, a record has no stamp; past it, a length led astray.
+  const char* why = walk.step == detail::Step::corrupt ? walk.why : nullptr;
+  if (!why && cfg->pattern == r::Pattern::spsc && walk.records < (std::uint64_t{1} << 20) && walk.end != tail) {
+    why = walk.end < tail ? "a record below the producer's published tail has no valid stamp (overwritten)"
+                          : "a record's length runs past the producer's published tail (overwritten)";
+  }
+  if (why) o.details.emplace_back("data", fmt::format("corrupt: {}", why));
 }
 
 }  // namespace
@@ -135,7 +144,7 @@ bool is_ring_file(std::string_view entry) {
 void ring_object(Object& o, const std::string& entry, const struct stat& st) {
   o.kind = Kind::ring;
   o.name = entry.substr(detail::ring::kFilePrefix.size());
-  o.url = ring_url(o.name);
+  o.url = ring_url(url_escape(o.name));
   o.path = ring_path(o.name);
   o.size = static_cast<std::uint64_t>(st.st_size);
   read_ring(o);  // cheap: a header and the records between head and tail

@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: MIT
-// ipcx::inspect: Unix sockets, from /proc/net/unix (and the socket file, for one named by
-// path that nothing is bound to).
+// ipcx::inspect: Unix sockets, from the kernel's sock_diag netlink interface (and the
+// socket file, for one named by path that nothing is bound to). sock_diag gives each
+// socket's name as bytes and its owner's uid; /proc/net/unix, read line by line, let a
+// name holding a newline add fake rows and has no owner, so it is only the fallback where
+// sock_diag is not available (a kernel without unix_diag).
 #include "inspect_internal.hpp"
 
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -26,6 +34,7 @@
 #include <fmt/format.h>
 
 #include "sys/io.hpp"
+#include "sys/socket.hpp"
 
 namespace ipcx::inspect::internal {
 namespace {
@@ -36,11 +45,94 @@ struct UnixRow {
   unsigned st = 0;
   ino_t inode = 0;
   std::string path;  // "/x" or "@name"
+  std::optional<uid_t> uid;  // the socket's owner (sock_diag only)
 };
 
 constexpr unsigned kAcceptCon = 0x10000;  // __SO_ACCEPTCON: listening
 
+// One sock_diag dump of every named Unix socket: its type, state, inode, name and owner.
+// Empty optional when the interface is not there (then /proc/net/unix is read).
+std::optional<std::vector<UnixRow>> read_unix_diag() {
+  auto fd = sys::socket(AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG);
+  if (!fd) return std::nullopt;
+  struct {
+    nlmsghdr nlh;
+    unix_diag_req req;
+  } request{};
+  request.nlh.nlmsg_len = sizeof request;
+  request.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  request.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  request.req.sdiag_family = AF_UNIX;
+  request.req.udiag_states = ~0u;  // every state
+  request.req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_UID;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  iovec iov{&request, sizeof request};
+  msghdr mh{};
+  mh.msg_name = &kernel;
+  mh.msg_namelen = sizeof kernel;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  if (!sys::sendmsg(fd->get(), &mh, 0)) return std::nullopt;
+  std::vector<UnixRow> rows;
+  std::vector<char> storage(32768);
+  const char* buf = storage.data();
+  // Netlink messages and attributes are 4-byte aligned; read by copying (the kernel's
+  // macros cast in C style, which this build refuses).
+  const auto align4 = [](std::size_t n) { return (n + 3) & ~std::size_t{3}; };
+  const std::size_t hdr = align4(sizeof(nlmsghdr));
+  for (;;) {
+    auto n = sys::recv(fd->get(), storage.data(), storage.size(), 0);
+    if (!n) return std::nullopt;
+    const std::size_t total = *n;
+    std::size_t off = 0;
+    while (total - off >= sizeof(nlmsghdr)) {
+      nlmsghdr h{};
+      std::memcpy(&h, buf + off, sizeof h);
+      if (h.nlmsg_len < sizeof(nlmsghdr) || h.nlmsg_len > total - off) break;
+      if (h.nlmsg_type == NLMSG_DONE) return rows;
+      if (h.nlmsg_type == NLMSG_ERROR) return std::nullopt;
+      const std::size_t end = off + h.nlmsg_len;
+      if (h.nlmsg_len >= hdr + sizeof(unix_diag_msg)) {
+        unix_diag_msg d{};
+        std::memcpy(&d, buf + off + hdr, sizeof d);
+        UnixRow r;
+        r.type = d.udiag_type;
+        // As /proc/net/unix says them: listening is __SO_ACCEPTCON, and St 3 is connected.
+        r.flags = d.udiag_state == TCP_LISTEN ? kAcceptCon : 0;
+        r.st = d.udiag_state == TCP_ESTABLISHED ? 3 : 1;
+        r.inode = d.udiag_ino;
+        bool named = false;
+        for (std::size_t at = off + hdr + align4(sizeof d); end - at >= sizeof(nlattr);) {
+          nlattr a{};
+          std::memcpy(&a, buf + at, sizeof a);
+          if (a.nla_len < sizeof(nlattr) || a.nla_len > end - at) break;
+          const char* data = buf + at + align4(sizeof(nlattr));
+          const std::size_t len = a.nla_len - align4(sizeof(nlattr));
+          if (a.nla_type == UNIX_DIAG_NAME && len > 0) {
+            named = true;
+            if (data[0] == '\0') {
+              r.path = "@" + std::string(data + 1, len - 1);  // abstract: every byte is the name
+            } else {
+              r.path.assign(data, ::strnlen(data, len));  // a path ends at its NUL
+            }
+          } else if (a.nla_type == UNIX_DIAG_UID && len >= sizeof(uid_t)) {
+            uid_t uid = 0;
+            std::memcpy(&uid, data, sizeof uid);
+            r.uid = uid;
+          }
+          at += align4(a.nla_len);
+        }
+        if (named) rows.push_back(std::move(r));
+      }
+      off += align4(h.nlmsg_len);
+      if (off > total) break;
+    }
+  }
+}
+
 std::vector<UnixRow> read_unix_table() {
+  if (auto diag = read_unix_diag()) return std::move(*diag);
   std::vector<UnixRow> rows;
   auto text = read_file("/proc/net/unix");
   if (!text) return rows;
@@ -89,10 +181,11 @@ Object unix_object(const UnixRow& r) {
   o.name = r.path;
   o.socket_type = std::string(unix_type_name(r.type));
   o.socket_state = (r.flags & kAcceptCon) ? "listening" : "bound";
+  if (r.uid) o.uid = *r.uid;
   if (r.path.starts_with("@")) {
-    o.url = fmt::format("{}:{}", unix_scheme(r.type), r.path);
+    o.url = fmt::format("{}:@{}", unix_scheme(r.type), url_escape(std::string_view(r.path).substr(1)));
   } else {
-    o.url = fmt::format("{}://{}", unix_scheme(r.type), r.path);
+    o.url = fmt::format("{}://{}", unix_scheme(r.type), url_escape(r.path));
     o.path = r.path;
     if (auto st = sys::lstat(r.path.c_str()); st && S_ISSOCK(st->st_mode)) {
       o.uid = st->st_uid;
@@ -147,7 +240,7 @@ Result<Object> stat_unix(const Url& u) {
     Object o;
     o.kind = Kind::unix_socket;
     o.name = u.name;
-    o.url = "unix://" + u.name;
+    o.url = "unix://" + url_escape(u.name);
     o.path = u.name;
     o.socket_state = "unbound";
     fill_from_stat(o, *st);

@@ -20,6 +20,7 @@
 
 #include "ipcx/detail/transport.hpp"
 #include "kernel_limits.hpp"
+#include "ownership.hpp"
 #include "sys/eventfd.hpp"
 #include "sys/io.hpp"
 #include "sys/mq.hpp"
@@ -245,6 +246,12 @@ Result<PosixMq> PosixMq::open(std::string_view name, const PosixMqOptions& o) {
   }
   if (o.maxmsg < 0 || o.msgsize < 0) {
     return fail(Errc::invalid_argument, "mq_open", name, "mq_maxmsg and mq_msgsize must be > 0 (0 takes the default)");
+  }
+  if (o.create) {
+    if (auto v = validate_new_name(name, "mq_open"); !v) return std::unexpected(std::move(v.error()));
+    if (o.mode & ~0777u) {
+      return fail(Errc::invalid_argument, "mq_open", name, fmt::format("mode {:o} has bits beyond 0777", o.mode));
+    }
   }
   PosixMq q;
   q.name_.assign(name);
@@ -589,7 +596,7 @@ class PosixMqChannel final : public ChannelImpl {
 }  // namespace
 
 Result<std::unique_ptr<ChannelImpl>> open_posixmq(const Url& url, bool) {
-  if (auto c = url.check_options({"create", "excl", "mode", "maxmsg", "msgsize", "unlink", "access"}); !c) {
+  if (auto c = url.check_options({"create", "excl", "mode", "maxmsg", "msgsize", "unlink", "access", "owner"}); !c) {
     return std::unexpected(c.error());
   }
   auto create = url.option_bool("create", true);
@@ -630,8 +637,15 @@ Result<std::unique_ptr<ChannelImpl>> open_posixmq(const Url& url, bool) {
   o.mode = *mode;
   o.maxmsg = static_cast<long>(*maxmsg);
   o.msgsize = static_cast<long>(*msgsize);
+  auto any_owner = owner_any(url);
+  if (!any_owner) return std::unexpected(any_owner.error());
   auto q = PosixMq::open(url.name, o);
   if (!q) return std::unexpected(std::move(q.error()));
+  if (!q->created()) {
+    auto st = sys::fstat(q->fd());
+    if (!st) return std::unexpected(std::move(st.error()));
+    if (auto own = check_owner(st->st_uid, *any_owner, url.name, "mq_open"); !own) return std::unexpected(own.error());
+  }
   // Attributes asked for but the queue was already there: they must match, or this side
   // would silently get a queue of another shape.
   if (!q->created() && ((o.maxmsg > 0 && o.maxmsg != q->maxmsg()) || (o.msgsize > 0 && o.msgsize != q->msgsize()))) {

@@ -32,6 +32,7 @@
 #include "ipcx/detail/transport.hpp"
 #include "ipcx/mapping.hpp"
 #include "ipcx/shm.hpp"  // detail::reserve_backing
+#include "ownership.hpp"
 #include "ring_core.hpp"
 #include "sys/eventfd.hpp"
 #include "sys/file.hpp"
@@ -367,6 +368,8 @@ Result<std::unique_ptr<ShmRing>> ShmRing::open(const Params& p) {
       r->fd_.reset();  // removed (and maybe re-created) between our open and our lock
       continue;
     }
+    // Before anything is read or attached: a ring another user made first is not ours.
+    if (auto own = check_owner(mine->st_uid, o.any_owner, p.object, "open"); !own) return fail(std::move(own.error()));
     auto size = check_ring_file(*mine, p.object);
     if (!size) return fail(std::move(size.error()));
     auto m = map_ring(r->fd_.get(), *size, p.object);
@@ -479,10 +482,26 @@ Result<void> ShmRing::attach_role(bool& busy) {
   }
   // release: the attachment (and for a reader, its join) is visible with the state.
   if (single) {
-    ses.single_state.store(kSingleAttached, std::memory_order_release);
+    // acquire: the previous holder's last state, and what it did before.
+    const std::uint32_t before = ses.single_state.exchange(kSingleAttached, std::memory_order_acq_rel);
+    if (!pubsub && before != kSingleNever) {
+      // A consumer that takes over from an earlier one (killed or closed) counts only the
+      // producers of its own session: after what was left for it, it waits for the next
+      // producer instead of calling producers that left before it came "gone" (which
+      // stranded the next producer's messages). A first consumer still counts those (send,
+      // then recv). seq_cst with the producer's two stores below: if a producer attaches
+      // meanwhile, either our reset comes first or we see its count and undo it.
+      std::uint32_t one = 1;
+      if (ses.many_live.load(std::memory_order_seq_cst) == 0 &&
+          ses.many_ever.compare_exchange_strong(one, 0, std::memory_order_seq_cst) &&
+          ses.many_live.load(std::memory_order_seq_cst) != 0) {
+        ses.many_ever.store(1, std::memory_order_seq_cst);
+      }
+    }
   } else {
-    ses.many_live.fetch_add(1, std::memory_order_acq_rel);  // acq_rel: ordered with free_slot's CAS
-    ses.many_ever.store(1, std::memory_order_release);
+    // seq_cst (also orders with free_slot's CAS): see the consumer's reset above.
+    ses.many_live.fetch_add(1, std::memory_order_seq_cst);
+    ses.many_ever.store(1, std::memory_order_seq_cst);
   }
   return {};
 }
@@ -1000,7 +1019,7 @@ Result<std::unique_ptr<ChannelImpl>> open_shm_ring(const Url& url, bool bind) {
 
 Result<RingOptions> RingOptions::from_url(const Url& url) {
   if (auto c = url.check_options({"capacity", "max", "pattern", "policy", "slots", "wait", "spin", "mode", "create",
-                                  "excl", "role"});
+                                  "excl", "role", "owner"});
       !c) {
     return fail(std::move(c.error()));
   }
@@ -1047,6 +1066,9 @@ Result<RingOptions> RingOptions::from_url(const Url& url) {
   auto mode = url.option_mode("mode", 0600);
   if (!mode) return fail(std::move(mode.error()));
   o.mode = *mode;
+  auto any = detail::owner_any(url);
+  if (!any) return fail(std::move(any.error()));
+  o.any_owner = *any;
   auto create = url.option_bool("create", true);
   if (!create) return fail(std::move(create.error()));
   auto excl = url.option_bool("excl", false);

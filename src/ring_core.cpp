@@ -514,6 +514,8 @@ Step RingReader::attach() noexcept {
 }
 
 Step RingReader::try_read_slow(View& v) noexcept {
+  // acquire: pairs with an spsc producer's release store of its tail, made after the stamp.
+  const auto published_tail = [this] { return hdr_->producer.tail.load(std::memory_order_acquire); };
   // Bounded: a hostile writer could chain padding records forever.
   for (std::uint64_t guard = 0; guard <= cap_ / kRecordAlign; ++guard) {
     std::uint64_t pos = head_;
@@ -525,7 +527,16 @@ Step RingReader::try_read_slow(View& v) noexcept {
     auto* r = rec(pos);
     // acquire: pairs with the writer's release store of the stamp.
     const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
-    if (!stamped(st, pos)) return Step::none;
+    if (!stamped(st, pos)) {
+      // "Not yet written", or overwritten? An spsc producer publishes its tail only after
+      // the stamp, so a record below the published tail that has no stamp was scribbled
+      // over. (mpsc reserves before it writes; pubsub laps its readers by design.)
+      if (cfg_.pattern != Pattern::spsc) return Step::none;
+      const std::uint64_t t = published_tail();
+      if (t == pos || t - pos > cap_) return Step::none;
+      if (stamped(r->stamp.load(std::memory_order_acquire), pos)) continue;  // acquire: as above; completed meanwhile
+      return corrupt("a record below the producer's published tail has no valid stamp (overwritten)");
+    }
     if (cfg_.pattern == Pattern::pubsub && cfg_.policy == Policy::drop) {
       // Pin the cursor so the publisher cannot move past this record while we read it.
       // acq_rel: fails if the publisher evicted us since the load (then start over).
@@ -539,6 +550,18 @@ Step RingReader::try_read_slow(View& v) noexcept {
     const std::uint64_t kind = st & kKindMask;
     const std::uint64_t len = r->len.load(std::memory_order_relaxed);  // ordered by the stamp's acquire
     if (const char* why = check_record(kind, len, pos & mask_, cfg_)) return corrupt(why);
+    if (cfg_.pattern == Pattern::spsc) {
+      // The record must end where the next complete record starts, or at the tail.
+      const std::uint64_t next = pos + record_span(len);
+      // acquire: as the stamp above.
+      if (!stamped(rec(next)->stamp.load(std::memory_order_acquire), next)) {
+        const std::uint64_t t = published_tail();
+        if (t == pos) return Step::none;  // stamped, its tail not yet published: a moment
+        if (t - pos < next - pos || (t != next && !stamped(rec(next)->stamp.load(std::memory_order_acquire), next))) {
+          return corrupt("a record's length does not lead to the next record (overwritten)");
+        }
+      }
+    }
     if (kind == kKindMessage) {
       v.data = payload(pos);
       v.len = len;

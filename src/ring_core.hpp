@@ -270,6 +270,14 @@ class RingReader : public RingBase {
         check_record(ring::kKindMessage, len, head_ & mask_, cfg_) != nullptr) {
       return false;
     }
+    // spsc: the record after this one must be complete too, or this is the last one. Else
+    // the slow path asks the tail (a length scribbled over would deliver neighbours as one
+    // message). The next record is unread, so the producer cannot be rewriting it.
+    if (cfg_.pattern == ring::Pattern::spsc) {
+      const std::uint64_t next = head_ + ring::record_span(len);
+      // acquire: as the stamp above.
+      if (!ring::stamped(rec(next)->stamp.load(std::memory_order_acquire), next)) return false;
+    }
     if (cfg_.pattern == ring::Pattern::pubsub) {
       // relaxed: ordered by the stamp's acquire, as the length is.
       if (r->seq32.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(expected_)) return false;

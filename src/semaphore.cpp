@@ -59,6 +59,7 @@ void PosixSemaphore::reset() noexcept {
 
 Result<PosixSemaphore> PosixSemaphore::create(std::string_view name, unsigned initial, const PosixSemaphoreOptions& o) {
   if (auto v = validate_name(name); !v) return fail(std::move(v.error()));
+  if (auto v = validate_new_name(name, "sem_open"); !v) return fail(std::move(v.error()));
   if (o.mode & ~0777u) {
     return fail(Errc::invalid_argument, "sem_open", name, fmt::format("mode {:o} has bits beyond 0777", o.mode));
   }

@@ -83,6 +83,7 @@ std::string_view PosixShm::directory() noexcept { return kShmDir; }
 
 Result<PosixShm> PosixShm::create(std::string_view name, std::size_t size, const PosixShmOptions& o) {
   if (auto v = validate_posix_name(name, "shm_open"); !v) return fail(std::move(v.error()));
+  if (auto v = validate_new_name(name, "shm_open"); !v) return fail(std::move(v.error()));
   if (o.mode & ~0777u) return fail(Errc::invalid_argument, "shm_open", name, fmt::format("mode {:o} has bits beyond 0777", o.mode));
   PosixShm s;
   s.name_.assign(name);

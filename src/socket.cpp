@@ -216,6 +216,10 @@ Result<Socket> Socket::adopt(Fd fd) {
 }
 
 Result<void> Socket::bind(const SocketAddress& addr) {
+  // An abstract name is a new name too (a path goes through bind_path's checks).
+  if (addr.get()->sa_family == AF_UNIX) {
+    if (auto v = validate_new_name(addr.to_string(), "bind"); !v) return v;
+  }
   if (auto r = sys::bind(fd(), addr.get(), addr.size()); !r) return fail(std::move(r.error()).with_object(addr.to_string()));
   return {};
 }
@@ -477,6 +481,7 @@ SocketPath::~SocketPath() {
 
 Result<SocketPath> bind_path(Socket& s, const std::string& path, unsigned mode) {
   if (auto v = validate_path(path, "bind"); !v) return std::unexpected(v.error());
+  if (auto v = validate_new_name(path, "bind"); !v) return std::unexpected(v.error());
   auto addr = SocketAddress::unix_path(path);
   if (!addr) return std::unexpected(std::move(addr.error()));
   // Linux creates the socket file with the socket inode's mode less the umask, so setting

@@ -198,6 +198,11 @@ Result<SocketUrlOptions> parse_socket_options(const Url& url) {
     o.allow.gids = std::move(*ids);
     o.allow.text += fmt::format("{}allow_gid={}", o.allow.text.empty() ? "" : " ", *g);
   }
+  // An abstract name has no file mode: any process in the network namespace may connect,
+  // so the listener's credential check is the guard. Owner-only by default, as a socket
+  // file's mode 0600 is; allow_uid/allow_gid invite others.
+  // (A connecting side keeps an empty list: it may talk to another user's listener.)
+  o.owner_only = url.abstract && o.allow.empty() && url.scheme != Scheme::unix_dgram;
   return o;
 }
 
@@ -629,8 +634,13 @@ Result<Channel> SocketListener::accept(Deadline d) {
     auto pc = c->peer_credentials();
     if (!pc) return fail(std::move(pc.error()).with_object(object_));
     creds = *pc;
-    if (!o_.allow.empty() && !o_.allow.allows(*pc)) {
-      const std::string why = fmt::format("{} is not in the allow-list ({})", credentials_text(*pc), o_.allow.text);
+    const bool refused = o_.owner_only ? pc->uid != ::geteuid() : !o_.allow.empty() && !o_.allow.allows(*pc);
+    if (refused) {
+      const std::string why =
+          o_.owner_only ? fmt::format("{} is not this listener's user, and an abstract name is owner-only unless "
+                                      "allow_uid/allow_gid invite others",
+                                      credentials_text(*pc))
+                        : fmt::format("{} is not in the allow-list ({})", credentials_text(*pc), o_.allow.text);
       send_refusal(*c, why);
       return fail(Error::from_errno("accept", EACCES, object_).with_detail(fmt::format("refused a client: {}", why)));
     }

@@ -38,6 +38,9 @@ struct SocketUrlOptions {
   bool mode_given = false;
   std::string dir;  // resolved; empty: the URL's path as it is
   AllowList allow;
+  // An abstract listener with no allow-list: only its own user (an abstract name has no
+  // file mode, so the credential check is the guard). Used by accept only.
+  bool owner_only = false;
   bool nodelay = true;
   bool keepalive = false;
   std::size_t sndbuf = 0;

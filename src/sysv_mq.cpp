@@ -13,6 +13,7 @@
 
 #include "ipcx/detail/transport.hpp"
 #include "kernel_limits.hpp"
+#include "ownership.hpp"
 #include "sys/sysv_msg.hpp"
 
 namespace ipcx {
@@ -492,7 +493,7 @@ class SysvMqChannel final : public ChannelImpl {
 }  // namespace
 
 Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool) {
-  if (auto c = url.check_options({"create", "excl", "mode", "remove", "qbytes", "proj"}); !c) {
+  if (auto c = url.check_options({"create", "excl", "mode", "remove", "qbytes", "proj", "owner"}); !c) {
     return std::unexpected(c.error());
   }
   auto create = url.option_bool("create", true);
@@ -530,6 +531,13 @@ Result<std::unique_ptr<ChannelImpl>> open_sysvmq(const Url& url, bool) {
     q = SysvMq::open(key, SysvMqOptions{.create = *create, .exclusive = *excl, .mode = *mode});
   }
   if (!q) return std::unexpected(std::move(q.error()));
+  if (!q->created()) {
+    auto any_owner = owner_any(url);
+    if (!any_owner) return std::unexpected(any_owner.error());
+    auto st = q->stat();
+    if (!st) return std::unexpected(std::move(st.error()));
+    if (auto own = check_owner(st->uid, *any_owner, url.text, "msgget"); !own) return std::unexpected(own.error());
+  }
   if (url.option("qbytes")) {
     SysvMqChange change;
     change.qbytes = *qbytes;

@@ -151,14 +151,39 @@ std::string_view to_string(Scheme s) noexcept {
 Result<void> validate_posix_name(std::string_view name, const char* op) {
   auto err = [&](std::string why) { return fail(Errc::invalid_argument, op, name, std::move(why)); };
   if (name.size() < 2 || name[0] != '/') return err("a POSIX IPC name is '/' followed by at least one character");
-  if (name.size() - 1 > NAME_MAX - 1) {
-    return err(fmt::format("name is {} bytes; at most {} after the leading '/'", name.size() - 1, NAME_MAX - 1));
+  if (name.size() - 1 > NAME_MAX) {
+    return err(fmt::format("name is {} bytes; at most {} after the leading '/'", name.size() - 1, NAME_MAX));
   }
   std::string_view rest = name.substr(1);
   if (rest.find('/') != std::string_view::npos) return err("no '/' is allowed after the leading one");
   if (rest == "." || rest == "..") return err("'.' and '..' are not names");
   if (rest.find('\0') != std::string_view::npos) return err("NUL byte in name");
   return {};
+}
+
+Result<void> validate_new_name(std::string_view name, const char* op) {
+  for (char c : name) {
+    auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) {
+      return fail(Errc::invalid_argument, op, url_escape(name),
+                  fmt::format("control character 0x{:02x} in a new object's name", b));
+    }
+  }
+  return {};
+}
+
+std::string url_escape(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) {
+    auto b = static_cast<unsigned char>(c);
+    if (b <= 0x20 || b >= 0x7f || c == '%' || c == '?' || c == '#') {
+      out += fmt::format("%{:02X}", b);
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 Result<void> validate_path(std::string_view path, const char* op) {
@@ -201,7 +226,7 @@ Result<Url> Url::parse(std::string_view text) {
   }
   if (!found) {
     return bad(text, fmt::format("unknown scheme '{}' (known: shm unix unixgram unixpacket tcp udp fifo "
-                                 "posixmq sysvmq posixshm sysvshm posixsem sysvsem nats zmq+tcp zmq+ipc)", scheme));
+                                 "posixmq sysvmq posixshm sysvshm posixsem sysvsem nats zmq+tcp zmq+ipc)", shorten_input(scheme)));
   }
   std::string_view rest = text.substr(colon + 1);
 
@@ -250,10 +275,10 @@ Result<Url> Url::parse(std::string_view text) {
     for (char c : *d) {
       bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
                 c == '_' || c == '.';
-      if (!ok) return bad(text, fmt::format("ring name '{}' may hold only letters, digits, '-', '_' and '.'", *d));
+      if (!ok) return bad(text, fmt::format("ring name '{}' may hold only letters, digits, '-', '_' and '.'", shorten_input(*d)));
     }
     if (*d == "." || *d == ".." || d->find("..") != std::string::npos) {
-      return bad(text, fmt::format("ring name '{}' may not contain '..'", *d));
+      return bad(text, fmt::format("ring name '{}' may not contain '..'", shorten_input(*d)));
     }
     u.name = std::move(*d);
     return u;
@@ -309,7 +334,7 @@ Result<Url> Url::parse(std::string_view text) {
     }
     if (rest.starts_with("id:")) {
       auto v = parse_u64(rest.substr(3), 10);
-      if (!v || *v > INT_MAX) return bad(text, fmt::format("id '{}' is not a non-negative number", rest.substr(3)));
+      if (!v || *v > INT_MAX) return bad(text, fmt::format("id '{}' is not a non-negative number", shorten_input(rest.substr(3))));
       u.id = static_cast<int>(*v);
       return u;
     }
@@ -319,7 +344,12 @@ Result<Url> Url::parse(std::string_view text) {
     }
     if (rest.empty()) return bad(text, fmt::format("missing key: {}://KEY, {}://id:N or {}:///PATH?proj=N", scheme, scheme, scheme));
     auto k = parse_sysv_key(rest);
-    if (!k) return bad(text, fmt::format("key '{}' is not decimal or 0x hexadecimal (32 bits)", rest));
+    if (!k) return bad(text, fmt::format("key '{}' is not decimal or 0x hexadecimal (32 bits)", shorten_input(rest)));
+    if (*k == 0) {
+      return bad(text, fmt::format("key 0 is IPC_PRIVATE: every open makes a new object no other process can "
+                                   "find; write {}://private to mean that, or {}://id:N for one that exists",
+                                   scheme, scheme));
+    }
     u.key = *k;
     return u;
   }
@@ -332,7 +362,7 @@ Result<Url> Url::parse(std::string_view text) {
     u.name = std::move(*d);
     return u;
   }
-  if (auto v = validate_path(*d, "url"); !v) return bad(text, fmt::format("path '{}': {}", *d, v.error().detail()));
+  if (auto v = validate_path(*d, "url"); !v) return bad(text, fmt::format("path '{}': {}", shorten_input(*d), v.error().detail()));
   if ((is_unix(u.scheme) || u.scheme == Scheme::zmq_ipc) && d->size() > 107) {
     return bad(text, fmt::format("socket path is {} bytes; sun_path holds at most 107", d->size()));
   }
@@ -351,7 +381,7 @@ Result<std::uint64_t> Url::option_uint(std::string_view opt, std::uint64_t fallb
   auto v = option(opt);
   if (!v) return fallback;
   auto n = parse_u64(*v, 10);
-  if (!n) return bad(text, fmt::format("option {}='{}' is not a non-negative integer", opt, *v));
+  if (!n) return bad(text, fmt::format("option {}='{}' is not a non-negative integer", opt, shorten_input(*v)));
   return *n;
 }
 
@@ -371,7 +401,7 @@ Result<std::uint64_t> Url::option_size(std::string_view opt, std::uint64_t fallb
   }
   auto n = parse_u64(digits, 10);
   if (!n || *n > UINT64_MAX / mult) {
-    return bad(text, fmt::format("option {}='{}' is not a size (a number, optionally with k, m or g)", opt, *v));
+    return bad(text, fmt::format("option {}='{}' is not a size (a number, optionally with k, m or g)", opt, shorten_input(*v)));
   }
   return *n * mult;
 }
@@ -381,14 +411,18 @@ Result<bool> Url::option_bool(std::string_view opt, bool fallback) const {
   if (!v) return fallback;
   if (*v == "" || *v == "1" || *v == "true" || *v == "yes" || *v == "on") return true;
   if (*v == "0" || *v == "false" || *v == "no" || *v == "off") return false;
-  return bad(text, fmt::format("option {}='{}' is not a boolean (1/0, true/false, yes/no)", opt, *v));
+  return bad(text, fmt::format("option {}='{}' is not a boolean (1/0, true/false, yes/no)", opt, shorten_input(*v)));
 }
 
 Result<unsigned> Url::option_mode(std::string_view opt, unsigned fallback) const {
   auto v = option(opt);
   if (!v) return fallback;
   auto n = parse_u64(*v, 8);
-  if (!n || *n > 07777) return bad(text, fmt::format("option {}='{}' is not an octal mode such as 0600", opt, *v));
+  if (!n) return bad(text, fmt::format("option {}='{}' is not an octal mode such as 0600", opt, shorten_input(*v)));
+  if (*n > 0777) {
+    return bad(text, fmt::format("option {}='{}' has bits beyond 0777: only permission bits (setuid, setgid and "
+                                 "sticky are not for IPC objects)", opt, shorten_input(*v)));
+  }
   return static_cast<unsigned>(*n);
 }
 
@@ -399,7 +433,7 @@ Result<void> Url::check_options(std::initializer_list<std::string_view> known) c
     if (!ok) {
       std::string list;
       for (auto known_name : known) list += fmt::format("{}{}", list.empty() ? "" : ", ", known_name);
-      return bad(text, fmt::format("unknown option '{}' for {}:// (known: {})", k, to_string(scheme),
+      return bad(text, fmt::format("unknown option '{}' for {}:// (known: {})", shorten_input(k), to_string(scheme),
                                    list.empty() ? "none" : list));
     }
   }

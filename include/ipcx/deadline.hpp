@@ -22,10 +22,17 @@ class Deadline {
   static constexpr Deadline never() noexcept { return Deadline(Kind::never, {}); }
   static constexpr Deadline immediate() noexcept { return Deadline(Kind::immediate, {}); }
   static Deadline at(Clock::time_point t) noexcept { return Deadline(Kind::at, t); }
+  // A wait longer than the clock can count from now (~292 years of nanoseconds, less its
+  // uptime) is never(); a NaN is no positive time, so immediate(), like zero. Nothing here
+  // overflows, whatever the duration's type.
   template <typename Rep, typename Period>
   static Deadline after(std::chrono::duration<Rep, Period> d) noexcept {
-    if (d <= d.zero()) return immediate();
-    return at(Clock::now() + std::chrono::ceil<Clock::duration>(d));
+    if (!(d > d.zero())) return immediate();  // also a NaN, which compares false
+    const auto now = Clock::now();
+    // Compared in long double seconds: no integer conversion can overflow on the way.
+    using Seconds = std::chrono::duration<long double>;
+    if (Seconds(d) >= Seconds(Clock::time_point::max() - now) - Seconds(1)) return never();
+    return at(now + std::chrono::ceil<Clock::duration>(d));
   }
 
   bool is_never() const noexcept { return kind_ == Kind::never; }

@@ -34,6 +34,11 @@ enum class Errc : std::uint8_t {
 
 std::string_view to_string(Errc) noexcept;
 
+// An input quoted in an error: whole up to 200 bytes, otherwise its first 160 bytes, "…" and
+// its length, so that a long input (a 130 KB URL) cannot push the reason out of a message
+// (the C API's is 511 bytes). Every Error's object goes through it.
+std::string shorten_input(std::string_view input);
+
 class Error {
  public:
   Error() = default;
@@ -60,7 +65,7 @@ class Error {
 
   // Builders, for adding context as an error travels up. Each returns the changed error
   // by value, so its result must be used: `e = std::move(e).with_detail(...)`.
-  [[nodiscard]] Error with_object(std::string_view object) && { object_.assign(object); return std::move(*this); }
+  [[nodiscard]] Error with_object(std::string_view object) && { object_ = shorten_input(object); return std::move(*this); }
   [[nodiscard]] Error with_detail(std::string detail) && { detail_ = std::move(detail); return std::move(*this); }
   [[nodiscard]] Error with_size(std::size_t size) && { size_ = size; return std::move(*this); }
   [[nodiscard]] Error with_op(const char* op) && { op_ = op; return std::move(*this); }
@@ -73,7 +78,7 @@ class Error {
 
  private:
   Error(Errc kind, int err, const char* op, std::string_view object, std::string detail = {})
-      : kind_(kind), errno_(err), op_(op), object_(object), detail_(std::move(detail)) {}
+      : kind_(kind), errno_(err), op_(op), object_(shorten_input(object)), detail_(std::move(detail)) {}
 
   Errc kind_ = Errc::system;
   int errno_ = 0;

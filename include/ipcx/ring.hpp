@@ -86,6 +86,9 @@ struct RingOptions {
   std::chrono::microseconds spin{20};
   unsigned mode = 0600;
   RingCreate create = RingCreate::open_or_create;
+  // A ring that exists and belongs to another user is refused (it may have been made
+  // first to read what this side sends) unless this is set: owner=any in a URL.
+  bool any_owner = false;
 
   // The options of a shm:// URL (see the top of this file); unknown ones are an error.
   static Result<RingOptions> from_url(const Url& url);

@@ -75,8 +75,16 @@ class Url {
 };
 
 // Validation shared by the URL parser and the typed wrappers.
-// A POSIX IPC name: one leading '/', then 1..NAME_MAX-1 bytes, no other '/', not "." or "..".
+// A POSIX IPC name: one leading '/', then 1..NAME_MAX bytes, no other '/', not "." or "..".
 Result<void> validate_posix_name(std::string_view name, const char* op);
+// A name or path for an object about to be made: no control characters (bytes below 0x20
+// and 0x7f), which would reach terminals and line-based tools raw. Objects that exist
+// already are still opened, listed and removed whatever their names hold.
+Result<void> validate_new_name(std::string_view name, const char* op);
+// The inverse of what Url::parse decodes in a name or path: '%', '?', '#', space, control
+// bytes and bytes from 0x80 are percent-encoded, so that the URL printed for an object
+// (ipcx ls) parses back to the same object and shows no raw control byte.
+std::string url_escape(std::string_view name);
 // A filesystem path for a FIFO or socket: absolute, no ".." component, no NUL.
 Result<void> validate_path(std::string_view path, const char* op);
 // Parse a SysV key as ipcs prints it: decimal or 0x hexadecimal, 32 bits.

@@ -39,10 +39,12 @@ TEST_F(CliRm, StaleRemovesOnlyTheObjectsOfDeadProcesses) {
   auto r = ipcx(fmt::format("rm --stale --yes {}", matches()));
   ASSERT_EQ(r.status, 0) << r.err;
   auto now = listed();
-  for (const auto& url : dead_objs.object_urls()) {
+  for (const auto& url : dead_objs.no_unread_urls()) {
     EXPECT_FALSE(now.contains(url)) << url << " of the dead child is still there";
     EXPECT_NE(r.out.find("removed " + url + "\n"), std::string::npos) << r.out;
   }
+  // A queue holding a message nobody read is kept for a reader, whoever made it.
+  for (const auto& url : dead_objs.unread_urls()) EXPECT_TRUE(now.contains(url)) << url << " held unread data";
   for (const auto& url : live_objs.object_urls()) EXPECT_TRUE(now.contains(url)) << url << " of the live child was removed";
   EXPECT_TRUE(now.contains(live_objs.socket_url()));
 
@@ -51,7 +53,8 @@ TEST_F(CliRm, StaleRemovesOnlyTheObjectsOfDeadProcesses) {
   auto again = ipcx(fmt::format("rm --stale -y {}", matches()));
   ASSERT_EQ(again.status, 0) << again.err;
   auto left = listed();
-  for (const auto& url : live_objs.object_urls()) EXPECT_FALSE(left.contains(url)) << url;
+  for (const auto& url : live_objs.no_unread_urls()) EXPECT_FALSE(left.contains(url)) << url;
+  for (const auto& url : live_objs.unread_urls()) EXPECT_TRUE(left.contains(url)) << url << " held unread data";
   // Nothing stale is left: a third run says so and succeeds.
   auto none = ipcx(fmt::format("rm --stale -y {}", matches()));
   EXPECT_EQ(none.status, 0);
@@ -67,10 +70,9 @@ TEST_F(CliRm, DryRunRemovesNothing) {
   auto r = ipcx(fmt::format("rm --stale --dry-run {}", matches()));
   ASSERT_EQ(r.status, 0) << r.err;
   auto now = listed();
-  for (const auto& url : objs.object_urls()) {
-    EXPECT_NE(r.out.find("would remove " + url), std::string::npos) << r.out;
-    EXPECT_TRUE(now.contains(url)) << url;
-  }
+  for (const auto& url : objs.no_unread_urls()) EXPECT_NE(r.out.find("would remove " + url), std::string::npos) << r.out;
+  for (const auto& url : objs.unread_urls()) EXPECT_EQ(r.out.find("would remove " + url), std::string::npos) << r.out;
+  for (const auto& url : objs.object_urls()) EXPECT_TRUE(now.contains(url)) << url;
   objs.remove_all();
 }
 
@@ -120,7 +122,8 @@ TEST_F(CliRm, StaleAsksOnATerminal) {
   auto [yes_status, yes_seen] = on_terminal(fmt::format("rm --stale {}", matches()), "y");
   EXPECT_EQ(yes_status, 0) << yes_seen;
   auto left = listed();
-  for (const auto& url : objs.object_urls()) EXPECT_FALSE(left.contains(url)) << url << " kept after 'y'";
+  for (const auto& url : objs.no_unread_urls()) EXPECT_FALSE(left.contains(url)) << url << " kept after 'y'";
+  for (const auto& url : objs.unread_urls()) EXPECT_TRUE(left.contains(url)) << url << " held unread data";
   objs.remove_all();
 }
 
@@ -212,13 +215,20 @@ TEST_F(CliRm, RingsByLivenessLock) {
 
   producer.release();
   // The child _exits holding its handle: its slot is still marked used, but the kernel
-  // dropped its lock. The ring outlives it (a message waits); no side holds a lock: stale.
+  // dropped its lock. The ring outlives it: a message waits for the next consumer, so it is
+  // not stale, and rm --stale keeps it.
   auto st = ipcx("stat --json " + url);
   ASSERT_EQ(st.status, 0) << st.err;
   auto j = json_of(st);
-  EXPECT_EQ(j["state"], "stale");
+  EXPECT_EQ(j["state"], "unknown");
+  EXPECT_NE(j["state_reason"].get<std::string>().find("1 unread message"), std::string::npos) << st.out;
   EXPECT_EQ(j["details"]["producers"], "0 attached of 1, 1 died attached");
-  auto rm = ipcx(fmt::format("rm --stale --yes --type shm --match {}", sh_quote(name_glob())));
+  auto kept = ipcx(fmt::format("rm --stale --yes --type shm --match {}", sh_quote(name_glob())));
+  EXPECT_EQ(kept.status, 0) << kept.err;
+  EXPECT_EQ(kept.out.find("removed " + url), std::string::npos) << kept.out;
+  EXPECT_EQ(::access(ring_path(name).c_str(), F_OK), 0);
+  // Named, it goes.
+  auto rm = ipcx("rm -v " + url);
   EXPECT_EQ(rm.status, 0) << rm.err;
   EXPECT_NE(rm.out.find("removed " + url), std::string::npos) << rm.out;
   EXPECT_NE(::access(ring_path(name).c_str(), F_OK), 0);

@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -214,6 +215,21 @@ struct PlainObjects {
     std::vector<std::string> v{sysv_url("sysvshm", shm_key), sysv_url("sysvsem", sem_key),
                                sysv_url("sysvmq", msg_key), "posixshm://" + shm_name, "posixsem://" + sem_name};
     if (mqueue_mounted() || ::geteuid() == 0) v.push_back("posixmq://" + mq_name);
+    return v;
+  }
+  // The two queues hold a message nobody has read: never stale, whoever made them (ipcx rm
+  // --stale keeps them for a reader); the other objects hold no unread message.
+  std::vector<std::string> unread_urls() const {
+    std::vector<std::string> v{sysv_url("sysvmq", msg_key)};
+    if (mqueue_mounted() || ::geteuid() == 0) v.push_back("posixmq://" + mq_name);
+    return v;
+  }
+  std::vector<std::string> no_unread_urls() const {
+    std::vector<std::string> v;
+    auto unread = unread_urls();
+    for (auto& u : object_urls()) {
+      if (std::find(unread.begin(), unread.end(), u) == unread.end()) v.push_back(u);
+    }
     return v;
   }
   std::string socket_url() const { return "unix://" + sock_path; }

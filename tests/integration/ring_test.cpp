@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "ipcx/channel.hpp"
+#include "ipcx/detail/ring_layout.hpp"
 #include "ipcx/ring.hpp"
 #include "support/test_support.hpp"
 
@@ -441,7 +442,10 @@ TEST(Ring, MpscSkipsADeadProducersReservation) {
 }
 
 // A consumer killed while it holds a message in place: the producer hears peer_gone; the
-// message it was reading is still there for the next consumer, then the name goes away.
+// message it was reading is still there for the next consumer. Restarting just works: the
+// new consumer drains what was left, then waits for the next producer (it used to call the
+// producers that left before it came "gone" and exit, stranding the next one's messages),
+// and the name goes away when the last side leaves.
 TEST(Ring, ConsumerKilledMidRead) {
   const std::string name = ipcx::test::unique_name("killc");
   const std::string url = "shm://" + name + "?capacity=4k";
@@ -479,15 +483,73 @@ TEST(Ring, ConsumerKilledMidRead) {
     ASSERT_TRUE(first) << first.error().message();
     EXPECT_EQ(first->text(), "first");
     for (;;) {
-      auto n = rx->receive_message(Deadline::after(5s));
+      auto n = rx->try_receive_message();
       if (!n) {
-        EXPECT_EQ(n.error().kind(), Errc::peer_gone) << n.error().message();
+        EXPECT_EQ(n.error().kind(), Errc::would_block) << n.error().message();
         break;
       }
       EXPECT_EQ(n->data, m);
     }
+    // The next producer's messages reach the restarted consumer.
+    auto next = Child::spawn([&]() -> int {
+      auto tx2 = ipcx::Channel::open(url);
+      if (!tx2) return 20;
+      return tx2->send(ipcx::as_bytes("again")) ? 0 : 21;
+    });
+    auto again = rx->receive_message(Deadline::after(10s));
+    ASSERT_TRUE(again) << again.error().message();
+    EXPECT_EQ(again->text(), "again");
+    EXPECT_EQ(next.wait(), 0);
+    // That producer has left: now the consumer is told so.
+    auto end = rx->receive_message(Deadline::after(10s));
+    ASSERT_FALSE(end);
+    EXPECT_EQ(end.error().kind(), Errc::peer_gone) << end.error().message();
   }
   EXPECT_FALSE(ring_exists(name));
+}
+
+// A corrupt record is told from "not yet written" (issue 13): a scribbled stamp read as
+// "not yet written", so the reader ended with half the messages gone or both sides slept
+// forever; a scribbled length delivered neighbouring records as one message. Now each is
+// Errc::corrupt, on the ring and in what ipcx stat reads.
+TEST(Ring, CorruptRecordsAreReportedNotWaitedFor) {
+  namespace layout = ipcx::detail::ring;
+  for (const bool scribble_stamp : {true, false}) {
+    const std::string name = ipcx::test::unique_name(scribble_stamp ? "cstamp" : "clen");
+    auto tx = ipcx::RingProducer::open(name, with_capacity(8192));
+    ASSERT_TRUE(tx) << tx.error().message();
+    auto rx = ipcx::RingConsumer::open(name, with_capacity(8192));
+    ASSERT_TRUE(rx) << rx.error().message();
+    for (const char* m : {"first", "second", "third"}) ASSERT_TRUE(tx->send(ipcx::as_bytes(m)));
+    // Scribble over the first record, at position 0: as another process with the file could.
+    int fd = ::open(ipcx::ring_path(name).c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    struct stat st {};
+    ASSERT_EQ(::fstat(fd, &st), 0);
+    auto* p = static_cast<unsigned char*>(::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    ASSERT_NE(p, MAP_FAILED);
+    unsigned char* rec = p + layout::kHeaderSize;
+    if (scribble_stamp) {
+      std::uint64_t junk = 0x5a5a5a5a5a5a5a50ULL;
+      std::memcpy(rec, &junk, sizeof junk);  // no longer "position 0 | message"
+    } else {
+      // A length that still fits the ring and a message, but swallows "second" and more.
+      std::uint32_t len = static_cast<std::uint32_t>(layout::record_span(5) + layout::record_span(6) - layout::kRecordHeader + 5);
+      std::memcpy(rec + 8, &len, sizeof len);
+    }
+    std::vector<std::byte> buf(8192);
+    auto r = rx->receive(buf, Deadline::after(5s));
+    ASSERT_FALSE(r) << "delivered " << r->size << " bytes from a corrupt record";
+    EXPECT_EQ(r.error().kind(), Errc::corrupt) << r.error().message();
+    // ipcx stat reads the same records with the same code: it says so too.
+    auto stat = ipcx::test::run(fmt::format("{} stat 'shm://{}'", ipcx::test::cli_path(), name));
+    EXPECT_NE(stat.output.find("corrupt: "), std::string::npos) << stat.output;
+    ::munmap(p, static_cast<std::size_t>(st.st_size));
+    ::close(fd);
+    rx = ipcx::RingConsumer();
+    tx = ipcx::RingProducer();
+    (void)ipcx::remove_ring(name);
+  }
 }
 
 // Hostile memory: another process scribbles random bytes over the header and the data

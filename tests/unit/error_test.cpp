@@ -5,6 +5,9 @@
 
 #include "ipcx/deadline.hpp"
 
+#include <limits>
+#include <string>
+
 namespace ipcx {
 namespace {
 
@@ -77,6 +80,39 @@ TEST(Deadline, TimespecsAgreeWithTheClocks) {
   EXPECT_LE(diff, 2.0);
   timespec rel = d.relative_timespec();
   EXPECT_TRUE(rel.tv_sec == 1 || (rel.tv_sec == 2 && rel.tv_nsec == 0));
+}
+
+// Issue 13: a timeout the clock cannot count (~9.2e9 s, infinity) or NaN overflowed a
+// signed integer in Deadline::after (UBSan) and then failed at once.
+TEST(Deadline, HugeOrNanDurationsDoNotOverflow) {
+  EXPECT_TRUE(Deadline::after(std::chrono::duration<double>(9.3e9)).is_never());
+  EXPECT_TRUE(Deadline::after(std::chrono::duration<double>(1e300)).is_never());
+  EXPECT_TRUE(Deadline::after(std::chrono::duration<double>(std::numeric_limits<double>::infinity())).is_never());
+  EXPECT_TRUE(Deadline::after(std::chrono::hours::max()).is_never());
+  EXPECT_TRUE(Deadline::after(std::chrono::nanoseconds::max()).is_never());
+  EXPECT_TRUE(Deadline::after(std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN())).is_immediate());
+  EXPECT_TRUE(Deadline::after(std::chrono::duration<double>(-1.0)).is_immediate());
+  // An ordinary long wait is still a time point, and not already expired.
+  auto d = Deadline::after(std::chrono::duration<double>(1e6));
+  EXPECT_FALSE(d.is_never());
+  EXPECT_FALSE(d.expired());
+  EXPECT_GT(d.remaining(), std::chrono::hours(277));
+}
+
+// Issue 13: an error repeated a 130 KB input whole, and the C API's 511-byte message lost
+// the reason. The object is shortened; the reason stays within the first few hundred bytes.
+TEST(Error, LongInputIsShortenedAndTheReasonKept) {
+  std::string huge(130'000, 'a');
+  auto e = Error::make(Errc::invalid_argument, "open", huge, "the reason");
+  auto m = e.message();
+  EXPECT_LT(m.size(), 300u) << m.size();
+  EXPECT_NE(m.find("the reason"), std::string::npos) << m;
+  EXPECT_NE(m.find("(130000 bytes)"), std::string::npos) << m;
+  auto w = Error::make(Errc::system, "x").with_object(huge);
+  EXPECT_LT(w.object().size(), 200u);
+  // Short inputs are kept whole.
+  EXPECT_EQ(shorten_input("/orders"), "/orders");
+  EXPECT_EQ(shorten_input(std::string(200, 'b')), std::string(200, 'b'));
 }
 
 }  // namespace

@@ -175,5 +175,80 @@ TEST(Url, ValidatesPosixNames) {
   EXPECT_FALSE(validate_posix_name("/" + std::string(300, 'x'), "t"));
 }
 
+// Issue 13: what ipcx ls prints must name the same object when parsed back: names are
+// printed percent-encoded wherever the parser decodes.
+TEST(Url, EscapedNamesRoundTrip) {
+  const std::vector<std::string> names = {"/plain", "/with%41percent", "/q?x=1", "/hash#x", "/sp ace",
+                                          std::string("/nl\nfake row"), "/esc\x1b[31m", "/utf8-\xc3\xa9",
+                                          std::string("/") + std::string(255, 'z')};
+  for (const auto& n : names) {
+    std::string url = "posixmq://" + url_escape(n);
+    auto u = Url::parse(url);
+    ASSERT_TRUE(u) << url << ": " << u.error().message();
+    EXPECT_EQ(u->name, n) << url;
+    for (char c : url) EXPECT_TRUE(static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f) << url;
+  }
+  EXPECT_EQ(url_escape("/with%41percent"), "/with%2541percent");
+  auto a = Url::parse("unix:@" + url_escape("ab\ncd"));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->name, "ab\ncd");
+}
+
+// Issue 13: the kernel takes 255 bytes after the '/'; 256 is refused.
+TEST(Url, PosixNameOf255BytesIsAccepted) {
+  EXPECT_TRUE(validate_posix_name("/" + std::string(255, 'q'), "mq_open"));
+  auto r = validate_posix_name("/" + std::string(256, 'q'), "mq_open");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("at most 255"), std::string::npos) << r.error().message();
+}
+
+// Issue 13: only permission bits; setuid, setgid and sticky are refused.
+TEST(Url, ModeHasOnlyPermissionBits) {
+  for (const char* m : {"7777", "1777", "4600", "2660", "10000"}) {
+    auto u = Url::parse(std::string("shm://x?mode=") + m);
+    ASSERT_TRUE(u);
+    auto v = u->option_mode("mode", 0600);
+    EXPECT_FALSE(v) << m;
+  }
+  auto ok = Url::parse("shm://x?mode=0777");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->option_mode("mode", 0600).value_or(0), 0777u);
+}
+
+// Issue 13: sysvmq://0 is IPC_PRIVATE, a new unreachable queue per open: refused; the
+// explicit spelling stays.
+TEST(Url, SysvKeyZeroIsRefusedPrivateIsExplicit) {
+  for (const char* url : {"sysvmq://0", "sysvmq://0x0", "sysvshm://0", "sysvsem://0x00000000"}) {
+    auto u = Url::parse(url);
+    ASSERT_FALSE(u) << url;
+    EXPECT_NE(u.error().message().find("IPC_PRIVATE"), std::string::npos) << u.error().message();
+  }
+  auto p = Url::parse("sysvmq://private");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->key, 0);
+}
+
+// Issue 13: control characters are refused in the name of an object about to be made.
+TEST(Url, NewNamesRefuseControlCharacters) {
+  EXPECT_TRUE(validate_new_name("/orders", "mq_open"));
+  EXPECT_TRUE(validate_new_name("/utf8-\xc3\xa9", "mq_open"));
+  for (std::string bad : {std::string("/a\nb"), std::string("/a\x1b[2J"), std::string("/a\x7f"), std::string("/a\tb")}) {
+    auto r = validate_new_name(bad, "mq_open");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message().find("control character"), std::string::npos);
+    EXPECT_EQ(r.error().message().find('\n'), std::string::npos) << "the error itself prints the name escaped";
+  }
+}
+
+// Issue 13: a 130 KB URL gave 260 KB of stderr; the error quotes it shortened.
+TEST(Url, LongUrlErrorsAreShort) {
+  std::string url = "shm://" + std::string(130'000, 'a') + "/";
+  auto u = Url::parse(url);
+  ASSERT_FALSE(u);
+  auto m = u.error().message();
+  EXPECT_LT(m.size(), 600u) << m.size();
+  EXPECT_NE(m.find("at most 200"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace ipcx

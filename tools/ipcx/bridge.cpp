@@ -25,18 +25,10 @@
 #include "ipcx/channel.hpp"
 #include "options.hpp"
 #include "output.hpp"
-#include "sys/io.hpp"
+#include "signals.hpp"
 
 namespace ipcx::cli {
 namespace {
-
-int g_signal_fd = -1;  // write end of the self-pipe; set once before handlers are installed
-
-extern "C" void on_signal(int) {
-  const char c = 's';
-  // write(2) is async-signal-safe; a full pipe already holds a wake-up, so the result is moot.
-  [[maybe_unused]] ssize_t n = ::write(g_signal_fd, &c, 1);
-}
 
 struct Direction {
   Channel* from = nullptr;
@@ -125,6 +117,17 @@ void add_bridge(CLI::App& app, int& rc) {
         return;
       }
     }
+    // One channel on both sides reads back every message it forwards, forever.
+    const Url& x = *ua;
+    const Url& y = *ub;
+    if (x.scheme == y.scheme && x.name == y.name && x.abstract == y.abstract && x.key == y.key && x.id == y.id &&
+        x.ftok_path == y.ftok_path && x.option("proj") == y.option("proj") && x.host == y.host &&
+        x.port == y.port && x.servers == y.servers) {
+      error(fmt::format("bridge: URL_A and URL_B name the same channel ({}): it would forward every message "
+                        "back into itself", shorten_input(o->a)));
+      rc = kUsage;
+      return;
+    }
     const bool read_a = !o->b_to_a_only;
     const bool read_b = !o->a_to_b_only;
     if (read_a && read_b) {
@@ -139,21 +142,13 @@ void add_bridge(CLI::App& app, int& rc) {
       }
     }
 
-    // SIGINT/SIGTERM end the bridge through the self-pipe; a second one kills (SA_RESETHAND)
-    // in case a send is stuck.
-    auto sp = sys::pipe2(O_NONBLOCK);
+    // SIGINT/SIGTERM end the bridge through the self-pipe (signals.hpp).
+    auto sp = StopSignals::install();
     if (!sp) {
       error(sp.error().message());
       rc = kRuntimeError;
       return;
     }
-    g_signal_fd = sp->write.get();
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND | SA_RESTART;
-    ::sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, nullptr);
-    ::sigaction(SIGTERM, &sa, nullptr);
 
     // A side that receives is bound (datagram schemes receive at their address); a side
     // that only sends is opened.
@@ -171,7 +166,7 @@ void add_bridge(CLI::App& app, int& rc) {
         return;
       }
       fmt::print(stderr, "ipcx bridge: listening on {}\n", l->local_url());
-      std::array<pollfd, 2> pf{pollfd{l->pollable_fd(), POLLIN, 0}, pollfd{sp->read.get(), POLLIN, 0}};
+      std::array<pollfd, 2> pf{pollfd{l->pollable_fd(), POLLIN, 0}, pollfd{sp->fd(), POLLIN, 0}};
       for (;;) {
         int n = ::poll(pf.data(), pf.size(), -1);
         if (n < 0 && errno == EINTR) continue;
@@ -204,7 +199,7 @@ void add_bridge(CLI::App& app, int& rc) {
     while (ended.empty()) {
       std::array<pollfd, 3> pf{};
       std::size_t n = 0;
-      pf[n++] = {sp->read.get(), POLLIN, 0};
+      pf[n++] = {sp->fd(), POLLIN, 0};
       int fa = read_a ? a->pollable_fd() : -1;
       int fb = read_b ? b->pollable_fd() : -1;
       if (fa >= 0) pf[n++] = {fa, POLLIN, 0};

@@ -22,7 +22,7 @@
 #include "ipcx/inspect.hpp"
 #include "options.hpp"
 #include "output.hpp"
-#include "stop.hpp"
+#include "signals.hpp"
 
 namespace ipcx::cli {
 namespace {
@@ -160,7 +160,11 @@ void add_hz(CLI::App& app, int& rc) {
       rc = report(ch.error());
       return;
     }
-    install_stop_handler();
+    auto stop = StopSignals::install();  // a signal ends the run with its report
+    if (!stop) {
+      rc = report(stop.error());
+      return;
+    }
     const bool tty = !o->json && ::isatty(STDOUT_FILENO) == 1;
     const Deadline end = deadline_from_seconds(o->timeout);
     const auto window = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o->window));
@@ -186,7 +190,7 @@ void add_hz(CLI::App& app, int& rc) {
       rc = code;
     };
     for (;;) {
-      if (stop_requested() || (o->count >= 0 && total >= static_cast<std::uint64_t>(o->count))) return finish(kOk);
+      if (stop->signal() != 0 || (o->count >= 0 && total >= static_cast<std::uint64_t>(o->count))) return finish(kOk);
       // Until the window ends, the run ends, or the next look at the stop flag.
       Deadline d = Deadline::at(std::min(w.start + window, Clock::now() + kStopCheck));
       if (!end.is_never() && end.time_point() < d.time_point()) d = end;

@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "ipcx/channel.hpp"
 #include "options.hpp"
+#include "signals.hpp"
 
 namespace ipcx::cli {
 
@@ -36,6 +37,14 @@ void add_listen(CLI::App& app, int& rc) {
   cmd->add_flag("--raw", o->raw, "Bytes with no framing (talks to socat, nc); copied to stdout as they come");
   cmd->callback([o, &rc] {
     const Deadline deadline = deadline_from_seconds(o->timeout);
+    // SIGINT/SIGTERM end the run through the destructors: the socket file goes (installed
+    // first, so that a signal as soon as the file exists is acted on).
+    auto stop = StopSignals::install();
+    if (!stop) {
+      error(stop.error().message());
+      rc = kRuntimeError;
+      return;
+    }
     auto l = Listener::listen(with_raw(o->url, o->raw));
     if (!l) {
       rc = report(l.error());
@@ -44,6 +53,10 @@ void add_listen(CLI::App& app, int& rc) {
     fmt::print(stderr, "ipcx: listening on {}\n", l->local_url());
     std::fflush(stderr);
     long long got = 0;
+    auto stopped = [&] {
+      error(fmt::format("listen {}: stopped by signal {} after {} messages", o->url, stop->signal(), got));
+      rc = o->count < 0 ? kOk : kRuntimeError;
+    };
     // The deadline passed: the normal end without --count, a failure with it.
     auto out_of_time = [&] {
       if (o->count < 0) {
@@ -54,7 +67,9 @@ void add_listen(CLI::App& app, int& rc) {
       rc = kRuntimeError;
     };
     while (o->count < 0 || got < o->count) {
-      auto c = l->accept(deadline);
+      if (stop->signal() != 0) return stopped();
+      auto c = l->accept(next_slice(deadline));
+      if (!c && c.error().timed_out() && !deadline.expired()) continue;
       if (!c) {
         if (c.error().timed_out()) return out_of_time();
         if (c.error().code() == EACCES) {  // a refused client; the listener goes on
@@ -66,7 +81,9 @@ void add_listen(CLI::App& app, int& rc) {
         return;
       }
       while (o->count < 0 || got < o->count) {
-        auto m = c->receive_message(deadline);
+        if (stop->signal() != 0) return stopped();
+        auto m = c->receive_message(next_slice(deadline));
+        if (!m && m.error().timed_out() && !deadline.expired()) continue;
         if (!m) {
           if (m.error().peer_gone()) break;  // this client is done; accept the next
           if (m.error().timed_out()) return out_of_time();

@@ -3,7 +3,9 @@
 // checked once, and the exit code for a library error.
 #pragma once
 
+#include <charconv>
 #include <chrono>
+#include <climits>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -15,7 +17,21 @@
 
 namespace ipcx::cli {
 
-// --timeout SECONDS as a deadline for the whole command; absent (negative) means none.
+// A whole number that fits a long, checked on the text: a conversion would clamp a
+// larger one silently.
+inline const CLI::Validator kLong(
+    [](std::string& s) -> std::string {
+      long v = 0;
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (s.empty() || ec != std::errc{} || p != s.data() + s.size()) {
+        return "not a whole number from " + std::to_string(LONG_MIN) + " to " + std::to_string(LONG_MAX) + ": " + s;
+      }
+      return {};
+    },
+    "LONG");
+
+// --timeout SECONDS as a deadline for the whole command; negative means none.
+// (add_timeout refuses NaN; an infinite or huge time is never: see Deadline::after.)
 inline Deadline deadline_from_seconds(double seconds) {
   if (seconds < 0) return Deadline::never();
   return Deadline::after(std::chrono::duration<double>(seconds));

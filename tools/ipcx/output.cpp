@@ -18,8 +18,25 @@ Table::Table(std::vector<std::string> headers, std::vector<bool> right)
   right_.resize(headers_.size(), false);
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b >= 0x7f) {
+      out += fmt::format("\\x{:02x}", b);
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void Table::add(std::vector<std::string> row) {
   row.resize(headers_.size());
+  for (auto& cell : row) cell = printable(cell);
   rows_.push_back(std::move(row));
 }
 

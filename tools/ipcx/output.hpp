@@ -20,6 +20,11 @@ namespace ipcx::cli {
 // JSON objects keep their keys in the order written: the output reads like the table.
 using Json = nlohmann::ordered_json;
 
+// Text from the host (a name, a path, a process's comm) made safe for a terminal and for
+// line-based tools: control bytes, DEL and bytes from 0x80 become \xNN, and a backslash
+// \\, so that no name can add a row or send an escape sequence.
+std::string printable(std::string_view text);
+
 // A table printed with every column as wide as its widest cell. Columns named in
 // `right` are right-aligned (numbers).
 class Table {

@@ -13,7 +13,7 @@
 #include "ipcx/channel.hpp"
 #include "options.hpp"
 #include "recording.hpp"
-#include "stop.hpp"
+#include "signals.hpp"
 
 namespace ipcx::cli {
 
@@ -64,7 +64,11 @@ void add_record(CLI::App& app, int& rc) {
       rc = kRuntimeError;
       return;
     }
-    install_stop_handler();
+    auto stop = StopSignals::install();  // a signal ends the run with its report
+    if (!stop) {
+      rc = report(stop.error());
+      return;
+    }
     const Deadline end = deadline_from_seconds(o->timeout);
     std::uint64_t got = 0, bytes = 0;
     std::string ended = "the sender went away";
@@ -73,7 +77,7 @@ void add_record(CLI::App& app, int& rc) {
         ended = fmt::format("{} messages", got);
         break;
       }
-      if (stop_requested()) {
+      if (stop->signal() != 0) {
         ended = "stopped by a signal";
         break;
       }

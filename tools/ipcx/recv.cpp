@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "ipcx/channel.hpp"
 #include "options.hpp"
+#include "signals.hpp"
 #include "output.hpp"
 
 namespace ipcx::cli {
@@ -37,7 +38,8 @@ void add_recv(CLI::App& app, int& rc) {
   add_count(cmd, o->count, "Exit after N messages");
   add_timeout(cmd, o->timeout, "Give up after SECONDS in all");
   cmd->add_option("--type", o->type,
-                  "sysvmq: 0 first message, N>0 first of type N, N<0 lowest type up to |N|");
+                  "sysvmq: 0 first message, N>0 first of type N, N<0 lowest type up to |N|")
+      ->check(kLong);
   cmd->add_flag("--except", o->except, "sysvmq: first message whose type is not --type (MSG_EXCEPT)");
   cmd->add_flag("--raw", o->raw, "Bytes with no framing (talks to socat, nc); written to stdout exactly as they come, no newline added");
   cmd->add_flag("--json", o->json, "One JSON object per message and line, for programs");
@@ -45,6 +47,14 @@ void add_recv(CLI::App& app, int& rc) {
     auto url = Url::parse(o->url);
     const Scheme scheme = url ? url->scheme : Scheme::fifo;
     const Deadline deadline = deadline_from_seconds(o->timeout);
+    // SIGINT/SIGTERM end the run through the channel's destructor (remove=1, unlink=1):
+    // installed first, so that a signal as soon as the object exists is acted on.
+    auto stop = StopSignals::install();
+    if (!stop) {
+      error(stop.error().message());
+      rc = kRuntimeError;
+      return;
+    }
     auto ch = Channel::bind(with_raw(o->url, o->raw));
     ReceiveOptions ro;
     ro.type = o->type;
@@ -55,7 +65,13 @@ void add_recv(CLI::App& app, int& rc) {
     }
     long long got = 0;
     while (o->count < 0 || got < o->count) {
-      auto m = ch->receive_message(deadline, ro);
+      if (stop->signal() != 0) {
+        error(fmt::format("recv {}: stopped by signal {} after {} messages", o->url, stop->signal(), got));
+        rc = o->count < 0 ? kOk : kRuntimeError;
+        return;
+      }
+      auto m = ch->receive_message(next_slice(deadline), ro);
+      if (!m && m.error().timed_out() && !deadline.expired()) continue;
       if (!m) {
         const Error& e = m.error();
         if (e.peer_gone() && o->count < 0) break;  // no count: the sender's exit ends the run

@@ -111,8 +111,13 @@ int remove_stale(const Opts& o) {
   for (const auto& obj : stale) {
     auto r = inspect::remove_object(obj);
     if (!r) {
-      // Gone meanwhile is what was wanted.
-      if (r.error().code() == ENOENT || r.error().code() == EIDRM || r.error().code() == EINVAL) continue;
+      // Gone meanwhile is what was wanted; any other failure is said (EINVAL is also what a
+      // name ipcx cannot pass to the call gets, and that object is still there).
+      if (r.error().code() == ENOENT || r.error().code() == EIDRM) continue;
+      if (r.error().code() == EINVAL) {
+        auto still = inspect::stat_object(obj.url);
+        if (!still && still.error().code() == ENOENT) continue;
+      }
       error(fmt::format("rm {}: {}", obj.url, r.error().message()));
       rc = kRuntimeError;
       continue;

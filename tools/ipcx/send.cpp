@@ -27,7 +27,7 @@ void add_send(CLI::App& app, int& rc) {
   cmd->add_option("URL", o->url, "Where to send")->required();
   cmd->add_option("MESSAGE", o->messages, "Messages; read lines from stdin when none are given");
   add_timeout(cmd, o->timeout, "Give up after SECONDS in all (default: wait as long as it takes)");
-  cmd->add_option("--type", o->type, "sysvmq: the message type (> 0)")->check(CLI::PositiveNumber);
+  cmd->add_option("--type", o->type, "sysvmq: the message type (> 0)")->check(kLong & CLI::PositiveNumber);
   cmd->add_option("--priority", o->priority, "posixmq: the message priority (0 is lowest)");
   cmd->add_flag("--raw", o->raw, "Sockets: send bytes with no framing (talks to socat, nc); other schemes send messages as they are");
   cmd->callback([o, &rc] {

@@ -137,7 +137,7 @@ void print_object(const inspect::Object& o) {
   }
   std::size_t w = 0;
   for (const auto& [k, v] : rows) w = std::max(w, k.size());
-  for (const auto& [k, v] : rows) fmt::print("{:<{}}  {}\n", k, w, v);
+  for (const auto& [k, v] : rows) fmt::print("{:<{}}  {}\n", k, w, printable(v));
 }
 
 }  // namespace
