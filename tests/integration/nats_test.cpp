@@ -26,6 +26,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "ipcx/channel.hpp"
 #include "ipcx/ring.hpp"
@@ -399,6 +400,53 @@ TEST(Nats, CliBridgeFromShmToNatsAndBackToShm) {
       << from_nats.output();
   (void)remove_ring(in.substr(6));  // normally gone with their last side
   (void)remove_ring(out.substr(6));
+}
+
+TEST(Nats, CliBridgeCountsWhatItsSourceDroppedBeforeItGotThem) {
+  auto server = NatsServer::start({"-V"});
+  REQUIRE_NATS(server);
+  // nats (pending=10) -> shm://out, whose consumer (this test) reads nothing at first: the
+  // bridge fills out and waits, the subscription holds 10 and drops the rest as they come.
+  const std::string subject = unique_name("drops"), out = "shm://" + unique_name("out") + "?capacity=4096";
+  auto rx = Channel::bind(out);
+  ASSERT_TRUE(rx) << rx.error().message();
+  auto bridge = Child::exec({cli_path(), "bridge", "-u", "--json", server.url(subject, "pending=10"), out});
+  ASSERT_TRUE(server.wait_log("SUB " + subject)) << server.log();
+  const int n = 100;
+  auto pub = Child::spawn([&] {
+    auto ch = Channel::open(server.url(subject, "flush=1"));
+    if (!ch) return 10;
+    for (int i = 0; i < n; ++i) {
+      if (!ch->send(as_bytes(msg(0, i)), Deadline::after(10s))) return 13;
+    }
+    return 0;
+  });
+  ASSERT_EQ(pub.wait(30s), 0) << kCodes;
+  // Now read: what the bridge forwards comes in order, with gaps where it dropped. Three
+  // seconds with nothing new ends it (the bridge moves the rest in microseconds).
+  int received = 0, last = -1;
+  for (;;) {
+    auto m = rx->receive_message(Deadline::after(3s));
+    if (!m) {
+      ASSERT_TRUE(m.error().timed_out()) << m.error().message();
+      break;
+    }
+    int i = -1;
+    for (int k = last + 1; k < n && i < 0; ++k) i = m->text() == msg(0, k) ? k : -1;
+    ASSERT_GE(i, 0) << "out of order or unknown: " << m->text().substr(0, 20);
+    last = i;
+    ++received;
+  }
+  bridge.kill(SIGTERM);
+  EXPECT_EQ(bridge.wait(), 0) << bridge.output();
+  auto j = nlohmann::json::parse(bridge.output(), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << bridge.output();
+  EXPECT_EQ(j["a_to_b"]["messages"], received) << bridge.output();
+  EXPECT_EQ(j["a_to_b"]["lost"], 0) << bridge.output();
+  EXPECT_GT(j["a_to_b"]["dropped"].get<int>(), 0) << bridge.output();
+  EXPECT_EQ(j["a_to_b"]["messages"].get<int>() + j["a_to_b"]["dropped"].get<int>(), n) << bridge.output();
+  rx = Channel();
+  (void)remove_ring(out.substr(6, out.find('?') - 6));
 }
 
 // ---- JetStream ----
