@@ -458,10 +458,13 @@ long number(std::string_view text) {
   return ec == std::errc{} && end == text.data() + text.size() ? v : -1;
 }
 
-// Sends "from".."to-1", each within `each`.
-int send_numbers(Channel& ch, int from, int to, std::chrono::milliseconds each = 10s) {
+// Sends "from".."to-1", each within `each`; `longest` (if given) learns the slowest send.
+int send_numbers(Channel& ch, int from, int to, std::chrono::milliseconds each = 10s,
+                 Clock::duration* longest = nullptr) {
   for (int i = from; i < to; ++i) {
+    auto t0 = Clock::now();
     auto s = ch.send(as_bytes(std::to_string(i)), Deadline::after(each));
+    if (longest) *longest = std::max(*longest, Clock::now() - t0);
     if (!s) {
       fmt::print(stderr, "send {}: {}\n", i, s.error().message());
       return 13;
@@ -665,7 +668,14 @@ TEST(NatsJetStream, ClusterOfThreeLosesTheStreamLeaderMidStreamAndNothingAcknowl
     if (!ch) return 10;
     if (int rc = send_numbers(*ch, 0, n / 3); rc != 0) return rc;
     half.open();
-    return send_numbers(*ch, n / 3, n);  // each send returns once the stream has it
+    // Each send returns once the stream has it. The deadline covers a fail-over: the two
+    // servers left elect a new stream leader once the old one has been silent for its
+    // election timeout (4 to 9 s in nats-server 2.9), then the send's retry is answered.
+    Clock::duration longest{};
+    int rc = send_numbers(*ch, n / 3, n, 30s, &longest);
+    std::fprintf(stderr, "publisher: the longest send after the kill took %lld ms\n",
+                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(longest).count()));
+    return rc;
   });
   std::vector<std::uint32_t> got;
   ASSERT_EQ(half.wait(60000), 'x') << "publisher: " << pub.wait();
