@@ -23,6 +23,17 @@
 // timed_out naming the servers; once the client gives up (reconnect=N attempts spent), or
 // on a receive after that, the error is peer_gone.
 //
+// JetStream (stream=NAME): a send is a JetStream publish, which returns once the stream has
+// stored the message (the server's acknowledgement); each carries an id (Nats-Msg-Id) that
+// stays the same when a send tries again after a timeout or a server lost, so the stream
+// keeps it once. A bound channel (durable=NAME) takes the messages of a durable push
+// consumer that this channel creates if it does not exist and binds to; a message is
+// acknowledged when a receive hands it to the caller, and one not acknowledged within
+// ack_wait (a receiver killed with it queued, an acknowledgement lost with a server) is
+// delivered again: at least once. Closing the channel gives back (naks) what is queued but
+// not taken, so the next receiver of the durable gets it at once. The stream is created
+// on SUBJECT (replicas=N) by whichever side finds it missing.
+//
 // Thread-safety: as every Channel, one thread at a time; the callbacks below only touch
 // State, under its mutex.
 #include <nats/nats.h>
@@ -54,6 +65,8 @@ using namespace std::chrono_literals;
 
 // How long the destructor waits for the client's threads to let go of State.
 constexpr auto kTeardownWait = 5s;
+// The longest a JetStream request waits for its answer (per attempt, for a publish).
+constexpr std::chrono::milliseconds kJsWait = 5s;
 
 int errno_of(natsStatus s) {
   switch (s) {
@@ -140,6 +153,7 @@ struct State {
   bool sub_complete = false;           // the message handler will not run again
   std::string last_async_error;        // e.g. slow consumer, permissions violation
   std::string lost_server;             // the server last disconnected from
+  bool acked = false;                  // JetStream: a message not queued comes again
   Fd doorbell;                         // eventfd: readable while the queue is not empty
 };
 
@@ -151,7 +165,7 @@ extern "C" void on_message(natsConnection*, natsSubscription*, natsMsg* msg, voi
   std::size_t size = static_cast<std::size_t>(natsMsg_GetDataLength(msg));
   std::lock_guard lock(s.mu);
   if (s.queue.size() >= s.max_queued || s.queued_bytes + size > s.max_queued_bytes) {
-    ++s.dropped_here;
+    if (!s.acked) ++s.dropped_here;  // JetStream redelivers it after ack_wait
     natsMsg_Destroy(msg);
     return;
   }
@@ -202,6 +216,93 @@ extern "C" void on_async_error(natsConnection*, natsSubscription*, natsStatus er
   s.last_async_error = natsStatus_GetText(err);
 }
 
+// JetStream's words for a failed call: the client's, and the server's error code if it sent one.
+std::unexpected<Error> js_fail(const char* op, natsStatus s, jsErrCode code, std::string_view object,
+                               std::string context = {}) {
+  if (code == JSNotEnabledErr || code == JSNotEnabledForAccountErr || s == NATS_NO_RESPONDERS) {
+    std::string why = s == NATS_NO_RESPONDERS ? "no JetStream answered (is the server started with -js?)"
+                                              : "JetStream is not enabled on the server (nats-server -js)";
+    context = context.empty() ? why : context + "; " + why;
+  } else if (code != 0) {
+    std::string why = fmt::format("JetStream error {}", static_cast<int>(code));
+    context = context.empty() ? why : context + "; " + why;
+  }
+  return nats_fail(op, s, object, std::move(context));
+}
+
+// The stream NAME exists, or is made on `subject` with `replicas` copies (file storage).
+// Both sides call this: whichever comes first makes it; a stream made meanwhile by the
+// other is found on the second look.
+Result<void> ensure_stream(jsCtx* js, const std::string& stream, const std::string& subject, std::int64_t replicas) {
+  jsStreamInfo* si = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus st = js_GetStreamInfo(&si, js, stream.c_str(), nullptr, &code);
+  if (st == NATS_OK) {
+    jsStreamInfo_Destroy(si);
+    return {};
+  }
+  if (st != NATS_NOT_FOUND && code != JSStreamNotFoundErr) return js_fail("nats stream info", st, code, stream);
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  const char* subjects[] = {subject.c_str()};
+  cfg.Name = stream.c_str();
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = replicas;
+  code = static_cast<jsErrCode>(0);
+  st = js_AddStream(&si, js, &cfg, nullptr, &code);
+  if (st == NATS_OK) {
+    jsStreamInfo_Destroy(si);
+    return {};
+  }
+  jsErrCode again = static_cast<jsErrCode>(0);
+  if (js_GetStreamInfo(&si, js, stream.c_str(), nullptr, &again) == NATS_OK) {
+    jsStreamInfo_Destroy(si);
+    return {};
+  }
+  return js_fail("nats stream add", st, code, stream, fmt::format("subject {}, {} replicas", subject, replicas));
+}
+
+// The durable push consumer `durable` on `stream` exists, or is made: explicit acks, a
+// redelivery after ack_wait, at most max_ack_pending unacknowledged (so the channel's queue
+// never overflows), every message of the stream on `subject` from the first.
+Result<void> ensure_consumer(jsCtx* js, const std::string& stream, const std::string& durable,
+                             const std::string& subject, std::int64_t ack_wait_ms, std::int64_t max_ack_pending) {
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus st = js_GetConsumerInfo(&ci, js, stream.c_str(), durable.c_str(), nullptr, &code);
+  if (st == NATS_OK) {
+    jsConsumerInfo_Destroy(ci);
+    return {};
+  }
+  if (st != NATS_NOT_FOUND && code != JSConsumerNotFoundErr) return js_fail("nats consumer info", st, code, durable);
+  natsInbox* inbox = nullptr;
+  if (st = natsInbox_Create(&inbox); st != NATS_OK) return nats_fail("natsInbox_Create", st, durable);
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = durable.c_str();
+  cc.DeliverSubject = inbox;
+  cc.DeliverPolicy = js_DeliverAll;
+  cc.AckPolicy = js_AckExplicit;
+  cc.AckWait = ack_wait_ms * 1000000;
+  cc.MaxAckPending = max_ack_pending;
+  cc.FilterSubject = subject.c_str();
+  code = static_cast<jsErrCode>(0);
+  st = js_AddConsumer(&ci, js, stream.c_str(), &cc, nullptr, &code);
+  natsInbox_Destroy(inbox);
+  if (st == NATS_OK) {
+    jsConsumerInfo_Destroy(ci);
+    return {};
+  }
+  jsErrCode again = static_cast<jsErrCode>(0);
+  if (js_GetConsumerInfo(&ci, js, stream.c_str(), durable.c_str(), nullptr, &again) == NATS_OK) {
+    jsConsumerInfo_Destroy(ci);
+    return {};
+  }
+  return js_fail("nats consumer add", st, code, durable, fmt::format("stream {}", stream));
+}
+
 struct OptionsDeleter {
   void operator()(natsOptions* o) const noexcept { natsOptions_Destroy(o); }
 };
@@ -224,6 +325,7 @@ class NatsChannel final : public ChannelImpl {
                                                max_payload_))
                       .with_size(msg.size()));
     }
+    if (js_) return publish_js(msg, d);
     natsStatus st = NATS_OK;
     for (;;) {
       if (auto c = wait_connected(d); !c) return c;
@@ -260,7 +362,9 @@ class NatsChannel final : public ChannelImpl {
     if (size > 0) std::memcpy(buf.data(), natsMsg_GetData(*front), size);
     Received r;
     r.size = size;
-    r.lost = pop(lock);
+    natsMsg* taken = pop(lock, r.lost);
+    lock.unlock();
+    finish(taken);
     return r;
   }
 
@@ -271,7 +375,9 @@ class NatsChannel final : public ChannelImpl {
     const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(*front));
     Message m;
     m.data.assign(data, data + natsMsg_GetDataLength(*front));
-    m.lost = pop(lock);
+    natsMsg* taken = pop(lock, m.lost);
+    lock.unlock();
+    finish(taken);
     return m;
   }
 
@@ -347,13 +453,67 @@ class NatsChannel final : public ChannelImpl {
     return state_->queue.front();
   }
 
-  // With the lock held: drops the first message; returns the messages lost before it.
-  std::uint64_t pop(std::unique_lock<std::mutex>&) {
+  // With the lock held: takes the first message off the queue (the caller finishes it) and
+  // sets `lost` to the messages lost before it.
+  natsMsg* pop(std::unique_lock<std::mutex>&, std::uint64_t& lost) {
     natsMsg* m = state_->queue.front();
     state_->queued_bytes -= static_cast<std::size_t>(natsMsg_GetDataLength(m));
     state_->queue.pop_front();
-    natsMsg_Destroy(m);
     if (state_->queue.empty() && !state_->closed) unring(*state_);
+    // A JetStream message not taken is not lost: unacknowledged, it comes again.
+    lost = js_ ? 0 : count_lost();
+    return m;
+  }
+
+  // Without the lock (an acknowledgement is a publish, which takes the client's locks):
+  // the caller has the message's bytes; JetStream is told so.
+  void finish(natsMsg* m) noexcept {
+    // A lost acknowledgement (the connection broke) means a redelivery: at least once.
+    if (js_) (void)natsMsg_Ack(m, nullptr);
+    natsMsg_Destroy(m);
+  }
+
+  // Also publish_js's retry pause: wakes early at a connection event.
+  void pause(std::chrono::milliseconds t) {
+    std::unique_lock lock(state_->mu);
+    std::uint64_t gen = state_->generation;
+    state_->cv.wait_for(lock, t, [&] { return state_->generation != gen; });
+  }
+
+  // A JetStream publish: returns once the stream has the message. A timeout, no responder
+  // (the stream's leader is being elected) or a broken connection tries again, with the
+  // same message id, until the deadline: the stream stores an id once (within its
+  // duplicate window, 2 minutes by default), so a retry of a message that was in fact
+  // stored is not a second copy.
+  Result<void> publish_js(std::span<const std::byte> msg, Deadline d) {
+    const std::string id = fmt::format("{}-{}", id_prefix_, ++published_);
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = id.c_str();
+    po.ExpectStream = stream_.c_str();
+    for (;;) {
+      if (auto c = wait_connected(d); !c) return c;
+      // A publish is a round trip: a try_send waits for it too (kJsWait at most).
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(d.remaining()).count();
+      po.MaxWait = d.is_never() || d.is_immediate() ? kJsWait.count() : std::clamp<std::int64_t>(left, 1, kJsWait.count());
+      jsPubAck* ack = nullptr;
+      jsErrCode code = static_cast<jsErrCode>(0);
+      natsStatus st = js_Publish(&ack, js_, subject_.c_str(), msg.data(), static_cast<int>(msg.size()), &po, &code);
+      if (st == NATS_OK) {
+        jsPubAck_Destroy(ack);
+        return {};
+      }
+      bool transient = st == NATS_TIMEOUT || st == NATS_NO_RESPONDERS || st == NATS_IO_ERROR ||
+                       st == NATS_CONNECTION_DISCONNECTED || code == JSClusterNotAvailErr;
+      if (!transient || d.is_immediate() || d.expired() || natsConnection_Status(conn_) == NATS_CONN_STATUS_CLOSED) {
+        return js_fail("nats publish", st, code, subject_,
+                       fmt::format("stream {}, message id {}; {}", stream_, id, servers_context()));
+      }
+      if (st != NATS_TIMEOUT) pause(50ms);  // an answer came at once: do not spin on it
+    }
+  }
+
+  std::uint64_t count_lost() {
     std::int64_t client_dropped = 0;
     if (natsSubscription_GetDropped(sub_, &client_dropped) != NATS_OK) client_dropped = 0;
     std::uint64_t total = state_->dropped_here + static_cast<std::uint64_t>(std::max<std::int64_t>(client_dropped, 0));
@@ -367,9 +527,24 @@ class NatsChannel final : public ChannelImpl {
   void teardown() noexcept {
     bool safe = true;
     if (sub_) {
-      (void)natsSubscription_Unsubscribe(sub_);
+      // JetStream: a drain hands what the client already holds to on_message, so that it
+      // is queued and given back below; an unsubscribe would drop it unacknowledged (and
+      // the stream would deliver it again only after ack_wait).
+      (void)(js_ ? natsSubscription_Drain(sub_) : natsSubscription_Unsubscribe(sub_));
       std::unique_lock lock(state_->mu);
       safe = state_->cv.wait_for(lock, kTeardownWait, [&] { return state_->sub_complete; });
+    }
+    if (js_ && safe) {
+      // What is queued but not taken goes back to the stream now rather than after ack_wait.
+      std::deque<natsMsg*> untaken;
+      {
+        std::lock_guard lock(state_->mu);
+        untaken.swap(state_->queue);
+      }
+      for (natsMsg* m : untaken) {
+        (void)natsMsg_Nak(m, nullptr);
+        natsMsg_Destroy(m);
+      }
     }
     if (conn_) {
       if (natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED) (void)natsConnection_FlushTimeout(conn_, 2000);
@@ -378,6 +553,7 @@ class NatsChannel final : public ChannelImpl {
       safe = state_->cv.wait_for(lock, kTeardownWait, [&] { return state_->closed; }) && safe;
     }
     if (sub_) natsSubscription_Destroy(sub_);
+    if (js_) jsCtx_Destroy(js_);
     if (conn_) natsConnection_Destroy(conn_);
     if (state_) {
       std::lock_guard lock(state_->mu);
@@ -395,6 +571,11 @@ class NatsChannel final : public ChannelImpl {
   bool flush_ = false;
   std::string reconnect_text_;
   std::size_t max_payload_ = 0;
+  // JetStream (stream=): the context, the stream, and the prefix of this channel's message ids.
+  jsCtx* js_ = nullptr;
+  std::string stream_;
+  std::string id_prefix_;
+  std::uint64_t published_ = 0;
   std::unique_ptr<State> state_ = std::make_unique<State>();
   natsConnection* conn_ = nullptr;
   natsSubscription* sub_ = nullptr;
@@ -403,7 +584,7 @@ class NatsChannel final : public ChannelImpl {
 Result<std::unique_ptr<ChannelImpl>> NatsChannel::open(const Url& url, bool bind) {
   if (auto k = url.check_options({"queue", "token_file", "creds", "tls", "ca", "cert", "key", "reconnect",
                                   "reconnect_wait", "connect_timeout", "random", "echo", "pending", "pending_bytes",
-                                  "name", "flush"});
+                                  "name", "flush", "stream", "durable", "replicas", "ack_wait"});
       !k) {
     return std::unexpected(k.error());
   }
@@ -437,6 +618,37 @@ Result<std::unique_ptr<ChannelImpl>> NatsChannel::open(const Url& url, bool bind
   }
   if (*pending == 0 || *pending_bytes == 0) {
     return fail(Errc::bad_url, "url", url.text, "pending and pending_bytes must be at least 1");
+  }
+  auto stream = url.option("stream");
+  auto durable = url.option("durable");
+  auto replicas = url.option_uint("replicas", 1);
+  auto ack_wait = url.option_uint("ack_wait", 30000);
+  for (auto* e : {&replicas, &ack_wait}) {
+    if (!*e) return std::unexpected(e->error());
+  }
+  if (stream) {
+    if (stream->empty() || stream->find_first_of(".*> ") != std::string_view::npos) {
+      return fail(Errc::bad_url, "url", url.text, "stream=NAME: a JetStream stream name has no '.', '*', '>' or space");
+    }
+    if (queue) return fail(Errc::bad_url, "url", url.text, "queue=GROUP and stream=NAME together are not offered");
+    if (bind && !durable) {
+      return fail(Errc::bad_url, "url", url.text,
+                  "a receiver of stream=NAME names its durable consumer (durable=NAME), where it resumes");
+    }
+    if (*replicas < 1 || *replicas > 5) return fail(Errc::bad_url, "url", url.text, "replicas=N is 1 to 5");
+    if (*ack_wait < 1) return fail(Errc::bad_url, "url", url.text, "ack_wait=MS is at least 1");
+  } else {
+    for (const char* o : {"durable", "replicas", "ack_wait"}) {
+      if (url.option(o)) {
+        return fail(Errc::bad_url, "url", url.text, fmt::format("{}= is a JetStream option: it needs stream=NAME", o));
+      }
+    }
+  }
+  if (durable && !bind) {
+    return fail(Errc::invalid_argument, "nats connect", url.text, "durable=NAME is for receivers (Channel::bind)");
+  }
+  if (durable && (durable->empty() || durable->find_first_of(".*> ") != std::string_view::npos)) {
+    return fail(Errc::bad_url, "url", url.text, "durable=NAME: a consumer name has no '.', '*', '>' or space");
   }
 
   std::unique_ptr<NatsChannel> ch(new NatsChannel(url));
@@ -501,7 +713,52 @@ Result<std::unique_ptr<ChannelImpl>> NatsChannel::open(const Url& url, bool bind
   }
   ch->max_payload_ = static_cast<std::size_t>(std::max<std::int64_t>(natsConnection_GetMaxPayload(ch->conn_), 0));
 
-  if (bind) {
+  if (stream) {
+    ch->stream_ = std::string(*stream);
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = kJsWait.count();
+    if (st = natsConnection_JetStream(&ch->js_, ch->conn_, &jo); st != NATS_OK) {
+      ch->js_ = nullptr;
+      return nats_fail("nats jetstream", st, url.text);
+    }
+    natsInbox* nuid = nullptr;
+    if (st = natsInbox_Create(&nuid); st != NATS_OK) return nats_fail("natsInbox_Create", st, url.text);
+    std::string_view id = nuid;
+    if (auto dot = id.rfind('.'); dot != std::string_view::npos) id.remove_prefix(dot + 1);
+    ch->id_prefix_ = std::string(id);
+    natsInbox_Destroy(nuid);
+    if (auto r = ensure_stream(ch->js_, ch->stream_, ch->subject_, static_cast<std::int64_t>(*replicas)); !r) {
+      return std::unexpected(std::move(r.error()));
+    }
+  }
+
+  if (bind && stream) {
+    const std::string name(*durable);
+    auto clamp = [](std::uint64_t v) { return static_cast<int>(std::min<std::uint64_t>(v, INT_MAX)); };
+    if (auto r = ensure_consumer(ch->js_, ch->stream_, name, ch->subject_, static_cast<std::int64_t>(*ack_wait),
+                                 clamp(*pending));
+        !r) {
+      return std::unexpected(std::move(r.error()));
+    }
+    s.acked = true;
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = ch->stream_.c_str();
+    so.Consumer = name.c_str();  // bound: closing the channel leaves the durable in place
+    so.ManualAck = true;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    st = js_Subscribe(&ch->sub_, ch->js_, ch->subject_.c_str(), on_message, &s, nullptr, &so, &code);
+    if (st != NATS_OK) {
+      ch->sub_ = nullptr;
+      return js_fail("nats subscribe", st, code, ch->subject_, fmt::format("stream {}, durable {}", ch->stream_, name));
+    }
+    st = natsSubscription_SetOnCompleteCB(ch->sub_, on_sub_complete, &s);
+    if (st == NATS_OK) st = natsSubscription_SetPendingLimits(ch->sub_, clamp(*pending), clamp(*pending_bytes));
+    if (st != NATS_OK) return nats_fail("nats subscribe", st, ch->subject_);
+    st = natsConnection_FlushTimeout(ch->conn_, static_cast<std::int64_t>(std::max<std::uint64_t>(*connect_timeout, 1)));
+    if (st != NATS_OK) return nats_fail("nats subscribe", st, ch->subject_, "the server did not confirm the subscription");
+  } else if (bind) {
     const std::string group = queue ? std::string(*queue) : std::string();
     st = queue ? natsConnection_QueueSubscribe(&ch->sub_, ch->conn_, ch->subject_.c_str(), group.c_str(), on_message, &s)
                : natsConnection_Subscribe(&ch->sub_, ch->conn_, ch->subject_.c_str(), on_message, &s);

@@ -4,7 +4,10 @@
 // errors that keep a bridge from echoing into a mailbox.
 #include <signal.h>
 
+#include <sys/syscall.h>
+
 #include "cli_support.hpp"
+#include "mq_test_support.hpp"
 #include "ipcx/channel.hpp"
 #include "ipcx/ring.hpp"
 
@@ -177,6 +180,44 @@ TEST_F(CliBridge, ListenAcceptsOneConnectionAndForwardsARing) {
   EXPECT_NE(bridge.output().find(fmt::format("{} -> ", ring)), std::string::npos) << bridge.output();
   EXPECT_NE(bridge.output().find(": 1000 messages"), std::string::npos) << bridge.output();
   (void)remove_ring(ring.substr(6));  // normally gone with its last side
+}
+
+TEST_F(CliBridge, ASignalWhileTheDestinationIsFullCountsTheMessageInHandAsLost) {
+  // shm://in -> shm://out, whose consumer (this test) reads nothing until the bridge stops:
+  // the bridge fills out, then waits to send the next message, and SIGTERM ends that wait.
+  const std::string in = "shm://" + unique_name("in"), out = "shm://" + unique_name("out") + "?capacity=4096";
+  auto rx = Channel::bind(out);
+  ASSERT_TRUE(rx) << rx.error().message();
+  auto bridge = Child::exec({bin(), "bridge", "-u", "--json", in, out});
+  const int n = 200;
+  {
+    auto tx = Channel::open(in);
+    ASSERT_TRUE(tx) << tx.error().message();
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(tx->send(as_bytes(payload(i % 50)), Deadline::after(10s))) << i;
+    // The bridge sleeps on the full ring (a futex), not in its idle poll.
+    EXPECT_TRUE(wait_in_syscall(bridge.pid(), {SYS_futex}));
+    bridge.kill(SIGTERM);
+    EXPECT_EQ(bridge.wait(), 0) << bridge.output();
+  }
+  auto j = nlohmann::json::parse(bridge.output(), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << bridge.output();
+  EXPECT_EQ(j["a_to_b"]["lost"], 1) << bridge.output();
+  EXPECT_EQ(j["a_to_b"]["dropped"], 0) << bridge.output();
+  EXPECT_NE(j["ended"].get<std::string>().find("stopped by a signal while " + out + " was full"), std::string::npos)
+      << bridge.output();
+  // What it counts as forwarded is what out holds: in order, from the first.
+  std::uint64_t forwarded = j["a_to_b"]["messages"].get<std::uint64_t>();
+  EXPECT_GT(forwarded, 0u);
+  EXPECT_LT(forwarded, static_cast<std::uint64_t>(n)) << "out holds 4096 bytes";
+  for (std::uint64_t i = 0; i < forwarded; ++i) {
+    auto m = rx->try_receive_message();
+    ASSERT_TRUE(m) << i << ": " << m.error().message();
+    ASSERT_EQ(m->text(), payload(static_cast<int>(i % 50)));
+  }
+  auto extra = rx->try_receive_message();
+  EXPECT_FALSE(extra) << "out holds more than the bridge counted";
+  (void)remove_ring(in.substr(6));
+  (void)remove_ring(out.substr(6, out.find('?') - 6));
 }
 
 TEST_F(CliBridge, MailboxBothWaysAndBadUrlsAreUsageErrors) {

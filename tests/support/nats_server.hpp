@@ -7,6 +7,10 @@
 //   ASSERT_TRUE(server.ok()) << server.why();
 //   Channel::bind(server.url("orders.new"));
 //
+// NatsServer::start_jetstream() adds JetStream with its store in a unique directory under
+// /tmp, removed once the server is gone; NatsCluster::start() runs three of those as one
+// cluster (routes on loopback).
+//
 // The test process itself never calls the NATS client: the client starts threads, which a
 // fork would not carry into the child. Children (Child::spawn) do the NATS work.
 #pragma once
@@ -14,8 +18,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
 #include <chrono>
 #include <charconv>
+#include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -32,8 +42,52 @@ inline std::string nats_server_path() {
   return {};
 }
 
+// A directory that is removed, with all it holds, when the object goes.
+class TempDir {
+ public:
+  explicit TempDir(std::string path) : path_(std::move(path)) { std::filesystem::create_directories(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A loopback TCP port that was free a moment ago (bound to port 0, then closed). Only for
+// what must name its port before it starts (a cluster's routes); a caller retries when
+// the port was taken meanwhile.
+inline std::uint16_t free_loopback_port() {
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  std::uint16_t port = 0;
+  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(s);
+  return port;
+}
+
 class NatsServer {
  public:
+  // With JetStream, its store in a fresh directory of its own.
+  static NatsServer start_jetstream(std::vector<std::string> extra = {}, std::uint16_t port = 0) {
+    auto store = std::make_unique<TempDir>(unique_path("js-store"));
+    extra.insert(extra.begin(), {"-js", "--store_dir", store->path()});
+    NatsServer s = start(std::move(extra), port);
+    s.store_ = std::move(store);
+    return s;
+  }
+
   // extra: more nats-server arguments (e.g. {"--auth", "TOKEN"}, {"-V"} to trace).
   // port 0: the server picks one.
   static NatsServer start(std::vector<std::string> extra = {}, std::uint16_t port = 0) {
@@ -98,8 +152,69 @@ class NatsServer {
   }
 
  private:
+  std::unique_ptr<TempDir> store_;  // declared before child_: removed after the server is gone
   std::optional<Child> child_;
   std::uint16_t port_ = 0;
+  std::string why_;
+};
+
+// Three JetStream servers on loopback, routed to each other as one cluster ("ipcx"),
+// named n0, n1, n2. Their ports are chosen before they start (each names the others'
+// route ports); a start that loses a port to another process is tried again.
+class NatsCluster {
+ public:
+  static NatsCluster start() {
+    NatsCluster c;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      std::array<std::uint16_t, 3> client{}, route{};
+      for (std::size_t i = 0; i < 3; ++i) {
+        client[i] = free_loopback_port();
+        route[i] = free_loopback_port();
+      }
+      std::string routes;
+      for (std::size_t i = 0; i < 3; ++i) {
+        routes += (i ? "," : "") + std::string("nats://127.0.0.1:") + std::to_string(route[i]);
+      }
+      c.servers_.clear();
+      c.why_.clear();
+      for (std::size_t i = 0; i < 3 && c.why_.empty(); ++i) {
+        c.servers_.push_back(NatsServer::start_jetstream(
+            {"-n", "n" + std::to_string(i), "--cluster_name", "ipcx", "--cluster",
+             "nats://127.0.0.1:" + std::to_string(route[i]), "--routes", routes},
+            client[i]));
+        if (!c.servers_.back().ok()) c.why_ = c.servers_.back().why();
+      }
+      if (c.why_.empty()) return c;
+    }
+    return c;
+  }
+
+  bool ok() const { return why_.empty() && servers_.size() == 3; }
+  const std::string& why() const { return why_; }
+  NatsServer& server(std::size_t i) { return servers_[i]; }
+  // "127.0.0.1:P0,127.0.0.1:P1,127.0.0.1:P2", with server `first` first.
+  std::string addresses(std::size_t first = 0) const {
+    std::string out = servers_[first].address();
+    for (std::size_t i = 0; i < servers_.size(); ++i) {
+      if (i != first) out += "," + servers_[i].address();
+    }
+    return out;
+  }
+  std::string url(const std::string& subject, const std::string& query, std::size_t first = 0) const {
+    return "nats://" + addresses(first) + "/" + subject + (query.empty() ? "" : "?" + query);
+  }
+  // The server whose log says it leads the stream, or -1 (e.g. not elected yet).
+  int stream_leader(const std::string& stream) const {
+    for (std::size_t i = 0; i < servers_.size(); ++i) {
+      if (servers_[i].log().find("new stream leader for '$G > " + stream + "'") != std::string::npos) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+
+ private:
+  std::vector<NatsServer> servers_;
   std::string why_;
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // ipcx bridge URL_A URL_B: forwards messages between two channels until either side goes
-// away, then prints how many it forwarded each way.
+// away, then prints how many it forwarded each way, how many it lost (received but not
+// delivered) and how many its sources said they dropped before it got them.
 //
 // One thread, one poll() over both channels' pollable_fd() and a self-pipe for SIGINT and
 // SIGTERM. A readable side is drained with try_receive until it would block (a framed
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -34,8 +36,11 @@ struct Direction {
   Channel* from = nullptr;
   Channel* to = nullptr;
   std::string label;  // "A -> B"
+  bool sliced = false;  // d.to's sends are all-or-nothing: wait in slices, see deliver()
   std::uint64_t messages = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t lost = 0;     // received by the bridge, not delivered (the send failed, or a signal ended it)
+  std::uint64_t dropped = 0;  // dropped before the bridge got them, as the source counted (Message::lost)
 };
 
 // A mailbox scheme: a message sent is read back by the same side, so forwarding both ways
@@ -44,8 +49,63 @@ bool is_mailbox(Scheme s) { return s == Scheme::fifo || s == Scheme::posixmq || 
 
 enum class Step { idle, progressed, ended };
 
+Json counts(const Direction& d) {
+  return Json{{"messages", d.messages}, {"bytes", d.bytes}, {"lost", d.lost}, {"dropped", d.dropped}};
+}
+
+// How long one send may wait before the bridge looks for a stop signal and tries again.
+constexpr auto kSendSlice = std::chrono::milliseconds(100);
+
+// Whether a send to `url` that timed out sent nothing, so that sending the message again
+// is no duplicate. Not so for byte streams (a frame partly written goes out whole before
+// the next one) nor for a JetStream publish (its acknowledgement may be what timed out,
+// and a second send is a second message id).
+bool resend_safe(const Url& url) {
+  switch (url.scheme) {
+    case Scheme::unix_stream:
+    case Scheme::tcp:
+    case Scheme::fifo: return false;
+    case Scheme::nats: return !url.option("stream");
+    default: return true;
+  }
+}
+
+bool stop_requested(int stop_fd) {
+  pollfd pf{stop_fd, POLLIN, 0};
+  return ::poll(&pf, 1, 0) > 0;
+}
+
+// Sends one message on d.to, waiting while the destination is full, until it is sent, the
+// destination fails, or a stop signal comes (the self-pipe `stop_fd`, left unread for the
+// main loop). A message not sent is counted lost. Returns false when the bridge must end.
+bool deliver(Direction& d, const Message& m, int stop_fd, std::string& ended, bool& failed) {
+  SendOptions so;
+  so.type = m.type > 0 ? m.type : 1;
+  so.priority = m.priority;
+  for (;;) {
+    // A send that cannot be retried blocks until done; a second signal kills a stuck one.
+    auto s = d.to->send(m.data, d.sliced ? Deadline::after(kSendSlice) : Deadline::never(), so);
+    if (s) return true;
+    const Error& e = s.error();
+    if (d.sliced && (e.timed_out() || e.would_block())) {
+      if (!stop_requested(stop_fd)) continue;
+      ++d.lost;
+      ended = fmt::format("stopped by a signal while {} was full", d.to->url());
+      return false;
+    }
+    ++d.lost;
+    if (e.peer_gone()) {
+      ended = fmt::format("{} went away: {}", d.to->url(), e.detail().empty() ? e.message() : e.detail());
+    } else {
+      ended = e.message();
+      failed = true;
+    }
+    return false;
+  }
+}
+
 // Moves every message that is ready on d.from to d.to.
-Step pump(Direction& d, std::string& ended, bool& failed) {
+Step pump(Direction& d, int stop_fd, std::string& ended, bool& failed) {
   Step step = Step::idle;
   for (;;) {
     auto m = d.from->try_receive_message();
@@ -60,20 +120,8 @@ Step pump(Direction& d, std::string& ended, bool& failed) {
       failed = true;
       return Step::ended;
     }
-    SendOptions so;
-    so.type = m->type > 0 ? m->type : 1;
-    so.priority = m->priority;
-    auto s = d.to->send(m->data, Deadline::never(), so);
-    if (!s) {
-      if (s.error().peer_gone()) {
-        const Error& e = s.error();
-        ended = fmt::format("{} went away: {}", d.to->url(), e.detail().empty() ? e.message() : e.detail());
-      } else {
-        ended = s.error().message();
-        failed = true;
-      }
-      return Step::ended;
-    }
+    d.dropped += m->lost;
+    if (!deliver(d, *m, stop_fd, ended, failed)) return Step::ended;
     ++d.messages;
     d.bytes += m->data.size();
     step = Step::progressed;
@@ -87,8 +135,10 @@ void add_bridge(CLI::App& app, int& rc) {
   cmd->footer(
       "Forwards both ways by default; -u forwards only URL_A to URL_B, -U only URL_B to URL_A.\n"
       "fifo://, posixmq:// and sysvmq:// are mailboxes (a side reads what it sends), so a bridge\n"
-      "with one of them needs -u or -U. On exit it prints the messages and bytes forwarded each\n"
-      "way. Exit status: 0 when a side went away or on SIGINT/SIGTERM, 1 on an error.\n"
+      "with one of them needs -u or -U. On exit it prints, each way, the messages and bytes\n"
+      "forwarded, the messages lost (received but not delivered: a send failed, or a signal came\n"
+      "while the destination was full) and those its source dropped before (e.g. a NATS slow\n"
+      "consumer, a shm:// subscriber with policy=drop). Exit status: 0 when a side went away or on SIGINT/SIGTERM, 1 on an error.\n"
       "Examples:\n"
       "  ipcx bridge -u fifo:///tmp/in posixmq:///jobs\n"
       "  ipcx bridge shm://cam0 tcp://0.0.0.0:7000 --listen   # expose a local channel on TCP");
@@ -191,8 +241,8 @@ void add_bridge(CLI::App& app, int& rc) {
       }
     }
 
-    Direction ab{&*a, &*b, fmt::format("{} -> {}", o->a, o->b)};
-    Direction ba{&*b, &*a, fmt::format("{} -> {}", o->b, o->a)};
+    Direction ab{&*a, &*b, fmt::format("{} -> {}", o->a, o->b), resend_safe(*ub)};
+    Direction ba{&*b, &*a, fmt::format("{} -> {}", o->b, o->a), resend_safe(*ua)};
     std::string ended;
     bool failed = false;
     int idle_ms = 1;
@@ -221,7 +271,7 @@ void add_bridge(CLI::App& app, int& rc) {
       // round, so neither starves and a hang-up is seen as peer_gone.
       for (auto* d : {read_a ? &ab : nullptr, read_b ? &ba : nullptr}) {
         if (!d || !ended.empty()) continue;
-        Step s = pump(*d, ended, failed);
+        Step s = pump(*d, sp->read.get(), ended, failed);
         progressed = progressed || s == Step::progressed;
       }
       idle_ms = progressed ? 1 : std::min(idle_ms * 2, 20);
@@ -230,13 +280,15 @@ void add_bridge(CLI::App& app, int& rc) {
     if (o->json) {
       Json j{{"a", o->a},
                        {"b", o->b},
-                       {"a_to_b", {{"messages", ab.messages}, {"bytes", ab.bytes}}},
-                       {"b_to_a", {{"messages", ba.messages}, {"bytes", ba.bytes}}},
+                       {"a_to_b", counts(ab)},
+                       {"b_to_a", counts(ba)},
                        {"ended", ended}};
       fmt::print("{}\n", dump(j, false));
     } else {
-      fmt::print("{}: {} messages, {} bytes\n", ab.label, ab.messages, ab.bytes);
-      fmt::print("{}: {} messages, {} bytes\n", ba.label, ba.messages, ba.bytes);
+      for (const auto* d : {&ab, &ba}) {
+        fmt::print("{}: {} messages, {} bytes, {} lost, {} dropped upstream\n", d->label, d->messages, d->bytes,
+                   d->lost, d->dropped);
+      }
       fmt::print("ended: {}\n", ended);
     }
     std::fflush(stdout);
