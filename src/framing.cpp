@@ -248,7 +248,21 @@ Result<void> FrameCodec::send_raw(StreamEnd& end, std::span<const std::byte> msg
 
 // ---- PipeEnd ------------------------------------------------------------------------------
 
+namespace {
+
+// Puts `fd` in the mode the deadline waits best in (blocking for never(), else
+// non-blocking), if it is not already there.
+Result<void> match_mode(int fd, bool& blocking, Deadline d) {
+  if (blocking == d.is_never()) return {};
+  if (auto r = sys::set_nonblocking(fd, blocking); !r) return r;
+  blocking = !blocking;
+  return {};
+}
+
+}  // namespace
+
 Result<StreamEnd::Chunk> PipeEnd::read(std::span<std::byte> buf, Deadline d) {
+  if (auto m = match_mode(rfd_, rblocking_, d); !m) return std::unexpected(std::move(m.error()));
   bool seen_eof = false;
   for (;;) {
     auto n = sys::read(rfd_, buf.data(), buf.size());
@@ -272,6 +286,7 @@ Result<StreamEnd::Chunk> PipeEnd::read(std::span<std::byte> buf, Deadline d) {
 
 Result<std::size_t> PipeEnd::write(std::span<const iovec> pieces, std::span<const int> fds, Deadline d) {
   if (!fds.empty()) return fail(Errc::not_supported, "writev", {}, "descriptors pass only over Unix sockets");
+  if (auto m = match_mode(wfd_, wblocking_, d); !m) return std::unexpected(std::move(m.error()));
   for (;;) {
     auto n = sys::writev(wfd_, pieces.data(), static_cast<int>(pieces.size()));
     if (n || !n.error().would_block()) return n;
