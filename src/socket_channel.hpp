@@ -70,7 +70,13 @@ class SocketChannel : public ChannelImpl {
 
  protected:
   SocketChannel(Socket s, std::size_t max, std::string object, std::optional<PeerCredentials> peer)
-      : sock_(std::move(s)), max_(max), object_(std::move(object)), peer_(peer) {}
+      : sock_(std::move(s)), max_(max), object_(std::move(object)), peer_(peer) {
+    // Connected or bound: from here a receive or send with no deadline waits inside its
+    // one system call, as the plain blocking loop does (Socket::set_blocking); finite
+    // deadlines pass MSG_DONTWAIT. fcntl cannot fail on an open descriptor, and if it did
+    // the socket would stay non-blocking, which only costs a poll.
+    (void)sock_.set_blocking(true);
+  }
 
   std::unexpected<Error> refused(const char* op, std::string_view reason) const;
   std::unexpected<Error> with_context(Error e) const;
