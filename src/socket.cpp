@@ -338,13 +338,17 @@ Result<std::size_t> Socket::sendv(std::span<const iovec> pieces, Deadline d, std
 }
 
 Result<SocketReceived> Socket::receive(std::span<std::byte> buf, Deadline d, ReceiveFlags f) {
+  const iovec piece{buf.data(), buf.size()};
+  return receivev(std::span<const iovec>(&piece, 1), d, f);
+}
+
+Result<SocketReceived> Socket::receivev(std::span<const iovec> pieces, Deadline d, ReceiveFlags f) {
   alignas(cmsghdr) unsigned char control[kControlSpace];
   for (;;) {
-    iovec iov{buf.data(), buf.size()};
     sockaddr_storage from{};
     msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
+    m.msg_iov = const_cast<iovec*>(pieces.data());
+    m.msg_iovlen = pieces.size();
     m.msg_name = &from;
     m.msg_namelen = sizeof from;
     if (!f.peek) {

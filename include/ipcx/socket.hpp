@@ -229,6 +229,8 @@ class Socket {
   // step, and the Channels turn it into an error for that message.
   Result<SocketReceived> receive(std::span<std::byte> buf, Deadline d, ReceiveFlags f);
   Result<SocketReceived> receive(std::span<std::byte> buf, Deadline d) { return receive(buf, d, ReceiveFlags{}); }
+  // The same, scattering the bytes over several pieces in order (one recvmsg).
+  Result<SocketReceived> receivev(std::span<const iovec> pieces, Deadline d, ReceiveFlags f);
 
   Result<PeerCredentials> peer_credentials() const;  // SO_PEERCRED
   Result<SocketAddress> local_address() const;       // getsockname
