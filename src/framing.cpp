@@ -12,6 +12,10 @@ namespace ipcx::detail {
 namespace {
 
 constexpr std::size_t kRxChunk = 64 * 1024;
+// The largest receive buffer kept between messages: a frame up to 1 MiB (and its header)
+// reuses it instead of growing and freeing the buffer for every message; a larger one
+// gives the memory back once delivered.
+constexpr std::size_t kRxKeep = (1u << 20) + kFrameHeader;
 
 }  // namespace
 
@@ -110,7 +114,7 @@ void FrameCodec::consume(std::size_t n) {
   if (rpos_ == rend_) {
     base_ += rend_;
     rpos_ = rend_ = 0;
-    if (rx_.size() > kRxChunk) {  // a big message grew the buffer; give it back
+    if (rx_.size() > kRxKeep) {  // a big message grew the buffer; give it back
       rx_.resize(kRxChunk);
       rx_.shrink_to_fit();
     }
