@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "sys/io.hpp"
+
 namespace ipcx {
 
 void Fd::reset(int fd) noexcept {
@@ -28,12 +30,6 @@ Result<void> Fd::set_cloexec(bool on) const {
   return {};
 }
 
-Result<void> Fd::set_nonblocking(bool on) const {
-  int flags = ::fcntl(fd_, F_GETFL);
-  if (flags < 0) return fail_errno("fcntl(F_GETFL)", errno);
-  flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
-  if (::fcntl(fd_, F_SETFL, flags) < 0) return fail_errno("fcntl(F_SETFL)", errno);
-  return {};
-}
+Result<void> Fd::set_nonblocking(bool on) const { return sys::set_nonblocking(fd_, on); }
 
 }  // namespace ipcx

@@ -84,8 +84,7 @@ class FifoChannel final : public PipeChannel {
     return {};
   }
   Result<void> apply_capacity(int fd) {
-    if (capacity_ == 0) return {};
-    auto r = sys::set_pipe_size(fd, capacity_);
+    auto r = size_pipe(fd, capacity_, false);
     if (!r) return fail(std::move(r.error()).with_object(object()));
     return {};
   }

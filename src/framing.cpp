@@ -12,6 +12,10 @@ namespace ipcx::detail {
 namespace {
 
 constexpr std::size_t kRxChunk = 64 * 1024;
+// The largest receive buffer kept between messages: a frame up to 1 MiB (and its header)
+// reuses it instead of growing and freeing the buffer for every message; a larger one
+// gives the memory back once delivered.
+constexpr std::size_t kRxKeep = (1u << 20) + kFrameHeader;
 
 }  // namespace
 
@@ -110,7 +114,7 @@ void FrameCodec::consume(std::size_t n) {
   if (rpos_ == rend_) {
     base_ += rend_;
     rpos_ = rend_ = 0;
-    if (rx_.size() > kRxChunk) {  // a big message grew the buffer; give it back
+    if (rx_.size() > kRxKeep) {  // a big message grew the buffer; give it back
       rx_.resize(kRxChunk);
       rx_.shrink_to_fit();
     }
@@ -248,7 +252,21 @@ Result<void> FrameCodec::send_raw(StreamEnd& end, std::span<const std::byte> msg
 
 // ---- PipeEnd ------------------------------------------------------------------------------
 
+namespace {
+
+// Puts `fd` in the mode the deadline waits best in (blocking for never(), else
+// non-blocking), if it is not already there.
+Result<void> match_mode(int fd, bool& blocking, Deadline d) {
+  if (blocking == d.is_never()) return {};
+  if (auto r = sys::set_nonblocking(fd, blocking); !r) return r;
+  blocking = !blocking;
+  return {};
+}
+
+}  // namespace
+
 Result<StreamEnd::Chunk> PipeEnd::read(std::span<std::byte> buf, Deadline d) {
+  if (auto m = match_mode(rfd_, rblocking_, d); !m) return std::unexpected(std::move(m.error()));
   bool seen_eof = false;
   for (;;) {
     auto n = sys::read(rfd_, buf.data(), buf.size());
@@ -272,6 +290,7 @@ Result<StreamEnd::Chunk> PipeEnd::read(std::span<std::byte> buf, Deadline d) {
 
 Result<std::size_t> PipeEnd::write(std::span<const iovec> pieces, std::span<const int> fds, Deadline d) {
   if (!fds.empty()) return fail(Errc::not_supported, "writev", {}, "descriptors pass only over Unix sockets");
+  if (auto m = match_mode(wfd_, wblocking_, d); !m) return std::unexpected(std::move(m.error()));
   for (;;) {
     auto n = sys::writev(wfd_, pieces.data(), static_cast<int>(pieces.size()));
     if (n || !n.error().would_block()) return n;

@@ -162,7 +162,14 @@ class FrameCodec {
 };
 
 // A pipe's or FIFO's descriptors as a StreamEnd: read(2), writev(2) and poll(2). Either
-// descriptor is borrowed and may be -1 for a one-way end. Carries no descriptors.
+// descriptor is borrowed and may be -1 for a one-way end, and is non-blocking when given.
+// Carries no descriptors.
+//
+// A read or write with Deadline::never() makes its descriptor blocking and waits inside
+// the one system call, as the plain blocking loop does; any other deadline makes it
+// non-blocking again and waits in poll(2), so deadlines stay exact. The switch is one
+// fcntl pair, made only when the kind of deadline changes, on the open file description
+// (a process that shares it, by fork or SCM_RIGHTS, sees the mode change).
 class PipeEnd final : public StreamEnd {
  public:
   PipeEnd(int rfd, int wfd) noexcept
@@ -171,13 +178,21 @@ class PipeEnd final : public StreamEnd {
   Result<Chunk> read(std::span<std::byte> buf, Deadline d) override;
   Result<std::size_t> write(std::span<const iovec> pieces, std::span<const int> fds, Deadline d) override;
 
-  void set_fds(int rfd, int wfd) noexcept { rfd_ = rfd; wfd_ = wfd; }
+  // New descriptors, non-blocking as given.
+  void set_fds(int rfd, int wfd) noexcept {
+    if (rfd != rfd_) rblocking_ = false;
+    if (wfd != wfd_) wblocking_ = false;
+    rfd_ = rfd;
+    wfd_ = wfd;
+  }
   int read_fd() const noexcept { return rfd_; }
   int write_fd() const noexcept { return wfd_; }
 
  private:
   int rfd_;
   int wfd_;
+  bool rblocking_ = false;  // O_NONBLOCK is off on rfd_
+  bool wblocking_ = false;  // ... on wfd_
 };
 
 // Framed messages over a pipe's or FIFO's descriptors: a FrameCodec and its PipeEnd.

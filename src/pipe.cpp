@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "framing.hpp"
+#include "kernel_limits.hpp"
 #include "pipe_channel.hpp"
 #include "sys/io.hpp"
 
@@ -28,6 +30,24 @@ void ignore_sigpipe_if_default() noexcept {
 }
 
 namespace detail {
+
+Result<void> size_pipe(int fd, std::size_t capacity, bool packet) {
+  if (capacity) {
+    if (auto r = sys::set_pipe_size(fd, capacity); !r) return std::unexpected(std::move(r.error()));
+    return {};
+  }
+  if (packet) return {};
+  std::size_t want = kDefaultPipeCapacity;
+  if (auto limit = read_sysctl("fs.pipe-max-size"); limit && *limit > 0) {
+    want = std::min(want, static_cast<std::size_t>(*limit));
+  }
+  auto now = sys::get_pipe_size(fd);
+  if (!now || *now >= want) return {};
+  // Best effort: EPERM past fs.pipe-user-pages-soft leaves the kernel's size, which is
+  // slower for 64 KiB messages but correct.
+  (void)sys::set_pipe_size(fd, want);
+  return {};
+}
 
 PipeChannel::PipeChannel(Fd rfd, Fd wfd, bool packet, std::size_t max, std::string object)
     : rfd_(std::move(rfd)),
@@ -136,9 +156,10 @@ Result<Channel> make_end(Fd rfd, Fd wfd, const PipeOptions& o) {
     if (!*fd) continue;
     if (auto r = fd->set_nonblocking(true); !r) return std::unexpected(std::move(r.error()));
   }
-  if (o.capacity) {
-    int any = rfd ? rfd.get() : wfd.get();
-    if (auto r = sys::set_pipe_size(any, o.capacity); !r) return std::unexpected(std::move(r.error()));
+  // The pipe under each descriptor: two for one end of a duplex pipe.
+  for (Fd* fd : {&rfd, &wfd}) {
+    if (!*fd) continue;
+    if (auto r = detail::size_pipe(fd->get(), o.capacity, o.packet); !r) return std::unexpected(std::move(r.error()));
   }
   const std::size_t max = o.max_message_size ? o.max_message_size : detail::kDefaultMaxMessage;
   auto impl = std::make_unique<detail::PipeChannel>(std::move(rfd), std::move(wfd), o.packet, max,
@@ -153,7 +174,7 @@ Result<PipePair> make_pipe(const PipeOptions& o) {
   if (!p) return std::unexpected(std::move(p.error()));
   auto r = make_end(std::move(p->read), Fd(), o);
   if (!r) return std::unexpected(std::move(r.error()));
-  auto w = make_end(Fd(), std::move(p->write), PipeOptions{o.packet, 0, o.max_message_size});
+  auto w = make_end(Fd(), std::move(p->write), o);
   if (!w) return std::unexpected(std::move(w.error()));
   return PipePair{std::move(*r), std::move(*w)};
 }
@@ -163,12 +184,9 @@ Result<DuplexPipe> make_duplex_pipe(const PipeOptions& o) {
   if (!a) return std::unexpected(std::move(a.error()));
   auto b = sys::pipe2(o.packet ? O_DIRECT : 0);
   if (!b) return std::unexpected(std::move(b.error()));
-  if (o.capacity) {
-    if (auto r = sys::set_pipe_size(b->read.get(), o.capacity); !r) return std::unexpected(std::move(r.error()));
-  }
   auto first = make_end(std::move(a->read), std::move(b->write), o);
   if (!first) return std::unexpected(std::move(first.error()));
-  auto second = make_end(std::move(b->read), std::move(a->write), PipeOptions{o.packet, 0, o.max_message_size});
+  auto second = make_end(std::move(b->read), std::move(a->write), o);
   if (!second) return std::unexpected(std::move(second.error()));
   return DuplexPipe{std::move(*first), std::move(*second)};
 }

@@ -10,6 +10,17 @@
 
 namespace ipcx::detail {
 
+// The pipe buffer a stream-mode pipe or FIFO gets unless told: 128 KiB, so that a 64 KiB
+// message and its 4-byte length go in one write and come out in one read (the kernel's
+// default, 64 KiB, takes the message but not its length).
+inline constexpr std::size_t kDefaultPipeCapacity = 128 * 1024;
+
+// F_SETPIPE_SZ on the pipe under `fd` as a Channel opens it: `capacity` as asked (an error
+// names fs.pipe-max-size if it is above), or with 0 kDefaultPipeCapacity capped by
+// fs.pipe-max-size, best effort and never shrinking (a pipe the kernel will not grow, or
+// one the peer already made larger, stays as it is). Packet mode has no default.
+Result<void> size_pipe(int fd, std::size_t capacity, bool packet);
+
 class PipeChannel : public ChannelImpl {
  public:
   PipeChannel(Fd rfd, Fd wfd, bool packet, std::size_t max, std::string object);

@@ -51,6 +51,12 @@ bool pause_until(Deadline d, std::chrono::microseconds& step) {
   return true;
 }
 
+// MSG_DONTWAIT unless the deadline is never: a socket made blocking (set_blocking) then
+// waits inside its one sendmsg/recvmsg, as a plain blocking loop does, where a
+// non-blocking socket answers EAGAIN and waits in poll(2). Every finite deadline passes
+// MSG_DONTWAIT, so it is kept exactly whatever the descriptor's mode.
+int dontwait(Deadline d) noexcept { return d.is_never() ? 0 : MSG_DONTWAIT; }
+
 std::unexpected<Error> waited_out(Deadline d, const char* op, std::string_view object, std::string detail = {}) {
   return fail(d.is_immediate() ? Errc::would_block : Errc::timed_out, op, object, std::move(detail));
 }
@@ -215,6 +221,8 @@ Result<Socket> Socket::adopt(Fd fd) {
   return Socket(std::move(fd), domain, t);
 }
 
+Result<void> Socket::set_blocking(bool on) { return fd_.set_nonblocking(!on); }
+
 Result<void> Socket::bind(const SocketAddress& addr) {
   // An abstract name is a new name too (a path goes through bind_path's checks).
   if (addr.get()->sa_family == AF_UNIX) {
@@ -310,7 +318,7 @@ Result<std::size_t> Socket::sendv(std::span<const iovec> pieces, Deadline d, std
   std::chrono::microseconds step(500);
   bool was_writable = false;
   for (;;) {
-    auto n = sys::sendmsg(fd(), &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    auto n = sys::sendmsg(fd(), &m, MSG_NOSIGNAL | dontwait(d));
     if (n) return *n;
     if (n.error().code() == ENOTCONN && type_ == SocketType::datagram && !to) {
       // A connected datagram socket whose peer closed: the kernel answers ECONNREFUSED
@@ -334,13 +342,17 @@ Result<std::size_t> Socket::sendv(std::span<const iovec> pieces, Deadline d, std
 }
 
 Result<SocketReceived> Socket::receive(std::span<std::byte> buf, Deadline d, ReceiveFlags f) {
+  const iovec piece{buf.data(), buf.size()};
+  return receivev(std::span<const iovec>(&piece, 1), d, f);
+}
+
+Result<SocketReceived> Socket::receivev(std::span<const iovec> pieces, Deadline d, ReceiveFlags f) {
   alignas(cmsghdr) unsigned char control[kControlSpace];
   for (;;) {
-    iovec iov{buf.data(), buf.size()};
     sockaddr_storage from{};
     msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
+    m.msg_iov = const_cast<iovec*>(pieces.data());
+    m.msg_iovlen = pieces.size();
     m.msg_name = &from;
     m.msg_namelen = sizeof from;
     if (!f.peek) {
@@ -349,7 +361,7 @@ Result<SocketReceived> Socket::receive(std::span<std::byte> buf, Deadline d, Rec
       m.msg_control = control;
       m.msg_controllen = f.want_fds ? sizeof control : CMSG_SPACE(sizeof(ucred));
     }
-    const int flags = MSG_DONTWAIT | (f.peek ? MSG_PEEK : 0) | (f.trunc ? MSG_TRUNC : 0);
+    const int flags = dontwait(d) | (f.peek ? MSG_PEEK : 0) | (f.trunc ? MSG_TRUNC : 0);
     auto n = sys::recvmsg(fd(), &m, flags);
     if (!n) {
       if (!n.error().would_block()) return std::unexpected(std::move(n.error()));

@@ -509,22 +509,29 @@ Result<void> PacketSocketChannel::send(std::span<const std::byte> msg, Deadline 
   return with_context(std::move(e));
 }
 
-Result<Received> PacketSocketChannel::receive_into(std::span<std::byte> buf, Deadline d, bool size_known) {
-  if (!size_known && buf.size() < max_) {
-    // A buffer that may be short: learn the size first, leaving the message (and its
-    // descriptors) queued if it does not fit.
-    auto p = sock_.receive(buf, d, Socket::ReceiveFlags{.peek = true, .trunc = true, .want_fds = false});
-    if (!p) return receive_failed(std::move(p.error()));
-    if (p->size == 0 && sock_.type() == SocketType::seqpacket) {
-      return fail(Errc::peer_gone, "receive", object_, "the peer closed the connection");
-    }
-    if (p->size > buf.size()) {
-      return fail(Error::make(Errc::message_too_large, "receive", object_,
-                              fmt::format("message of {} bytes > buffer of {} bytes", p->size, buf.size()))
-                      .with_size(p->size));
-    }
+Result<void> PacketSocketChannel::check_first_packet(std::span<const std::byte> data) {
+  if (!check_refusal_) return {};
+  check_refusal_ = false;
+  std::string_view text = as_text(data);
+  if (text.starts_with(kRefusalMagic)) {
+    broken_ = refused("receive", text.substr(kRefusalMagic.size())).error();
+    return fail(*broken_);
   }
-  auto r = sock_.receive(buf, d, Socket::ReceiveFlags{.peek = false, .trunc = true, .want_fds = true});
+  return {};
+}
+
+Result<Received> PacketSocketChannel::receive_into(std::span<std::byte> buf, Deadline d) {
+  // One recvmsg: the caller's buffer, then the spill buffer up to `max` bytes in all.
+  // MSG_TRUNC reports a datagram above `max` (from a sender that ignored it) whole.
+  iovec pieces[2] = {{buf.data(), buf.size()}, {nullptr, 0}};
+  std::size_t count = 1;
+  if (buf.size() < max_) {
+    if (spill_.size() < max_ - buf.size()) spill_.resize(max_ - buf.size());
+    pieces[1] = {spill_.data(), max_ - buf.size()};
+    count = 2;
+  }
+  auto r = sock_.receivev(std::span<const iovec>(pieces, count), d,
+                          Socket::ReceiveFlags{.peek = false, .trunc = true, .want_fds = true});
   if (!r) return receive_failed(std::move(r.error()));
   if (r->size == 0 && !r->truncated && sock_.type() == SocketType::seqpacket) {
     return fail(Errc::peer_gone, "receive", object_, "the peer closed the connection");
@@ -534,54 +541,69 @@ Result<Received> PacketSocketChannel::receive_into(std::span<std::byte> buf, Dea
     reply_to_ = r->from;  // empty for a sender that never bound: it cannot be answered
     heard_from_anyone_ = true;
   }
-  if (r->size > buf.size() || r->truncated) {
-    // Only when the buffer was at least `max` (so not peeked): a datagram larger than the
-    // channel's maximum, from a sender that ignored it. It is gone; say so.
+  if (r->size > max_ || r->truncated) {
+    // Above the channel's maximum, from a sender that ignored it. It is gone; say so.
     return fail(Error::make(Errc::message_too_large, "receive", object_,
                             fmt::format("a {}-byte datagram arrived, above this channel's maximum of {} bytes; it "
                                         "was discarded (raise option max)",
                                         r->size, max_))
                     .with_size(r->size));
   }
-  if (check_refusal_) {
-    check_refusal_ = false;
-    std::string_view text = as_text(buf.first(r->size));
-    if (text.starts_with(kRefusalMagic)) {
-      broken_ = refused("receive", text.substr(kRefusalMagic.size())).error();
-      return fail(*broken_);
-    }
+  if (r->size > buf.size()) {
+    // Longer than the caller's buffer: hold it whole, with its descriptors.
+    Held h;
+    h.data.reserve(r->size);
+    h.data.insert(h.data.end(), buf.begin(), buf.end());
+    h.data.insert(h.data.end(), spill_.begin(), spill_.begin() + static_cast<std::ptrdiff_t>(r->size - buf.size()));
+    h.fds = std::move(r->fds);
+    h.fds_lost = r->fds_lost;
+    if (auto c = check_first_packet(h.data); !c) return std::unexpected(std::move(c.error()));
+    held_ = std::move(h);
+    return deliver_held(buf);
   }
+  if (auto c = check_first_packet(buf.first(r->size)); !c) return std::unexpected(std::move(c.error()));
   if (r->fds_lost) return fail(Error::from_errno("recvmsg", EMFILE, object_).with_detail(fds_lost_detail()));
   return Received{.size = r->size, .type = 0, .priority = 0, .fds = std::move(r->fds)};
 }
 
+Result<Received> PacketSocketChannel::deliver_held(std::span<std::byte> buf) {
+  const std::size_t size = held_->data.size();
+  if (size > buf.size()) {
+    return fail(Error::make(Errc::message_too_large, "receive", object_,
+                            fmt::format("message of {} bytes > buffer of {} bytes", size, buf.size()))
+                    .with_size(size));
+  }
+  Held h = std::move(*held_);
+  held_.reset();
+  if (h.fds_lost) return fail(Error::from_errno("recvmsg", EMFILE, object_).with_detail(fds_lost_detail()));
+  if (size > 0) std::memcpy(buf.data(), h.data.data(), size);
+  return Received{.size = size, .type = 0, .priority = 0, .fds = std::move(h.fds)};
+}
+
 Result<Received> PacketSocketChannel::receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions&) {
   if (broken_) return fail(*broken_);
-  return receive_into(buf, d, false);
+  if (held_) return deliver_held(buf);
+  return receive_into(buf, d);
 }
 
 Result<Message> PacketSocketChannel::receive_message(Deadline d, const ReceiveOptions&) {
   if (broken_) return fail(*broken_);
-  auto p = sock_.receive({}, d, Socket::ReceiveFlags{.peek = true, .trunc = true, .want_fds = false});
-  if (!p) return receive_failed(std::move(p.error()));
-  if (p->size == 0 && sock_.type() == SocketType::seqpacket) {
-    return fail(Errc::peer_gone, "receive", object_, "the peer closed the connection");
+  if (!held_) {
+    // Into the spill buffer alone: the message is then held, and handed over below.
+    auto r = receive_into({}, d);
+    Message m;
+    if (r) {  // a zero-length datagram
+      m.fds = std::move(r->fds);
+      return m;
+    }
+    if (!held_) return std::unexpected(std::move(r.error()));
   }
-  if (p->size > max_) {
-    // Drop it (and any descriptors: with no room for them the kernel closes them).
-    (void)sock_.receive({}, Deadline::immediate(), Socket::ReceiveFlags{.peek = false, .trunc = true, .want_fds = false});
-    return fail(Error::make(Errc::message_too_large, "receive", object_,
-                            fmt::format("a {}-byte datagram arrived, above this channel's maximum of {} bytes; it "
-                                        "was discarded (raise option max)",
-                                        p->size, max_))
-                    .with_size(p->size));
-  }
+  Held h = std::move(*held_);
+  held_.reset();
+  if (h.fds_lost) return fail(Error::from_errno("recvmsg", EMFILE, object_).with_detail(fds_lost_detail()));
   Message m;
-  m.data.resize(p->size);
-  auto r = receive_into(m.data, d, true);
-  if (!r) return std::unexpected(std::move(r.error()));
-  m.data.resize(r->size);
-  m.fds = std::move(r->fds);
+  m.data = std::move(h.data);
+  m.fds = std::move(h.fds);
   return m;
 }
 

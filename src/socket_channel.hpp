@@ -73,7 +73,13 @@ class SocketChannel : public ChannelImpl {
 
  protected:
   SocketChannel(Socket s, std::size_t max, std::string object, std::optional<PeerCredentials> peer)
-      : sock_(std::move(s)), max_(max), object_(std::move(object)), peer_(peer) {}
+      : sock_(std::move(s)), max_(max), object_(std::move(object)), peer_(peer) {
+    // Connected or bound: from here a receive or send with no deadline waits inside its
+    // one system call, as the plain blocking loop does (Socket::set_blocking); finite
+    // deadlines pass MSG_DONTWAIT. fcntl cannot fail on an open descriptor, and if it did
+    // the socket would stay non-blocking, which only costs a poll.
+    (void)sock_.set_blocking(true);
+  }
 
   std::unexpected<Error> refused(const char* op, std::string_view reason) const;
   std::unexpected<Error> with_context(Error e) const;
@@ -126,6 +132,13 @@ class StreamSocketChannel final : public SocketChannel {
 
 // Unix datagram and seqpacket, and UDP: one datagram or packet is one message. One thread
 // at a time (a receive records the sender that a send answers).
+//
+// A receive is one recvmsg, into the caller's buffer and, past its end, into the channel's
+// spill buffer, so that together they hold `max` bytes (no peek for the size first). A
+// message that does not fit the caller's buffer is then held by the channel, with its
+// descriptors, and handed to the next receive whose buffer takes it (message_too_large
+// until then): it stays queued as the contract says, in the channel instead of the socket.
+// A poll on pollable_fd() does not see a held message; the receive that failed said so.
 class PacketSocketChannel final : public SocketChannel {
  public:
   // `connected`: sends go to the connected peer; otherwise to the last sender.
@@ -138,10 +151,21 @@ class PacketSocketChannel final : public SocketChannel {
   Result<Message> receive_message(Deadline d, const ReceiveOptions& o) override;
 
  private:
-  Result<Received> receive_into(std::span<std::byte> buf, Deadline d, bool size_known);
+  // A message the caller's buffer could not take, with what came with it.
+  struct Held {
+    std::vector<std::byte> data;
+    std::vector<Fd> fds;
+    bool fds_lost = false;
+  };
+
+  Result<Received> receive_into(std::span<std::byte> buf, Deadline d);
+  Result<Received> deliver_held(std::span<std::byte> buf);
+  Result<void> check_first_packet(std::span<const std::byte> data);
   std::unexpected<Error> receive_failed(Error e);
   Result<void> pending_refusal();
 
+  std::vector<std::byte> spill_;  // where a message longer than the caller's buffer goes on
+  std::optional<Held> held_;
   bool connected_;
   bool check_refusal_;  // seqpacket, connecting side: the first packet may be a refusal
   std::size_t udp_limit_;

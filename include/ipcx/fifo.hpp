@@ -15,7 +15,9 @@
 //   mode=0600      permissions if this side creates the FIFO (owner-only by default)
 //   create=1       create the FIFO if it does not exist (0: it must exist)
 //   remove=0       1: unlink the FIFO when this Channel closes, if this Channel created it
-//   capacity=N     pipe buffer size (F_SETPIPE_SZ; k/m suffixes)
+//   capacity=N     pipe buffer size (F_SETPIPE_SZ; k/m suffixes). Default 128k (a 64 KiB
+//                  message and its length in one write), capped by fs.pipe-max-size, best
+//                  effort, never shrinking a pipe the peer made larger
 //   max=64m        largest message accepted (framing), both directions
 // Messages are length-framed as on anonymous pipes (pipe.hpp); frames up to PIPE_BUF are
 // atomic, so several writers may share a FIFO for messages up to 4092 bytes.

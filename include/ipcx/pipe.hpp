@@ -23,7 +23,8 @@ namespace ipcx {
 
 struct PipeOptions {
   bool packet = false;                       // O_DIRECT packet mode
-  std::size_t capacity = 0;                  // F_SETPIPE_SZ; 0 keeps the kernel's default
+  std::size_t capacity = 0;                  // F_SETPIPE_SZ; 0: 128 KiB (stream mode), capped by
+                                             // fs.pipe-max-size, best effort, never shrinking
   std::size_t max_message_size = 0;          // stream mode only; 0: the default, 64 MiB
 };
 

@@ -9,8 +9,9 @@
 //
 // Two levels:
 //  - Socket, SocketAddress, bind_path(): one call each, for a user who wants the sockets
-//    themselves. Every socket is non-blocking and close-on-exec; every wait is a poll()
-//    against a Deadline.
+//    themselves. Every socket is made non-blocking and close-on-exec; every wait is a
+//    poll() against a Deadline, except a send or receive with Deadline::never() on a
+//    socket made blocking (set_blocking), which waits inside its one system call.
 //  - Channels (through Channel::open / Channel::bind / Listener::listen with a URL, or
 //    make_socket_pair / adopt_socket here): whole messages, as channel.hpp describes.
 //
@@ -188,6 +189,13 @@ class Socket {
   SocketType type() const noexcept { return type_; }
   Fd release() noexcept { return std::move(fd_); }
 
+  // O_NONBLOCK off (on: false). send, sendv and receive with Deadline::never() then wait
+  // inside their one system call instead of EAGAIN, poll(2) and a second call; every other
+  // deadline passes MSG_DONTWAIT, so it is kept exactly in either mode. accept and connect
+  // want the socket non-blocking (their deadlines rely on it). The Channels over a socket
+  // make it blocking once it is connected or bound.
+  Result<void> set_blocking(bool on);
+
   Result<void> bind(const SocketAddress& addr);
   Result<void> listen(int backlog = SOMAXCONN);
   // accept4: waits until a connection arrives or the deadline passes (timed_out;
@@ -221,6 +229,8 @@ class Socket {
   // step, and the Channels turn it into an error for that message.
   Result<SocketReceived> receive(std::span<std::byte> buf, Deadline d, ReceiveFlags f);
   Result<SocketReceived> receive(std::span<std::byte> buf, Deadline d) { return receive(buf, d, ReceiveFlags{}); }
+  // The same, scattering the bytes over several pieces in order (one recvmsg).
+  Result<SocketReceived> receivev(std::span<const iovec> pieces, Deadline d, ReceiveFlags f);
 
   Result<PeerCredentials> peer_credentials() const;  // SO_PEERCRED
   Result<SocketAddress> local_address() const;       // getsockname

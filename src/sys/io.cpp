@@ -114,6 +114,14 @@ Result<void> fchmod(int fd, mode_t mode) {
   return {};
 }
 
+Result<void> set_nonblocking(int fd, bool on) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return fail_errno("fcntl(F_GETFL)", errno);
+  flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (::fcntl(fd, F_SETFL, flags) < 0) return fail_errno("fcntl(F_SETFL)", errno);
+  return {};
+}
+
 Result<std::size_t> set_pipe_size(int fd, std::size_t bytes) {
   if (bytes > static_cast<std::size_t>(INT32_MAX)) {
     return fail(Errc::invalid_argument, "fcntl(F_SETPIPE_SZ)", {}, "capacity above 2 GiB");

@@ -53,6 +53,9 @@ Result<std::vector<std::string>> readdir_names(const char* path);
 // fchmod(2): sets exactly `mode` (the umask narrowed the create). On a socket before
 // bind() it sets the mode of the socket file bind() creates. No EINTR.
 Result<void> fchmod(int fd, mode_t mode);
+// fcntl F_GETFL, then F_SETFL with O_NONBLOCK set or cleared (on the open file
+// description: every descriptor sharing it sees the change). No EINTR.
+Result<void> set_nonblocking(int fd, bool on);
 // fcntl F_SETPIPE_SZ / F_GETPIPE_SZ: returns the capacity the kernel actually set.
 Result<std::size_t> set_pipe_size(int fd, std::size_t bytes);
 Result<std::size_t> get_pipe_size(int fd);

@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <cstdio>
 #include <numeric>
 #include <string>
 
@@ -229,6 +232,67 @@ TEST(Pipe, CapacityIsApplied) {
   auto p = make_pipe(PipeOptions{.packet = false, .capacity = 1u << 20, .max_message_size = 1u << 20});
   ASSERT_TRUE(p) << p.error().message();
   EXPECT_EQ(::fcntl(pipe_ends(p->reader).read, F_GETPIPE_SZ), 1 << 20);
+}
+
+TEST(Pipe, DefaultCapacityHoldsA64KiBFrame) {
+  // 64 KiB and its 4-byte length must fit in one write: 128 KiB unless fs.pipe-max-size is
+  // below that (then as much as it allows).
+  long max_size = 0;
+  {
+    std::FILE* f = std::fopen("/proc/sys/fs/pipe-max-size", "r");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(std::fscanf(f, "%ld", &max_size), 1);
+    std::fclose(f);
+  }
+  const int want = static_cast<int>(std::min<long>(128 * 1024, max_size));
+  auto p = make_duplex_pipe();
+  ASSERT_TRUE(p) << p.error().message();
+  for (Channel* end : {&p->first, &p->second}) {
+    EXPECT_GE(::fcntl(pipe_ends(*end).read, F_GETPIPE_SZ), want);
+    EXPECT_GE(::fcntl(pipe_ends(*end).write, F_GETPIPE_SZ), want);
+  }
+  // A pipe made larger is not shrunk by the default.
+  auto big = make_pipe(PipeOptions{.packet = false, .capacity = 1u << 20, .max_message_size = 0});
+  ASSERT_TRUE(big) << big.error().message();
+  EXPECT_EQ(::fcntl(pipe_ends(big->writer).write, F_GETPIPE_SZ), 1 << 20);
+  // Packet mode keeps the kernel's size.
+  auto packet = make_pipe(PipeOptions{.packet = true});
+  ASSERT_TRUE(packet) << packet.error().message();
+  EXPECT_EQ(::fcntl(pipe_ends(packet->reader).read, F_GETPIPE_SZ), 64 * 1024);
+}
+
+TEST(Pipe, DeadlinesStayExactAfterAnUntimedWait) {
+  // A receive with no deadline blocks in read(2); the timed and try_ calls after it must
+  // not (the descriptor goes back to non-blocking), nor a timed send into a full pipe.
+  auto p = make_pipe(PipeOptions{.packet = false, .capacity = 4096, .max_message_size = 0});
+  ASSERT_TRUE(p) << p.error().message();
+  ASSERT_TRUE(p->writer.send(as_bytes("one")));
+  std::array<std::byte, 16> b{};
+  auto first = p->reader.receive(b);
+  ASSERT_TRUE(first) << first.error().message();
+  auto empty = p->reader.try_receive(b);
+  ASSERT_FALSE(empty);
+  EXPECT_TRUE(empty.error().would_block()) << empty.error().message();
+  auto late = p->reader.receive_for(b, 20ms);
+  ASSERT_FALSE(late);
+  EXPECT_TRUE(late.error().timed_out()) << late.error().message();
+  // Fill the pipe with untimed sends, then a timed one must time out, not block.
+  const auto chunk = pattern(1000, 1);
+  ASSERT_TRUE(p->writer.send(chunk));
+  bool timed_out = false;
+  for (int i = 0; i < 16 && !timed_out; ++i) {
+    auto s = p->writer.send_for(chunk, 20ms);
+    if (!s) {
+      EXPECT_TRUE(s.error().timed_out()) << s.error().message();
+      timed_out = true;
+    }
+  }
+  EXPECT_TRUE(timed_out) << "a 4 KiB pipe took 17 KB without waiting";
+  // And a receive with no deadline still works after the timed calls.
+  std::vector<std::byte> buf(2000);
+  auto again = p->reader.receive(buf);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->size, 1000u);
 }
 
 TEST(Pipe, OneWayEndsRefuseTheOtherDirection) {

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Unix stream, seqpacket and datagram sockets across two processes: paths, abstract names,
 // socketpairs, peer credentials, the allow-list, file modes, stale paths and timeouts.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -216,6 +218,56 @@ TEST_P(SocketPairTypes, ParentAndChildTalkAndKnowEachOther) {
 INSTANTIATE_TEST_SUITE_P(All, SocketPairTypes,
                          ::testing::Values(SocketType::stream, SocketType::seqpacket, SocketType::datagram),
                          [](const auto& p) { return std::string(to_string(p.param)); });
+
+TEST_P(SocketPairTypes, UntimedWaitsBlockInTheCallAndDeadlinesStayExact) {
+  // The Channel's socket is blocking (an untimed receive waits inside recvmsg); try_ and
+  // timed receives still never wait past their deadline.
+  auto pair = make_socket_pair(GetParam());
+  ASSERT_TRUE(pair) << pair.error().message();
+  const int fd = socket_fd(pair->first);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(::fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+  auto child = Child::spawn([&] {
+    pair->first = Channel();
+    auto m = pair->second.receive_message();  // no deadline: blocks until the parent sends
+    if (!m || m->text() != "ping") return child_fail("no ping");
+    return pair->second.send(as_bytes("pong")) ? 0 : child_fail("pong not sent");
+  });
+  pair->second = Channel();
+  std::array<std::byte, 16> b{};
+  auto early = pair->first.try_receive(b);
+  ASSERT_FALSE(early);
+  EXPECT_TRUE(early.error().would_block()) << early.error().message();
+  auto late = pair->first.receive_for(b, 20ms);
+  ASSERT_FALSE(late);
+  EXPECT_TRUE(late.error().timed_out()) << late.error().message();
+  ASSERT_TRUE(pair->first.send(as_bytes("ping")));
+  auto r = pair->first.receive(b);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(as_text(std::span(b).first(r->size)), "pong");
+  EXPECT_EQ(child.wait(), 0);
+}
+
+TEST(UnixGram, AHeldDatagramGoesToReceiveMessageAndTheNextFollows) {
+  // A datagram too long for the buffer is held by the channel (one recvmsg, no peek):
+  // receive_message takes it whole, and the next one comes after it.
+  auto pair = make_socket_pair(SocketType::datagram);
+  ASSERT_TRUE(pair) << pair.error().message();
+  auto first = pattern(3000, 4);
+  ASSERT_TRUE(pair->second.send(first));
+  ASSERT_TRUE(pair->second.send(as_bytes("next")));
+  std::vector<std::byte> small(10);
+  auto r = pair->first.receive(small);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), Errc::message_too_large) << r.error().message();
+  EXPECT_EQ(r.error().size(), 3000u);
+  auto m = pair->first.receive_message_for(1s);
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(m->data, first);
+  auto n = pair->first.receive_for(small, 1s);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(as_text(std::span(small).first(n->size)), "next");
+}
 
 TEST(SocketPair, PeerGoneWhenTheOtherEndCloses) {
   auto pair = make_socket_pair(SocketType::stream);
