@@ -412,6 +412,35 @@ Result<void> StreamSocketChannel::send(std::span<const std::byte> msg, Deadline 
   return send_failed(std::move(r.error()));
 }
 
+BatchSent StreamSocketChannel::send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d,
+                                          const SendOptions& o) {
+  if (raw_ || msgs.empty()) return ChannelImpl::send_batch(msgs, d, o);
+  if (o.fds.size() > kMaxFdsPerMessage || (!o.fds.empty() && sock_.family() != AF_UNIX)) {
+    return BatchSent{.sent = 0, .error = send(msgs[0], d, o)};  // send() says why
+  }
+  BatchSent b = codec_.send_batch(end_, msgs, o.fds, d);
+  if (!b.all() && b.error.error().peer_gone() && connecting_) b.error = send_failed(std::move(b.error.error()));
+  return b;
+}
+
+Result<std::size_t> StreamSocketChannel::receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o) {
+  if (raw_) return ChannelImpl::receive_batch(batch, d, o);
+  if (auto c = check_batch(batch, object_); !c) return std::unexpected(std::move(c.error()));
+  batch_begin(batch);
+  if (auto r = check_refusal(d); !r) return std::unexpected(std::move(r.error()));
+  batch_frames_.resize(batch.capacity());
+  auto n = codec_.receive_batch(end_, batch_bytes(batch), batch.message_size(), batch_frames_, d);
+  if (!n) return std::unexpected(std::move(n.error()));
+  if (batch_frames_[0].fds_lost) return fds_lost();  // only the first can say so (framing.hpp)
+  for (std::size_t i = 0; i < *n; ++i) {
+    Received& r = batch_info(batch, i);
+    r.size = batch_frames_[i].size;
+    if (!batch_frames_[i].fds.empty()) std::swap(r.fds, batch_frames_[i].fds);
+  }
+  batch_end(batch, *n);
+  return *n;
+}
+
 // ---- PacketSocketChannel ------------------------------------------------------------------
 
 PacketSocketChannel::PacketSocketChannel(Socket s, std::size_t max, std::string object, bool connected,

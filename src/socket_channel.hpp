@@ -95,6 +95,10 @@ class StreamSocketChannel final : public SocketChannel {
   Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) override;
   Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) override;
   Result<Message> receive_message(Deadline d, const ReceiveOptions& o) override;
+  // Framed: the frame codec's batches (one write, one read for many frames); raw: the
+  // defaults.
+  BatchSent send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o) override;
+  Result<std::size_t> receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o) override;
 
  private:
   // The connection as the codec reads and writes it: recvmsg and sendmsg, with descriptors.
@@ -119,6 +123,7 @@ class StreamSocketChannel final : public SocketChannel {
   bool connecting_;
   End end_;
   FrameCodec codec_;
+  std::vector<FrameCodec::Frame> batch_frames_;  // receive_batch's, reused
 };
 
 // Unix datagram and seqpacket, and UDP: one datagram or packet is one message. One thread

@@ -69,6 +69,7 @@ class ChannelImpl {
   static std::span<std::byte> batch_slot(MessageBatch& b, std::size_t i) noexcept {
     return {b.bytes_.data() + i * b.slot_, b.slot_};
   }
+  static std::span<std::byte> batch_bytes(MessageBatch& b) noexcept { return b.bytes_; }
   static Received& batch_info(MessageBatch& b, std::size_t i) noexcept { return b.info_[i]; }
   static void batch_end(MessageBatch& b, std::size_t n) noexcept { b.count_ = n; }
   // The first check of every receive_batch: a batch with no room is invalid_argument.
