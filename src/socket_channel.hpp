@@ -138,8 +138,15 @@ class PacketSocketChannel final : public SocketChannel {
   Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) override;
   Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) override;
   Result<Message> receive_message(Deadline d, const ReceiveOptions& o) override;
+  // sendmmsg / recvmmsg (the latter for slots of at least max_message_size(); smaller
+  // ones take the default, one peeked receive per message).
+  BatchSent send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o) override;
+  Result<std::size_t> receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o) override;
 
  private:
+  // Whether this channel takes `msg` (size, zero length, a destination), and where to.
+  Result<const SocketAddress*> check_send(std::span<const std::byte> msg) const;
+  std::unexpected<Error> send_failed(Error e, std::size_t size, const SocketAddress* to);
   Result<Received> receive_into(std::span<std::byte> buf, Deadline d, bool size_known);
   std::unexpected<Error> receive_failed(Error e);
   Result<void> pending_refusal();
@@ -150,6 +157,8 @@ class PacketSocketChannel final : public SocketChannel {
   SocketAddress reply_to_;
   bool heard_from_anyone_ = false;
   std::optional<Error> broken_;
+  std::vector<SocketReceived> batch_received_;  // receive_batch's, reused
+  std::optional<Error> batch_error_;            // a datagram a batch had to drop, said at the next
 };
 
 // The accepting side of unix, unixpacket and tcp.
