@@ -3,6 +3,10 @@
 //   BM_UrlParse/*          Url::parse of typical URLs
 //   BM_FramedStream/N      one N-byte message framed, written to a pipe, read and unframed
 //                          (framing.hpp encode + decode, two system calls included)
+//   BM_FramedStreamBatch/N a batch of N-byte messages (as many as fill 32 KiB, at most 64)
+//                          framed into one write, then decoded from one read into a
+//                          MessageBatch's slots (FrameCodec::send_batch / receive_batch);
+//                          items are messages, to compare with BM_FramedStream's one each
 //   BM_RingCopy/N          shm ring: send (loan, memcpy, commit) then receive (copy out),
 //                          one process holding both ends, wait=spin (never waits here)
 //   BM_RingZeroCopy/N      shm ring: loan + commit, read + release, no copy
@@ -13,6 +17,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -62,12 +67,52 @@ void BM_FramedStream(benchmark::State& state) {
       }
       benchmark::DoNotOptimize(buf.data());
     }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
   }
   ::close(p[0]);
   ::close(p[1]);
 }
 BENCHMARK(BM_FramedStream)->Arg(64)->Arg(1024)->Arg(16 * 1024);
+
+void BM_FramedStreamBatch(benchmark::State& state) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+    state.SkipWithError("pipe2 failed");
+    return;
+  }
+  {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    // Within the pipe's 64 KiB, so that a batch always goes out whole.
+    const std::size_t count = std::clamp<std::size_t>((32 * 1024) / (n + ipcx::detail::kFrameHeader), 1, 64);
+    ipcx::detail::FramedStream tx(-1, p[1], n, "bench");
+    ipcx::detail::FramedStream rx(p[0], -1, n, "bench");
+    std::vector<std::vector<std::byte>> msgs(count, std::vector<std::byte>(n, std::byte{0x5a}));
+    std::vector<std::span<const std::byte>> views(msgs.begin(), msgs.end());
+    std::vector<std::byte> slots(count * n);
+    std::vector<ipcx::detail::FrameCodec::Frame> frames(count);
+    for (auto _ : state) {
+      auto s = tx.send_batch(views, ipcx::Deadline::immediate());
+      std::size_t got = 0;
+      while (got < count) {
+        auto r = rx.receive_batch(std::span(slots).subspan(got * n), n, std::span(frames).subspan(got),
+                                  ipcx::Deadline::immediate());
+        if (!r) break;
+        got += *r;
+      }
+      if (!s.all() || s.sent != count || got != count) {
+        state.SkipWithError("framed batch send/receive failed");
+        break;
+      }
+      benchmark::DoNotOptimize(slots.data());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * count));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * count * n));
+  }
+  ::close(p[0]);
+  ::close(p[1]);
+}
+BENCHMARK(BM_FramedStreamBatch)->Arg(64)->Arg(1024)->Arg(16 * 1024);
 
 // Both ends of one ring in this process; the ring's name is removed when they close.
 struct RingPair {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct ipcx_loan {
 };
 struct ipcx_view {
   ipcx::ReadView view;
+};
+struct ipcx_batch {
+  ipcx::MessageBatch batch;
 };
 
 using ipcx::capi::clear_error;
@@ -168,6 +172,64 @@ ssize_t ipcx_receive_ex(ipcx_channel* ch, void* buf, size_t cap, long timeout_ms
 
 ssize_t ipcx_receive(ipcx_channel* ch, void* buf, size_t cap, long timeout_ms, ipcx_error* err) {
   return ipcx_receive_msg(ch, buf, cap, timeout_ms, nullptr, err);
+}
+
+ssize_t ipcx_send_batch(ipcx_channel* ch, const void* const* msgs, const size_t* lens, size_t n, long timeout_ms,
+                        ipcx_error* err) {
+  return guarded(err, "ipcx_send_batch", ssize_t{-1}, [&]() -> ssize_t {
+    if (!need(ch, "ipcx_send_batch", "the channel", err)) return -1;
+    if (n > 0 && (!need(msgs, "ipcx_send_batch", "msgs", err) || !need(lens, "ipcx_send_batch", "lens", err))) return -1;
+    const ipcx::Deadline d = deadline(timeout_ms);
+    // In chunks of views on the stack: no allocation per call.
+    std::array<std::span<const std::byte>, 64> views;
+    std::size_t sent = 0;
+    while (sent < n) {
+      const std::size_t count = std::min(n - sent, views.size());
+      for (std::size_t i = 0; i < count; ++i) views[i] = {static_cast<const std::byte*>(msgs[sent + i]), lens[sent + i]};
+      auto b = ch->ch.send_batch(std::span(views).first(count), d);
+      sent += b.sent;
+      if (!b.all()) {
+        set_error(err, b.error.error());
+        return static_cast<ssize_t>(sent);
+      }
+    }
+    clear_error(err);
+    return static_cast<ssize_t>(n);
+  });
+}
+
+ipcx_batch* ipcx_batch_new(size_t capacity, size_t message_size, ipcx_error* err) {
+  return guarded(err, "ipcx_batch_new", static_cast<ipcx_batch*>(nullptr), [&]() -> ipcx_batch* {
+    auto* b = new ipcx_batch{ipcx::MessageBatch(capacity, message_size)};  // bad_alloc: caught by guarded()
+    clear_error(err);
+    return b;
+  });
+}
+
+void ipcx_batch_free(ipcx_batch* b) { delete b; }
+
+ssize_t ipcx_receive_batch(ipcx_channel* ch, ipcx_batch* b, long timeout_ms, ipcx_error* err) {
+  return guarded(err, "ipcx_receive_batch", ssize_t{-1}, [&]() -> ssize_t {
+    if (!need(ch, "ipcx_receive_batch", "the channel", err) || !need(b, "ipcx_receive_batch", "the batch", err)) {
+      return -1;
+    }
+    auto n = ch->ch.receive_batch(b->batch, deadline(timeout_ms));
+    if (!n) {
+      set_error(err, n.error());
+      return -1;
+    }
+    clear_error(err);
+    return static_cast<ssize_t>(*n);
+  });
+}
+
+const void* ipcx_batch_data(const ipcx_batch* b, size_t i, size_t* len) {
+  if (!b || i >= b->batch.size()) {
+    if (len) *len = 0;
+    return nullptr;
+  }
+  if (len) *len = b->batch.data(i).size();
+  return b->batch.data(i).data();
 }
 
 int ipcx_pollable_fd(const ipcx_channel* ch) { return ch ? ch->ch.pollable_fd() : -1; }

@@ -35,6 +35,38 @@ Result<ReadView> ChannelImpl::read(Deadline) {
 }
 void ChannelImpl::finish_read(ReadView&) noexcept {}
 
+Result<void> ChannelImpl::check_batch(const MessageBatch& b, std::string_view object) {
+  if (b.capacity() == 0) return fail(Errc::invalid_argument, "receive_batch", object, "the batch has room for no message");
+  return {};
+}
+
+BatchSent ChannelImpl::send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o) {
+  SendOptions rest = o;
+  rest.fds = {};  // the descriptors go with the first message only
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    auto r = send(msgs[i], d, i == 0 ? o : rest);
+    if (!r) return BatchSent{.sent = i, .error = std::move(r)};
+  }
+  return BatchSent{.sent = msgs.size(), .error = {}};
+}
+
+Result<std::size_t> ChannelImpl::receive_batch(MessageBatch& b, Deadline d, const ReceiveOptions& o) {
+  if (auto c = check_batch(b, {}); !c) return std::unexpected(std::move(c.error()));
+  batch_begin(b);
+  std::size_t n = 0;
+  for (; n < b.capacity(); ++n) {
+    // The first waits until the deadline; the rest are only those already waiting.
+    auto r = receive(batch_slot(b, n), n == 0 ? d : Deadline::immediate(), o);
+    if (!r) {
+      if (n == 0) return std::unexpected(std::move(r.error()));
+      break;  // too large for its slot (it stays queued) or an error: the next receive reports it
+    }
+    batch_info(b, n) = std::move(*r);
+  }
+  batch_end(b, n);
+  return n;
+}
+
 namespace {
 
 // A scheme whose engine's client library was absent when ipcx was built.
@@ -80,6 +112,9 @@ Result<std::unique_ptr<ChannelImpl>> open_transport(const Url& url, bool bind) {
 
 }  // namespace
 }  // namespace detail
+
+MessageBatch::MessageBatch(std::size_t capacity, std::size_t message_size)
+    : bytes_(capacity * message_size), info_(capacity), slot_(message_size) {}
 
 // Loan / ReadView: give the space back if dropped without commit / after reading.
 Loan::Loan(Loan&& o) noexcept : owner_(std::exchange(o.owner_, nullptr)), data_(o.data_), token_(o.token_) {}
@@ -156,6 +191,14 @@ Result<Received> Channel::receive(std::span<std::byte> buf, Deadline d, const Re
 Result<Message> Channel::receive_message(Deadline d, const ReceiveOptions& o) {
   if (!impl_) return no_channel("receive");
   return impl_->receive_message(d, o);
+}
+BatchSent Channel::send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o) {
+  if (!impl_) return BatchSent{.sent = 0, .error = no_channel("send_batch")};
+  return impl_->send_batch(msgs, d, o);
+}
+Result<std::size_t> Channel::receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o) {
+  if (!impl_) return no_channel("receive_batch");
+  return impl_->receive_batch(batch, d, o);
 }
 Result<Loan> Channel::loan(std::size_t size, Deadline d) {
   if (!impl_) return no_channel("loan");

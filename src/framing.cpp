@@ -2,6 +2,7 @@
 #include "framing.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -16,6 +17,9 @@ constexpr std::size_t kRxChunk = 64 * 1024;
 // reuses it instead of growing and freeing the buffer for every message; a larger one
 // gives the memory back once delivered.
 constexpr std::size_t kRxKeep = (1u << 20) + kFrameHeader;
+// The most frames send_batch gathers into one write: two pieces each, well below IOV_MAX
+// (1024).
+constexpr std::size_t kBatchFramesPerWrite = 256;
 
 }  // namespace
 
@@ -250,6 +254,123 @@ Result<void> FrameCodec::send_raw(StreamEnd& end, std::span<const std::byte> msg
   return write_frame(end, {}, msg, fds, d);
 }
 
+// ---- FrameCodec: batches ------------------------------------------------------------------
+
+Result<std::size_t> FrameCodec::receive_batch(StreamEnd& end, std::span<std::byte> slots, std::size_t slot,
+                                              std::span<Frame> out, Deadline d) {
+  if (out.empty()) return 0;
+  auto first = receive(end, slots.first(slot), d);
+  if (!first) return std::unexpected(std::move(first.error()));
+  out[0] = std::move(*first);
+  std::size_t n = 1;
+  // The rest only from what is buffered: no read, so nothing waits for more.
+  while (n < out.size() && rend_ - rpos_ >= kFrameHeader) {
+    const std::uint32_t len = load_le32(rx_.data() + rpos_);
+    if (len > max_ || len > slot || rend_ - rpos_ < kFrameHeader + len) break;
+    Frame& f = out[n];
+    f.size = len;
+    f.fds.clear();
+    f.fds_lost = false;
+    if (!rx_fds_.empty()) {
+      const std::uint64_t offset = base_ + rpos_;
+      while (!rx_fds_.empty() && rx_fds_.front().offset < offset) rx_fds_.pop_front();  // as take_fds
+      if (!rx_fds_.empty() && rx_fds_.front().offset == offset) {
+        if (rx_fds_.front().lost) break;  // the next receive reports it for this frame alone
+        f.fds = take_fds(offset).fds;
+      }
+    }
+    if (len > 0) std::memcpy(slots.data() + n * slot, rx_.data() + rpos_ + kFrameHeader, len);
+    consume(kFrameHeader + len);
+    ++n;
+  }
+  return n;
+}
+
+BatchSent FrameCodec::send_batch(StreamEnd& end, std::span<const std::span<const std::byte>> msgs,
+                                 std::span<const int> fds, Deadline d) {
+  std::size_t i = 0;
+  if (!msgs.empty() && !fds.empty()) {
+    // The descriptors ride with the first frame in a write of its own: the receiver gives
+    // them to the last frame that starts in the segment that carried them.
+    if (auto r = send(end, msgs[0], fds, d); !r) return BatchSent{.sent = 0, .error = std::move(r)};
+    i = 1;
+  }
+  if (i < msgs.size() && !tx_pending_.empty()) {
+    if (auto f = flush_pending(end, d); !f) return BatchSent{.sent = i, .error = std::move(f)};
+  }
+  const std::size_t atomic = end.atomic_write();
+  batch_iov_.resize(2 * kBatchFramesPerWrite);
+  batch_headers_.resize(kFrameHeader * kBatchFramesPerWrite);
+  while (i < msgs.size()) {
+    // Gather the frames for one write: up to the end's atomic size, if it has one (a frame
+    // larger than that goes alone, as send() writes it).
+    std::size_t count = 0;
+    std::size_t total = 0;
+    while (i + count < msgs.size() && count < kBatchFramesPerWrite) {
+      const auto msg = msgs[i + count];
+      if (msg.size() > max_) break;
+      const std::size_t frame = kFrameHeader + msg.size();
+      if (atomic && count > 0 && total + frame > atomic) break;
+      std::byte* header = batch_headers_.data() + count * kFrameHeader;
+      store_le32(header, static_cast<std::uint32_t>(msg.size()));
+      batch_iov_[2 * count] = {header, kFrameHeader};
+      batch_iov_[2 * count + 1] = {const_cast<std::byte*>(msg.data()), msg.size()};
+      total += frame;
+      ++count;
+    }
+    if (count == 0) {  // msgs[i] is above the maximum: send() says so, writing nothing
+      return BatchSent{.sent = i, .error = send(end, msgs[i], {}, d)};
+    }
+    std::size_t done = 0;
+    std::size_t piece = 0;  // first iovec not yet fully written
+    while (done < total) {
+      auto n = end.write(std::span<const iovec>(batch_iov_.data() + piece, 2 * count - piece), {}, d);
+      if (!n) {
+        Error& e = n.error();
+        // Frames wholly written, and the one in progress.
+        std::size_t whole = 0;
+        std::size_t at = 0;
+        for (; whole < count; ++whole) {
+          const std::size_t frame = kFrameHeader + msgs[i + whole].size();
+          if (at + frame > done) break;
+          at += frame;
+        }
+        if (!e.would_block() && !e.timed_out()) return BatchSent{.sent = i + whole, .error = write_failed(end, std::move(e))};
+        std::size_t sent = i + whole;
+        if (done > at) {
+          // Part of frame `whole` is out: keep its rest so the stream stays framed; it counts
+          // as sent.
+          const std::size_t into = done - at;
+          std::byte header[kFrameHeader];
+          store_le32(header, static_cast<std::uint32_t>(msgs[sent].size()));
+          if (into < kFrameHeader) tx_pending_.insert(tx_pending_.end(), header + into, header + kFrameHeader);
+          const std::size_t body_done = into > kFrameHeader ? into - kFrameHeader : 0;
+          tx_pending_.insert(tx_pending_.end(), msgs[sent].begin() + static_cast<std::ptrdiff_t>(body_done),
+                             msgs[sent].end());
+          ++sent;
+        }
+        return BatchSent{.sent = sent, .error = fail(e.kind(), "send", object_,
+                                                     fmt::format("{} of {} messages of the batch written", sent,
+                                                                 msgs.size()))};
+      }
+      done += *n;
+      // Step past what went: whole pieces, then into the first that went in part.
+      std::size_t left = *n;
+      while (left > 0 && left >= batch_iov_[piece].iov_len) {
+        left -= batch_iov_[piece].iov_len;
+        ++piece;
+      }
+      if (left > 0) {
+        batch_iov_[piece].iov_base = static_cast<std::byte*>(batch_iov_[piece].iov_base) + left;
+        batch_iov_[piece].iov_len -= left;
+      }
+      while (piece < 2 * count && batch_iov_[piece].iov_len == 0 && done < total) ++piece;  // empty bodies
+    }
+    i += count;
+  }
+  return BatchSent{.sent = msgs.size(), .error = {}};
+}
+
 // ---- PipeEnd ------------------------------------------------------------------------------
 
 namespace {
@@ -288,6 +409,8 @@ Result<StreamEnd::Chunk> PipeEnd::read(std::span<std::byte> buf, Deadline d) {
   }
 }
 
+std::size_t PipeEnd::atomic_write() const noexcept { return PIPE_BUF; }
+
 Result<std::size_t> PipeEnd::write(std::span<const iovec> pieces, std::span<const int> fds, Deadline d) {
   if (!fds.empty()) return fail(Errc::not_supported, "writev", {}, "descriptors pass only over Unix sockets");
   if (auto m = match_mode(wfd_, wblocking_, d); !m) return std::unexpected(std::move(m.error()));
@@ -313,6 +436,19 @@ Result<std::size_t> FramedStream::receive(std::span<std::byte> buf, Deadline d) 
   auto f = codec_.receive(end_, buf, d);
   if (!f) return std::unexpected(std::move(f.error()));
   return f->size;
+}
+
+BatchSent FramedStream::send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d) {
+  if (end_.write_fd() < 0) {
+    return BatchSent{.sent = 0, .error = fail(Errc::not_supported, "send", codec_.object(), "this end is read-only")};
+  }
+  return codec_.send_batch(end_, msgs, {}, d);
+}
+
+Result<std::size_t> FramedStream::receive_batch(std::span<std::byte> slots, std::size_t slot,
+                                                std::span<FrameCodec::Frame> out, Deadline d) {
+  if (end_.read_fd() < 0) return fail(Errc::not_supported, "receive", codec_.object(), "this end is write-only");
+  return codec_.receive_batch(end_, slots, slot, out, d);
 }
 
 Result<std::vector<std::byte>> FramedStream::receive_message(Deadline d) {

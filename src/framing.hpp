@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "ipcx/channel.hpp"  // BatchSent
 #include "ipcx/deadline.hpp"
 #include "ipcx/error.hpp"
 #include "ipcx/fd.hpp"
@@ -81,6 +82,9 @@ class StreamEnd {
   // The codec gave up on the stream (cut, corrupt or refused): a socket shuts the
   // connection down, so the peer sees it end.
   virtual void broken() noexcept {}
+  // The most bytes one write keeps whole against other writers (a pipe's PIPE_BUF), so
+  // that a batch coalesces frames only up to it; 0: no such promise to keep.
+  virtual std::size_t atomic_write() const noexcept { return 0; }
 
   const Names& names() const noexcept { return names_; }
 
@@ -124,6 +128,21 @@ class FrameCodec {
   // The bytes as they are, without a header (a socket's raw mode), kept whole the same way.
   Result<void> send_raw(StreamEnd& end, std::span<const std::byte> msg, std::span<const int> fds, Deadline d);
 
+  // Batches. send_batch writes the frames of msgs coalesced, as many as one gathered write
+  // takes (up to the end's atomic_write(), if it has one), `fds` with the first frame alone
+  // (so the receiver matches them to it). A frame that went out in part when the deadline
+  // passed counts as sent: its rest goes out first at the next send. A message above the
+  // maximum stops the batch before it, with message_too_large.
+  BatchSent send_batch(StreamEnd& end, std::span<const std::span<const std::byte>> msgs, std::span<const int> fds,
+                       Deadline d);
+  // Whole messages into consecutive slots of `slot` bytes in `slots`, one Frame each in
+  // `out`: waits until `d` for the first, then takes the frames already whole in what was
+  // read, up to out.size(), without reading more. Stops before a frame larger than `slot`
+  // (it stays queued), a broken length, or a frame whose descriptors did not all arrive:
+  // the next receive reports them. Returns how many (>= 1).
+  Result<std::size_t> receive_batch(StreamEnd& end, std::span<std::byte> slots, std::size_t slot, std::span<Frame> out,
+                                    Deadline d);
+
   // Marks the stream unreadable with `e` from now on and tells the end.
   std::unexpected<Error> fail_stream(StreamEnd& end, Error e);
 
@@ -159,6 +178,9 @@ class FrameCodec {
   std::deque<FrameFds> rx_fds_;
   std::vector<std::byte> tx_pending_;  // the rest of a frame sent only in part
   std::optional<Error> broken_;        // why the stream can no longer be read
+  // send_batch's gather list and frame headers, kept to be reused by the next batch.
+  std::vector<iovec> batch_iov_;
+  std::vector<std::byte> batch_headers_;
 };
 
 // A pipe's or FIFO's descriptors as a StreamEnd: read(2), writev(2) and poll(2). Either
@@ -177,6 +199,7 @@ class PipeEnd final : public StreamEnd {
 
   Result<Chunk> read(std::span<std::byte> buf, Deadline d) override;
   Result<std::size_t> write(std::span<const iovec> pieces, std::span<const int> fds, Deadline d) override;
+  std::size_t atomic_write() const noexcept override;
 
   // New descriptors, non-blocking as given.
   void set_fds(int rfd, int wfd) noexcept {
@@ -205,6 +228,9 @@ class FramedStream {
   // Whole message into buf; message_too_large (with Error::size()) leaves it queued.
   Result<std::size_t> receive(std::span<std::byte> buf, Deadline d);
   Result<std::vector<std::byte>> receive_message(Deadline d);
+  BatchSent send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d);
+  Result<std::size_t> receive_batch(std::span<std::byte> slots, std::size_t slot,
+                                    std::span<FrameCodec::Frame> out, Deadline d);
 
   void set_fds(int rfd, int wfd) noexcept { end_.set_fds(rfd, wfd); }
   PipeEnd& end() noexcept { return end_; }

@@ -132,6 +132,26 @@ Result<Message> PipeChannel::receive_message(Deadline d, const ReceiveOptions& o
   return out;
 }
 
+BatchSent PipeChannel::send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o) {
+  if (packet_) return ChannelImpl::send_batch(msgs, d, o);
+  if (msgs.empty()) return BatchSent{};
+  if (auto w = ensure_write(d); !w) return BatchSent{.sent = 0, .error = std::move(w)};
+  return stream_.send_batch(msgs, d);
+}
+
+Result<std::size_t> PipeChannel::receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o) {
+  if (packet_) return ChannelImpl::receive_batch(batch, d, o);
+  if (auto c = check_batch(batch, object_); !c) return std::unexpected(std::move(c.error()));
+  if (auto r = ensure_read(); !r) return std::unexpected(std::move(r.error()));
+  batch_begin(batch);
+  batch_frames_.resize(batch.capacity());
+  auto n = stream_.receive_batch(batch_bytes(batch), batch.message_size(), batch_frames_, d);
+  if (!n) return std::unexpected(std::move(n.error()));
+  for (std::size_t i = 0; i < *n; ++i) batch_info(batch, i).size = batch_frames_[i].size;
+  batch_end(batch, *n);
+  return *n;
+}
+
 int PipeChannel::pollable_fd() const noexcept {
   (void)const_cast<PipeChannel*>(this)->ensure_read();
   return rfd_.get();

@@ -30,6 +30,10 @@ class PipeChannel : public ChannelImpl {
   Result<Message> receive_message(Deadline d, const ReceiveOptions& o) override;
   int pollable_fd() const noexcept override;
   std::size_t max_message_size() const noexcept override;
+  // Byte-stream mode: frames coalesced into one write, and decoded from one read (the frame
+  // codec's batches); packet mode: the defaults.
+  BatchSent send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o) override;
+  Result<std::size_t> receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o) override;
 
   int read_fd() const noexcept { return rfd_.get(); }
   int write_fd() const noexcept { return wfd_.get(); }
@@ -48,6 +52,7 @@ class PipeChannel : public ChannelImpl {
   FramedStream stream_;
   std::optional<std::vector<std::byte>> packet_pending_;  // a packet too big for the last buffer
   std::string object_;
+  std::vector<FrameCodec::Frame> batch_frames_;  // receive_batch's, reused
 };
 
 }  // namespace ipcx::detail

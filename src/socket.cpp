@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstddef>
 #include <cstdlib>
@@ -59,6 +60,33 @@ int dontwait(Deadline d) noexcept { return d.is_never() ? 0 : MSG_DONTWAIT; }
 
 std::unexpected<Error> waited_out(Deadline d, const char* op, std::string_view object, std::string detail = {}) {
   return fail(d.is_immediate() ? Errc::would_block : Errc::timed_out, op, object, std::move(detail));
+}
+
+// What came beside a received message: its descriptors (owned at once, so that any early
+// return closes them) and the sender's credentials. MSG_CTRUNC with room for descriptors
+// means not all arrived: those that did are closed and fds_lost is set.
+void take_control(msghdr& m, SocketReceived& out, bool want_fds) {
+  for (cmsghdr* h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+    if (h->cmsg_level != SOL_SOCKET) continue;
+    if (h->cmsg_type == SCM_RIGHTS) {
+      std::size_t count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (std::size_t i = 0; i < count; ++i) {
+        int v = -1;
+        std::memcpy(&v, CMSG_DATA(h) + i * sizeof(int), sizeof v);
+        out.fds.emplace_back(v);
+      }
+    } else if (h->cmsg_type == SCM_CREDENTIALS && h->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+      ucred c{};
+      std::memcpy(&c, CMSG_DATA(h), sizeof c);
+      out.credentials = PeerCredentials{c.pid, c.uid, c.gid};
+    }
+  }
+  if ((m.msg_flags & MSG_CTRUNC) && want_fds) {
+    out.fds.clear();  // closes those that arrived
+    out.fds_lost = true;
+  } else if (!want_fds) {
+    out.fds.clear();
+  }
 }
 
 }  // namespace
@@ -378,32 +406,98 @@ Result<SocketReceived> Socket::receivev(std::span<const iovec> pieces, Deadline 
       auto a = SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&from), m.msg_namelen);
       if (a) out.from = *a;
     }
-    if (m.msg_control) {
-      // Own every descriptor first, so that any early return below closes them.
-      for (cmsghdr* h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
-        if (h->cmsg_level != SOL_SOCKET) continue;
-        if (h->cmsg_type == SCM_RIGHTS) {
-          std::size_t count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-          for (std::size_t i = 0; i < count; ++i) {
-            int v = -1;
-            std::memcpy(&v, CMSG_DATA(h) + i * sizeof(int), sizeof v);
-            out.fds.emplace_back(v);
-          }
-        } else if (h->cmsg_type == SCM_CREDENTIALS && h->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
-          ucred c{};
-          std::memcpy(&c, CMSG_DATA(h), sizeof c);
-          out.credentials = PeerCredentials{c.pid, c.uid, c.gid};
-        }
-      }
-      if ((m.msg_flags & MSG_CTRUNC) && f.want_fds) {
-        out.fds.clear();  // closes those that arrived
-        out.fds_lost = true;
-      } else if (!f.want_fds) {
-        out.fds.clear();
-      }
-    }
+    if (m.msg_control) take_control(m, out, f.want_fds);
     return out;
   }
+}
+
+Result<std::size_t> Socket::send_many(std::span<const std::span<const std::byte>> msgs, Deadline d,
+                                      const SocketAddress* to) {
+  std::size_t sent = 0;
+  while (sent < msgs.size()) {
+    const std::size_t count = std::min(msgs.size() - sent, kBatchPerCall);
+    std::array<mmsghdr, kBatchPerCall> hdr{};
+    std::array<iovec, kBatchPerCall> iov{};
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto msg = msgs[sent + i];
+      iov[i] = {const_cast<std::byte*>(msg.data()), msg.size()};
+      hdr[i].msg_hdr.msg_iov = &iov[i];
+      hdr[i].msg_hdr.msg_iovlen = 1;
+      if (to) {
+        hdr[i].msg_hdr.msg_name = const_cast<sockaddr*>(to->get());
+        hdr[i].msg_hdr.msg_namelen = to->size();
+      }
+    }
+    auto n = sys::sendmmsg(fd(), hdr.data(), static_cast<unsigned>(count), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n && *n > 0) {
+      sent += *n;
+      continue;
+    }
+    if (sent > 0) return sent;  // what stopped the rest is for the next call to find
+    // An error is sendmsg's, but ENOTCONN, which send() turns into peer_gone (it stays).
+    if (!n.error().would_block() && n.error().code() != ENOTCONN) return std::unexpected(std::move(n.error()));
+    // No room: send() waits for it (a full receiver's queue too), until the deadline.
+    auto one = send(msgs[sent], d, {}, to);
+    if (!one) return std::unexpected(std::move(one.error()));
+    ++sent;
+  }
+  return sent;
+}
+
+Result<std::size_t> Socket::receive_many(std::span<std::byte> buf, std::size_t slot, std::span<SocketReceived> out,
+                                         Deadline d) {
+  const bool with_control = family_ == AF_UNIX;
+  std::size_t got = 0;
+  while (got < out.size()) {
+    const std::size_t count = std::min(out.size() - got, kBatchPerCall);
+    std::array<mmsghdr, kBatchPerCall> hdr{};
+    std::array<iovec, kBatchPerCall> iov{};
+    std::array<sockaddr_storage, kBatchPerCall> from;
+    // Room for each message's descriptors and credentials, as receive() gives one.
+    alignas(cmsghdr) static thread_local unsigned char control[kBatchPerCall][kControlSpace];
+    for (std::size_t i = 0; i < count; ++i) {
+      iov[i] = {buf.data() + (got + i) * slot, slot};
+      msghdr& m = hdr[i].msg_hdr;
+      m.msg_iov = &iov[i];
+      m.msg_iovlen = 1;
+      m.msg_name = &from[i];
+      m.msg_namelen = sizeof from[i];
+      if (with_control) {
+        m.msg_control = control[i];
+        m.msg_controllen = kControlSpace;
+      }
+    }
+    auto n = sys::recvmmsg(fd(), hdr.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
+    if (!n) {
+      if (got > 0) return got;  // an error after some: the next call finds it
+      if (!n.error().would_block()) return std::unexpected(std::move(n.error()));
+      if (d.is_immediate()) return fail(Errc::would_block, "recvmmsg");
+      auto ev = sys::poll_one(fd(), POLLIN, d);
+      if (!ev) return std::unexpected(std::move(ev.error()));
+      if (*ev == 0) return fail(Errc::timed_out, "recvmmsg");
+      continue;
+    }
+    for (std::size_t i = 0; i < *n; ++i) {
+      SocketReceived& r = out[got];
+      msghdr& m = hdr[i].msg_hdr;
+      r.size = hdr[i].msg_len;
+      r.truncated = (m.msg_flags & MSG_TRUNC) != 0;
+      r.fds.clear();
+      r.fds_lost = false;
+      r.credentials.reset();
+      r.from = {};
+      if (m.msg_namelen > 0 && m.msg_namelen <= sizeof from[i]) {
+        auto a = SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&from[i]), m.msg_namelen);
+        if (a) r.from = *a;
+      }
+      if (with_control) take_control(m, r, true);
+      ++got;
+      // The end of a connection reads as 0 bytes, again and again: it ends the batch.
+      if (r.size == 0 && !r.truncated && type_ != SocketType::datagram) return got;
+    }
+    if (*n < count) return got;  // nothing more is queued
+  }
+  return got;
 }
 
 Result<PeerCredentials> Socket::peer_credentials() const {

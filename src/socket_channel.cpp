@@ -419,6 +419,35 @@ Result<void> StreamSocketChannel::send(std::span<const std::byte> msg, Deadline 
   return send_failed(std::move(r.error()));
 }
 
+BatchSent StreamSocketChannel::send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d,
+                                          const SendOptions& o) {
+  if (raw_ || msgs.empty()) return ChannelImpl::send_batch(msgs, d, o);
+  if (o.fds.size() > kMaxFdsPerMessage || (!o.fds.empty() && sock_.family() != AF_UNIX)) {
+    return BatchSent{.sent = 0, .error = send(msgs[0], d, o)};  // send() says why
+  }
+  BatchSent b = codec_.send_batch(end_, msgs, o.fds, d);
+  if (!b.all() && b.error.error().peer_gone() && connecting_) b.error = send_failed(std::move(b.error.error()));
+  return b;
+}
+
+Result<std::size_t> StreamSocketChannel::receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o) {
+  if (raw_) return ChannelImpl::receive_batch(batch, d, o);
+  if (auto c = check_batch(batch, object_); !c) return std::unexpected(std::move(c.error()));
+  batch_begin(batch);
+  if (auto r = check_refusal(d); !r) return std::unexpected(std::move(r.error()));
+  batch_frames_.resize(batch.capacity());
+  auto n = codec_.receive_batch(end_, batch_bytes(batch), batch.message_size(), batch_frames_, d);
+  if (!n) return std::unexpected(std::move(n.error()));
+  if (batch_frames_[0].fds_lost) return fds_lost();  // only the first can say so (framing.hpp)
+  for (std::size_t i = 0; i < *n; ++i) {
+    Received& r = batch_info(batch, i);
+    r.size = batch_frames_[i].size;
+    if (!batch_frames_[i].fds.empty()) std::swap(r.fds, batch_frames_[i].fds);
+  }
+  batch_end(batch, *n);
+  return *n;
+}
+
 // ---- PacketSocketChannel ------------------------------------------------------------------
 
 PacketSocketChannel::PacketSocketChannel(Socket s, std::size_t max, std::string object, bool connected,
@@ -450,7 +479,7 @@ std::unexpected<Error> PacketSocketChannel::receive_failed(Error e) {
   return with_context(std::move(e));
 }
 
-Result<void> PacketSocketChannel::send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) {
+Result<const SocketAddress*> PacketSocketChannel::check_send(std::span<const std::byte> msg) const {
   if (broken_) return fail(Error(*broken_).with_op("send"));
   if (udp_limit_ && msg.size() > udp_limit_) {
     return fail(Error::make(Errc::message_too_large, "send", object_,
@@ -488,16 +517,17 @@ Result<void> PacketSocketChannel::send(std::span<const std::byte> msg, Deadline 
     }
     to = &reply_to_;
   }
-  auto n = sock_.send(msg, d, o.fds, to);
-  if (n) return {};
-  Error& e = n.error();
+  return to;
+}
+
+std::unexpected<Error> PacketSocketChannel::send_failed(Error e, std::size_t size, const SocketAddress* to) {
   if (e.would_block() || e.timed_out()) return fail(e.kind(), "send", object_, e.detail());
   if (e.code() == EMSGSIZE) {
     auto b = sock_.send_buffer();
-    return fail(std::move(e).with_object(object_).with_size(msg.size()).with_detail(
+    return fail(std::move(e).with_object(object_).with_size(size).with_detail(
         fmt::format("the kernel refused a {}-byte datagram (SO_SNDBUF is {}; raise it with sndbuf=, capped by "
                     "net.core.wmem_max)",
-                    msg.size(), b ? *b : 0)));
+                    size, b ? *b : 0)));
   }
   if (e.peer_gone() || e.code() == ENOENT) {
     if (auto r = pending_refusal(); !r) return fail(Error(r.error()).with_op("send"));
@@ -507,6 +537,14 @@ Result<void> PacketSocketChannel::send(std::span<const std::byte> msg, Deadline 
                                                       : fmt::format("nothing is bound at {} any more", where));
   }
   return with_context(std::move(e));
+}
+
+Result<void> PacketSocketChannel::send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) {
+  auto to = check_send(msg);
+  if (!to) return std::unexpected(std::move(to.error()));
+  auto n = sock_.send(msg, d, o.fds, *to);
+  if (n) return {};
+  return send_failed(std::move(n.error()), msg.size(), *to);
 }
 
 Result<void> PacketSocketChannel::check_first_packet(std::span<const std::byte> data) {
@@ -605,6 +643,88 @@ Result<Message> PacketSocketChannel::receive_message(Deadline d, const ReceiveOp
   m.data = std::move(h.data);
   m.fds = std::move(h.fds);
   return m;
+}
+
+BatchSent PacketSocketChannel::send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d,
+                                          const SendOptions& o) {
+  std::size_t sent = 0;
+  if (!msgs.empty() && !o.fds.empty()) {  // the descriptors go with the first alone
+    if (auto r = send(msgs[0], d, o); !r) return BatchSent{.sent = 0, .error = std::move(r)};
+    sent = 1;
+  }
+  while (sent < msgs.size()) {
+    // The run of messages this channel takes, up to the first it refuses.
+    auto to = check_send(msgs[sent]);
+    if (!to) return BatchSent{.sent = sent, .error = std::unexpected(std::move(to.error()))};
+    std::size_t run = 1;
+    while (sent + run < msgs.size() && check_send(msgs[sent + run])) ++run;
+    auto n = sock_.send_many(msgs.subspan(sent, run), d, *to);
+    if (!n) return BatchSent{.sent = sent, .error = send_failed(std::move(n.error()), msgs[sent].size(), *to)};
+    sent += *n;
+    if (*n < run) {
+      // The kernel stopped the call: the next send finds why (or room).
+      auto r = send(msgs[sent], d, {});
+      if (!r) return BatchSent{.sent = sent, .error = std::move(r)};
+      ++sent;
+    }
+  }
+  return BatchSent{.sent = msgs.size(), .error = {}};
+}
+
+Result<std::size_t> PacketSocketChannel::receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o) {
+  // recvmmsg cuts a datagram longer than its slot, so it runs only where no message this
+  // channel accepts is longer (slots of at least max_); not before a connecting
+  // seqpacket's first packet, which may be a refusal; and not while a message is held.
+  if (batch.message_size() < max_ || check_refusal_ || broken_ || held_) return ChannelImpl::receive_batch(batch, d, o);
+  if (auto c = check_batch(batch, object_); !c) return std::unexpected(std::move(c.error()));
+  batch_begin(batch);
+  if (batch_error_) {
+    Error e = std::move(*batch_error_);
+    batch_error_.reset();
+    return fail(std::move(e));
+  }
+  batch_received_.resize(batch.capacity());
+  auto n = sock_.receive_many(batch_bytes(batch), batch.message_size(), batch_received_, d);
+  if (!n) return receive_failed(std::move(n.error()));
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < *n; ++i) {
+    SocketReceived& r = batch_received_[i];
+    if (r.size == 0 && !r.truncated && sock_.type() == SocketType::seqpacket) {
+      if (kept == 0) return fail(Errc::peer_gone, "receive", object_, "the peer closed the connection");
+      break;  // the end of the connection: the next receive reports it
+    }
+    if (r.credentials) peer_ = r.credentials;
+    if (!connected_) {
+      reply_to_ = r.from;
+      heard_from_anyone_ = true;
+    }
+    if (r.truncated || r.fds_lost) {
+      // Gone already (the kernel took it): said at the next receive_batch, after the
+      // messages around it.
+      batch_error_ = r.truncated
+                         ? Error::make(Errc::message_too_large, "receive", object_,
+                                       fmt::format("a datagram arrived above this channel's maximum of {} bytes; it "
+                                                   "was discarded (raise option max)",
+                                                   max_))
+                         : Error::from_errno("recvmsg", EMFILE, object_).with_detail(fds_lost_detail());
+      continue;
+    }
+    if (kept != i) {
+      auto slots = batch_bytes(batch);
+      std::memmove(slots.data() + kept * batch.message_size(), slots.data() + i * batch.message_size(), r.size);
+    }
+    Received& out = batch_info(batch, kept);
+    out.size = r.size;
+    if (!r.fds.empty()) std::swap(out.fds, r.fds);
+    ++kept;
+  }
+  if (kept == 0 && batch_error_) {
+    Error e = std::move(*batch_error_);
+    batch_error_.reset();
+    return fail(std::move(e));
+  }
+  batch_end(batch, kept);
+  return kept;
 }
 
 // ---- SocketListener -------------------------------------------------------------------------

@@ -104,6 +104,10 @@ class StreamSocketChannel final : public SocketChannel {
   Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) override;
   Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) override;
   Result<Message> receive_message(Deadline d, const ReceiveOptions& o) override;
+  // Framed: the frame codec's batches (one write, one read for many frames); raw: the
+  // defaults.
+  BatchSent send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o) override;
+  Result<std::size_t> receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o) override;
 
  private:
   // The connection as the codec reads and writes it: recvmsg and sendmsg, with descriptors.
@@ -128,6 +132,7 @@ class StreamSocketChannel final : public SocketChannel {
   bool connecting_;
   End end_;
   FrameCodec codec_;
+  std::vector<FrameCodec::Frame> batch_frames_;  // receive_batch's, reused
 };
 
 // Unix datagram and seqpacket, and UDP: one datagram or packet is one message. One thread
@@ -149,6 +154,10 @@ class PacketSocketChannel final : public SocketChannel {
   Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) override;
   Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) override;
   Result<Message> receive_message(Deadline d, const ReceiveOptions& o) override;
+  // sendmmsg / recvmmsg (the latter for slots of at least max_message_size(); smaller
+  // ones take the default, one receive per message).
+  BatchSent send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o) override;
+  Result<std::size_t> receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o) override;
 
  private:
   // A message the caller's buffer could not take, with what came with it.
@@ -161,6 +170,9 @@ class PacketSocketChannel final : public SocketChannel {
   Result<Received> receive_into(std::span<std::byte> buf, Deadline d);
   Result<Received> deliver_held(std::span<std::byte> buf);
   Result<void> check_first_packet(std::span<const std::byte> data);
+  // Whether this channel takes `msg` (size, zero length, a destination), and where to.
+  Result<const SocketAddress*> check_send(std::span<const std::byte> msg) const;
+  std::unexpected<Error> send_failed(Error e, std::size_t size, const SocketAddress* to);
   std::unexpected<Error> receive_failed(Error e);
   Result<void> pending_refusal();
 
@@ -172,6 +184,8 @@ class PacketSocketChannel final : public SocketChannel {
   SocketAddress reply_to_;
   bool heard_from_anyone_ = false;
   std::optional<Error> broken_;
+  std::vector<SocketReceived> batch_received_;  // receive_batch's, reused
+  std::optional<Error> batch_error_;            // a datagram a batch had to drop, said at the next
 };
 
 // The accepting side of unix, unixpacket and tcp.

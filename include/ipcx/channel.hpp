@@ -131,6 +131,49 @@ class ReadView {
   std::uint64_t lost_ = 0;
 };
 
+// What a send_batch did: the messages from the first that went, and why the rest did not.
+// `error` is success when all went; otherwise it is the error of msgs[sent], exactly as a
+// send of that message alone would have returned it.
+struct BatchSent {
+  std::size_t sent = 0;
+  Result<void> error;
+  bool all() const noexcept { return error.has_value(); }
+};
+
+// Room for a batch of received messages: `capacity` slots of `message_size` bytes each,
+// allocated once and reused by every receive_batch into it (no allocation per message in
+// the steady state; a message's descriptors are the one exception). What the last
+// receive_batch put here stays until the next one: data(i) and info(i) for i < size().
+// A message larger than message_size() is not taken into the batch: it stays queued (see
+// Channel::receive_batch). Not thread-safe; one receiver at a time fills it.
+//
+//   ipcx::MessageBatch batch(64, 4096);
+//   auto n = ch->receive_batch_for(batch, 100ms);   // *n >= 1 messages, or an Error
+//   for (std::size_t i = 0; i < batch.size(); ++i) use(batch.data(i));
+class MessageBatch {
+ public:
+  MessageBatch(std::size_t capacity, std::size_t message_size);
+
+  std::size_t capacity() const noexcept { return info_.size(); }
+  std::size_t message_size() const noexcept { return slot_; }
+  // Messages the last receive_batch put here.
+  std::size_t size() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
+  std::span<const std::byte> data(std::size_t i) const noexcept { return {bytes_.data() + i * slot_, info_[i].size}; }
+  std::string_view text(std::size_t i) const noexcept { return as_text(data(i)); }
+  // Its size, type, priority, descriptors and lost count. Take the descriptors (move them
+  // out) to keep them: the next receive_batch into this batch closes any left here.
+  Received& info(std::size_t i) noexcept { return info_[i]; }
+  const Received& info(std::size_t i) const noexcept { return info_[i]; }
+
+ private:
+  friend class detail::ChannelImpl;  // fills it (transport.hpp)
+  std::vector<std::byte> bytes_;
+  std::vector<Received> info_;
+  std::size_t slot_;
+  std::size_t count_ = 0;
+};
+
 class Channel {
  public:
   using Clock = Deadline::Clock;
@@ -183,6 +226,34 @@ class Channel {
     return receive_message(Deadline::after(t), o);
   }
   Result<Message> try_receive_message(const ReceiveOptions& o = {}) { return receive_message(Deadline::immediate(), o); }
+
+  // Batches (docs/channel.md, "Batches"). send_batch sends msgs in order, and says how
+  // many went and, when not all did, why msgs[sent] did not (nothing after it was tried).
+  // `o` applies to every message, except o.fds, which go with msgs[0] only.
+  BatchSent send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d = Deadline::never(),
+                       const SendOptions& o = {});
+  template <typename Rep, typename Period>
+  BatchSent send_batch_for(std::span<const std::span<const std::byte>> msgs, std::chrono::duration<Rep, Period> t,
+                           const SendOptions& o = {}) {
+    return send_batch(msgs, Deadline::after(t), o);
+  }
+  BatchSent try_send_batch(std::span<const std::span<const std::byte>> msgs, const SendOptions& o = {}) {
+    return send_batch(msgs, Deadline::immediate(), o);
+  }
+  // Waits until the deadline for one message, then takes the messages already waiting
+  // behind it, without waiting for more, up to batch.capacity(); returns how many (>= 1;
+  // also batch.size()). It stops before a message larger than batch.message_size() (it
+  // stays queued, and the next receive reports it as receive does) and before an error
+  // (peer gone, ...), which the next receive reports. `o` applies to every message.
+  Result<std::size_t> receive_batch(MessageBatch& batch, Deadline d = Deadline::never(), const ReceiveOptions& o = {});
+  template <typename Rep, typename Period>
+  Result<std::size_t> receive_batch_for(MessageBatch& batch, std::chrono::duration<Rep, Period> t,
+                                        const ReceiveOptions& o = {}) {
+    return receive_batch(batch, Deadline::after(t), o);
+  }
+  Result<std::size_t> try_receive_batch(MessageBatch& batch, const ReceiveOptions& o = {}) {
+    return receive_batch(batch, Deadline::immediate(), o);
+  }
 
   // Zero-copy, where the transport supports it (shm://); Errc::not_supported elsewhere.
   Result<Loan> loan(std::size_t size, Deadline d = Deadline::never());

@@ -232,6 +232,21 @@ class Socket {
   // The same, scattering the bytes over several pieces in order (one recvmsg).
   Result<SocketReceived> receivev(std::span<const iovec> pieces, Deadline d, ReceiveFlags f);
 
+  // Several datagrams (or seqpacket packets) in as few calls as the kernel takes
+  // (sendmmsg / recvmmsg, up to kBatchPerCall a call). send_many sends msgs in order, each
+  // to `to` if given, waiting until the deadline for room, and returns how many went; an
+  // error comes back only when the first could not go (the kernel keeps a later one for
+  // the next call). receive_many waits until the deadline for one datagram, then takes
+  // those already queued, up to out.size(), each into its `slot` bytes of `buf` (a longer
+  // one is cut: MSG_TRUNC sets `truncated`); a stream or seqpacket end of connection is an
+  // entry of size 0, and ends what it returns. `out`'s entries are reused (their fds
+  // cleared).
+  static constexpr std::size_t kBatchPerCall = 32;
+  Result<std::size_t> send_many(std::span<const std::span<const std::byte>> msgs, Deadline d,
+                                const SocketAddress* to = nullptr);
+  Result<std::size_t> receive_many(std::span<std::byte> buf, std::size_t slot, std::span<SocketReceived> out,
+                                   Deadline d);
+
   Result<PeerCredentials> peer_credentials() const;  // SO_PEERCRED
   Result<SocketAddress> local_address() const;       // getsockname
   Result<SocketAddress> peer_address() const;        // getpeername

@@ -84,6 +84,22 @@ Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags) {
   }
 }
 
+Result<std::size_t> sendmmsg(int fd, mmsghdr* msgs, unsigned n, int flags) {
+  for (;;) {
+    int r = ::sendmmsg(fd, msgs, n, flags);
+    if (r >= 0) return static_cast<std::size_t>(r);
+    if (errno != EINTR) return fail_errno("sendmmsg", errno);
+  }
+}
+
+Result<std::size_t> recvmmsg(int fd, mmsghdr* msgs, unsigned n, int flags) {
+  for (;;) {
+    int r = ::recvmmsg(fd, msgs, n, flags | MSG_CMSG_CLOEXEC, nullptr);
+    if (r >= 0) return static_cast<std::size_t>(r);
+    if (errno != EINTR) return fail_errno("recvmmsg", errno);
+  }
+}
+
 Result<std::size_t> recv(int fd, void* buf, std::size_t len, int flags) {
   for (;;) {
     ssize_t r = ::recv(fd, buf, len, flags);

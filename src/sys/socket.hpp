@@ -46,6 +46,11 @@ Result<void> connect(int fd, const sockaddr* addr, socklen_t len);
 // moment it exists. EAGAIN comes back as Errc::would_block.
 Result<std::size_t> sendmsg(int fd, const msghdr* msg, int flags);
 Result<std::size_t> recvmsg(int fd, msghdr* msg, int flags);
+// sendmmsg(2) / recvmmsg(2): several messages in one call; how many moved. EINTR is
+// retried (returned only when nothing moved); recvmmsg adds MSG_CMSG_CLOEXEC, as recvmsg,
+// and never waits (no timeout: the caller polls).
+Result<std::size_t> sendmmsg(int fd, mmsghdr* msgs, unsigned n, int flags);
+Result<std::size_t> recvmmsg(int fd, mmsghdr* msgs, unsigned n, int flags);
 // recv(2): EINTR retried as for recvmsg; EAGAIN comes back as Errc::would_block.
 Result<std::size_t> recv(int fd, void* buf, std::size_t len, int flags);
 // fchmod and lstat live in sys/io.hpp.

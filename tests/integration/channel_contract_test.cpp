@@ -167,6 +167,9 @@ std::string describe(const Result<Received>& r) {
   return r ? fmt::format("received {} bytes", r->size) : r.error().message();
 }
 std::string describe(const Result<void>& r) { return r ? "sent" : r.error().message(); }
+std::string describe(const BatchSent& b) {
+  return b.all() ? fmt::format("all {} sent", b.sent) : fmt::format("{} sent, then {}", b.sent, b.error.error().message());
+}
 
 // The two ends of one scheme. Made in the parent before fork (names, anonymous pipes);
 // receiver() runs in the receiving process and sender() in the sending one, whichever
@@ -797,6 +800,383 @@ TEST_P(ChannelContract, NoDescriptorCrossesExec) {
     EXPECT_TRUE(leaked.empty()) << "receiver: an exec'd helper inherited " << fmt::format("{}", fmt::join(leaked, ", "));
     done.open();
     EXPECT_EQ(child.wait(), 0);
+  }
+}
+
+// ---- batches (docs/channel.md, "Batches") ----------------------------------------------
+
+// Views of owned messages, as send_batch takes them.
+std::vector<std::span<const std::byte>> views(const std::vector<std::vector<std::byte>>& msgs) {
+  return {msgs.begin(), msgs.end()};
+}
+
+// Receives batches until `want` messages are in, appending them (bytes and descriptors).
+::testing::AssertionResult receive_batches(Channel& rx, MessageBatch& batch, std::size_t want,
+                                           std::vector<Message>& out) {
+  while (out.size() < want) {
+    auto n = rx.receive_batch_for(batch, 10s);
+    if (!n) return ::testing::AssertionFailure() << "after " << out.size() << " messages: " << n.error().message();
+    if (*n == 0 || *n != batch.size() || *n > batch.capacity()) {
+      return ::testing::AssertionFailure() << "receive_batch said " << *n << ", the batch holds " << batch.size();
+    }
+    for (std::size_t i = 0; i < *n; ++i) {
+      Message m;
+      m.data.assign(batch.data(i).begin(), batch.data(i).end());
+      m.fds = std::move(batch.info(i).fds);
+      out.push_back(std::move(m));
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// The slot size for a batch: at least `want`, and for the datagram and seqpacket schemes the
+// channel's maximum, so that their batches take the recvmmsg path (smaller slots take one
+// peeked receive per message, which TooLargeInTheMiddleOfABatch checks).
+std::size_t slot_for(const Channel& rx, Kind k, std::size_t want) {
+  const bool packets = k == Kind::unix_dgram || k == Kind::unix_seqpacket || k == Kind::udp;
+  return packets ? std::max(want, rx.max_message_size()) : want;
+}
+
+bool passes_fds(Kind k) { return k == Kind::unix_stream || k == Kind::unix_dgram || k == Kind::unix_seqpacket; }
+
+// Many batches of varying counts and sizes: every message arrives, once, in order, whole.
+TEST_P(ChannelContract, BatchesLoseAndReorderNothing) {
+  // UDP drops what finds the receiver's buffer full, so its sender goes in rounds that the
+  // receiver acknowledges.
+  const bool paced = limits().full_blocks != nullptr;
+  const std::size_t rounds = paced ? 12 : 120;
+  std::size_t total = 0;
+  std::vector<std::size_t> counts;
+  for (std::size_t r = 0; r < rounds; ++r) {
+    counts.push_back(1 + (r * 7) % 23);
+    total += counts.back();
+  }
+  auto size_of = [](std::size_t i) { return 1 + (i * 37) % 300; };
+  Gate ack, done;
+  auto child = Child::spawn([&] {
+    auto tx = sides().sender();
+    CHILD_CHECK(tx, "{}", tx.error().message());
+    std::size_t seq = 0;
+    for (std::size_t r = 0; r < rounds; ++r) {
+      std::vector<std::vector<std::byte>> msgs;
+      for (std::size_t k = 0; k < counts[r]; ++k, ++seq) msgs.push_back(test::pattern(size_of(seq), static_cast<unsigned>(seq)));
+      auto v = views(msgs);
+      std::span<const std::span<const std::byte>> rest(v);
+      while (!rest.empty()) {  // a partial send: the rest goes in the next call
+        auto n = tx->send_batch_for(rest, 20s);
+        CHILD_CHECK(n.all(), "round {}: {} sent, then {}", r, n.sent, n.error.error().message());
+        CHILD_CHECK(n.sent == rest.size(), "round {}: sent {} of {}", r, n.sent, rest.size());
+        rest = rest.subspan(n.sent);
+      }
+      if (paced) CHILD_CHECK(ack.wait(20000) != 0, "round {} not acknowledged", r);
+    }
+    CHILD_CHECK(done.wait(30000) != 0);
+    return 0;
+  });
+  {
+    auto rx = sides().receiver();
+    ASSERT_TRUE(rx) << rx.error().message();
+    MessageBatch batch(16, slot_for(*rx, GetParam().kind, 512));
+    std::vector<Message> got;
+    std::size_t expected = 0;
+    for (std::size_t r = 0; r < rounds; ++r) {
+      if (!paced && r > 0) break;  // unpaced: take everything in one go below
+      expected = paced ? expected + counts[r] : total;
+      ASSERT_TRUE(receive_batches(*rx, batch, expected, got));
+      if (paced) ack.open();
+    }
+    ASSERT_EQ(got.size(), total);
+    for (std::size_t i = 0; i < total; ++i) {
+      ASSERT_EQ(got[i].data, test::pattern(size_of(i), static_cast<unsigned>(i))) << "message " << i;
+    }
+    auto more = rx->try_receive_batch(batch);
+    ASSERT_FALSE(more) << "an extra batch of " << *more;
+    EXPECT_TRUE(more.error().would_block()) << more.error().message();
+    done.open();
+    EXPECT_EQ(child.wait(), 0);
+  }
+}
+
+// A batch takes what is waiting, up to its capacity, and does not wait for more.
+TEST_P(ChannelContract, PartialBatchTakesWhatIsWaiting) {
+  Gate sent, done;
+  auto child = Child::spawn([&] {
+    auto tx = sides().sender();
+    CHILD_CHECK(tx, "{}", tx.error().message());
+    for (unsigned i = 0; i < 5; ++i) {
+      auto r = tx->send(test::pattern(10 + i, i));
+      CHILD_CHECK(r, "{}", describe(r));
+    }
+    sent.open();
+    CHILD_CHECK(done.wait(30000) != 0);
+    return 0;
+  });
+  {
+    auto rx = sides().receiver();
+    ASSERT_TRUE(rx) << rx.error().message();
+    ASSERT_NE(sent.wait(20000), 0);
+    MessageBatch batch(3, slot_for(*rx, GetParam().kind, 64));
+    std::vector<std::size_t> got;
+    unsigned seq = 0;
+    // 3 then 2: the second batch is partial and comes back without waiting for a third.
+    for (std::size_t expect : {3u, 2u}) {
+      auto t0 = Clock::now();
+      auto n = rx->receive_batch_for(batch, 10s);
+      ASSERT_TRUE(n) << n.error().message();
+      // The stream and datagram batches take all that is waiting; the ring and the queues too.
+      ASSERT_EQ(*n, expect);
+      ASSERT_EQ(batch.size(), expect);
+      EXPECT_LT(Clock::now() - t0, 5s) << "a partial batch waited for more";
+      for (std::size_t i = 0; i < *n; ++i, ++seq) {
+        EXPECT_EQ(std::vector<std::byte>(batch.data(i).begin(), batch.data(i).end()), test::pattern(10 + seq, seq))
+            << "message " << seq;
+      }
+    }
+    auto t0 = Clock::now();
+    auto none = rx->receive_batch_for(batch, 150ms);
+    ASSERT_FALSE(none) << "a batch of " << *none << " from nothing";
+    EXPECT_TRUE(none.error().timed_out()) << none.error().message();
+    expect_waited(t0, 150ms);
+    auto try_none = rx->try_receive_batch(batch);
+    ASSERT_FALSE(try_none);
+    EXPECT_TRUE(try_none.error().would_block()) << try_none.error().message();
+    EXPECT_EQ(batch.size(), 0u) << "a failed receive_batch left messages in the batch";
+    MessageBatch empty(0, 64);
+    auto bad = rx->try_receive_batch(empty);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().kind(), Errc::invalid_argument) << bad.error().message();
+    done.open();
+    EXPECT_EQ(child.wait(), 0);
+  }
+}
+
+// Receiving: a message too large for its slot stops the batch before it and stays queued.
+// Sending: a message above the channel's maximum stops the batch before it; the call for
+// the rest reports it.
+TEST_P(ChannelContract, TooLargeInTheMiddleOfABatch) {
+  Gate done;
+  auto child = Child::spawn([&] {
+    auto tx = sides().sender();
+    CHILD_CHECK(tx, "{}", tx.error().message());
+    const std::vector<std::vector<std::byte>> first = {test::pattern(10, 1), test::pattern(20, 2),
+                                                       test::pattern(3000, 3), test::pattern(5, 4)};
+    auto v = views(first);
+    auto n = tx->send_batch_for(v, 20s);
+    CHILD_CHECK(n.all() && n.sent == 4, "{}", describe(n));
+    const std::size_t max = tx->max_message_size();
+    CHILD_CHECK(max < (512u << 20), "max_message_size {}", max);
+    const std::vector<std::vector<std::byte>> second = {test::pattern(6, 5), std::vector<std::byte>(max + 1),
+                                                        test::pattern(7, 6)};
+    auto w = views(second);
+    auto m = tx->send_batch_for(w, 20s);
+    CHILD_CHECK(m.sent == 1 && !m.all() && m.error.error().kind() == Errc::message_too_large, "{}", describe(m));
+    auto rest = tx->send_batch_for(std::span(w).subspan(1), 20s);
+    CHILD_CHECK(rest.sent == 0 && !rest.all() && rest.error.error().kind() == Errc::message_too_large, "{}",
+                describe(rest));
+    auto last = tx->send_batch_for(std::span(w).subspan(2), 20s);
+    CHILD_CHECK(last.all() && last.sent == 1, "{}", describe(last));
+    CHILD_CHECK(done.wait(30000) != 0);
+    return 0;
+  });
+  {
+    auto rx = sides().receiver();
+    ASSERT_TRUE(rx) << rx.error().message();
+    MessageBatch batch(8, 100);
+    std::vector<Message> got;
+    ASSERT_TRUE(receive_batches(*rx, batch, 2, got));
+    ASSERT_EQ(got.size(), 2u) << "the batch went past the message too large for its slot";
+    EXPECT_EQ(got[0].data, test::pattern(10, 1));
+    EXPECT_EQ(got[1].data, test::pattern(20, 2));
+    auto big = rx->receive_batch_for(batch, 10s);
+    ASSERT_FALSE(big) << "a 3000-byte message in a 100-byte slot: " << *big;
+    EXPECT_EQ(big.error().kind(), Errc::message_too_large) << big.error().message();
+    if (limits().exact_size) {
+      EXPECT_GE(big.error().size(), 3000u) << limits().exact_size;
+    } else {
+      EXPECT_EQ(big.error().size(), 3000u) << big.error().message();
+    }
+    std::vector<std::byte> buf(big.error().size());
+    auto whole = rx->receive_for(buf, 10s);
+    ASSERT_TRUE(whole) << whole.error().message();
+    ASSERT_EQ(whole->size, 3000u);
+    EXPECT_TRUE(std::equal(buf.begin(), buf.begin() + 3000, test::pattern(3000, 3).begin()));
+    got.clear();
+    ASSERT_TRUE(receive_batches(*rx, batch, 3, got));
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got[0].data, test::pattern(5, 4));
+    EXPECT_EQ(got[1].data, test::pattern(6, 5));
+    EXPECT_EQ(got[2].data, test::pattern(7, 6));
+    done.open();
+    EXPECT_EQ(child.wait(), 0);
+  }
+}
+
+// The sender's deadlines: a full channel makes try_send_batch say would_block and a timed
+// send_batch time out on time.
+TEST_P(ChannelContract, FullChannelBatchDeadlines) {
+  if (limits().full_blocks) GTEST_SKIP() << limits().full_blocks;
+  Gate ready, done;
+  auto child = Child::spawn([&] {
+    auto rx = sides().receiver();
+    if (int bad = receive_hello(rx)) return bad;
+    ready.open();
+    CHILD_CHECK(done.wait(60000) != 0);
+    return 0;
+  });
+  {
+    auto tx = sides().sender();
+    ASSERT_TRUE(tx) << tx.error().message();
+    auto hello = tx->send_for(as_bytes("hello"), 20s);
+    ASSERT_TRUE(hello) << hello.error().message();
+    ASSERT_NE(ready.wait(20000), 0);
+    const std::vector<std::vector<std::byte>> msgs(16, test::pattern(1024, 1));
+    const auto v = views(msgs);
+    BatchSent r;
+    std::size_t sent = 0;
+    for (; sent < (256u << 20) / 1024;) {
+      r = tx->try_send_batch(v);
+      sent += r.sent;
+      if (!r.all()) break;
+    }
+    ASSERT_FALSE(r.all()) << "still not full after " << sent << " messages";
+    EXPECT_TRUE(r.error.error().would_block()) << "after " << sent << " messages: " << describe(r);
+    EXPECT_GT(sent, 0u);
+    auto t0 = Clock::now();
+    auto timed = tx->send_batch_for(v, 150ms);
+    ASSERT_FALSE(timed.all()) << "a batch into a full channel: " << describe(timed);
+    EXPECT_EQ(timed.sent, 0u) << describe(timed);
+    EXPECT_TRUE(timed.error.error().timed_out()) << describe(timed);
+    expect_waited(t0, 150ms);
+    done.open();
+    EXPECT_EQ(child.wait(), 0);
+  }
+  if (GetParam().kind == Kind::shm && std::string_view(GetParam().pattern) != "pubsub") {
+    EXPECT_TRUE(remove_ring(sides().name())) << "the ring with unread messages was not kept";
+  }
+}
+
+// Descriptors sent with a batch go with its first message, and arrive with that message
+// when received in a batch.
+TEST_P(ChannelContract, BatchCarriesDescriptorsWithItsFirstMessage) {
+  if (!passes_fds(GetParam().kind)) GTEST_SKIP() << "descriptors pass only over Unix sockets";
+  int a[2], b[2];
+  ASSERT_EQ(::pipe2(a, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(b, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(a[1], "A", 1), 1);
+  ASSERT_EQ(::write(b[1], "B", 1), 1);
+  Fd a0(a[0]), a1(a[1]), b0(b[0]), b1(b[1]);
+  Gate done;
+  auto child = Child::spawn([&] {
+    auto tx = sides().sender();
+    CHILD_CHECK(tx, "{}", tx.error().message());
+    const std::vector<std::vector<std::byte>> msgs = {test::pattern(8, 0), test::pattern(9, 1), test::pattern(10, 2)};
+    const auto v = views(msgs);
+    const int fa[] = {a0.get()};
+    const int fb[] = {b0.get()};
+    auto n = tx->send_batch_for(v, 20s, {.fds = fa});
+    CHILD_CHECK(n.all() && n.sent == 3, "{}", describe(n));
+    auto m = tx->send_batch_for(std::span(v).first(2), 20s, {.fds = fb});
+    CHILD_CHECK(m.all() && m.sent == 2, "{}", describe(m));
+    CHILD_CHECK(done.wait(30000) != 0);
+    return 0;
+  });
+  {
+    auto rx = sides().receiver();
+    ASSERT_TRUE(rx) << rx.error().message();
+    MessageBatch batch(8, slot_for(*rx, GetParam().kind, 64));
+    std::vector<Message> got;
+    ASSERT_TRUE(receive_batches(*rx, batch, 5, got));
+    ASSERT_EQ(got.size(), 5u);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      const bool carries = i == 0 || i == 3;
+      ASSERT_EQ(got[i].fds.size(), carries ? 1u : 0u) << "message " << i;
+      EXPECT_EQ(got[i].data, test::pattern(8 + i % 3, static_cast<unsigned>(i % 3))) << "message " << i;
+    }
+    char c = 0;
+    ASSERT_EQ(::read(got[0].fds[0].get(), &c, 1), 1);
+    EXPECT_EQ(c, 'A');
+    ASSERT_EQ(::read(got[3].fds[0].get(), &c, 1), 1);
+    EXPECT_EQ(c, 'B');
+    done.open();
+    EXPECT_EQ(child.wait(), 0);
+  }
+}
+
+// The receiver's side of peer death in a batch: what was sent arrives, then peer_gone (or a
+// time-out where the transport cannot know).
+TEST_P(ChannelContract, BatchStopsAtTheSenderGone) {
+  Gate closed, done;
+  auto child = Child::spawn([&] {
+    auto tx = sides().sender();
+    CHILD_CHECK(tx, "{}", tx.error().message());
+    const std::vector<std::vector<std::byte>> msgs = {test::pattern(30, 0), test::pattern(31, 1), test::pattern(32, 2)};
+    const auto v = views(msgs);
+    auto n = tx->send_batch_for(v, 20s);
+    CHILD_CHECK(n.all() && n.sent == 3, "{}", describe(n));
+    *tx = Channel();
+    closed.open();
+    CHILD_CHECK(done.wait(30000) != 0);
+    return 0;
+  });
+  {
+    auto rx = sides().receiver();
+    ASSERT_TRUE(rx) << rx.error().message();
+    ASSERT_NE(closed.wait(20000), 0);
+    MessageBatch batch(8, slot_for(*rx, GetParam().kind, 64));
+    auto n = rx->receive_batch_for(batch, 10s);
+    ASSERT_TRUE(n) << n.error().message();
+    ASSERT_EQ(*n, 3u) << "the messages sent before the sender closed";
+    for (std::size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(std::vector<std::byte>(batch.data(i).begin(), batch.data(i).end()),
+                test::pattern(30 + i, static_cast<unsigned>(i)));
+    }
+    auto gone = rx->receive_batch_for(batch, limits().sender_closed ? 300ms : 10s);
+    ASSERT_FALSE(gone) << *gone;
+    if (limits().sender_closed) {
+      EXPECT_TRUE(gone.error().timed_out()) << gone.error().message();
+    } else {
+      EXPECT_TRUE(gone.error().peer_gone()) << gone.error().message();
+    }
+    done.open();
+    EXPECT_EQ(child.wait(), 0);
+  }
+}
+
+// The sender's side: batches to a receiver that went end in peer_gone within a bounded
+// number of calls (or succeed where the transport cannot know).
+TEST_P(ChannelContract, BatchSenderIsToldTheReceiverWasKilled) {
+  expect_orphans();
+  Gate got, never;
+  auto child = Child::spawn([&] {
+    auto rx = sides().receiver();
+    if (int bad = receive_hello(rx)) return bad;
+    got.open();
+    (void)never.wait(60000);  // killed here
+    return 2;
+  });
+  {
+    auto tx = sides().sender();
+    ASSERT_TRUE(tx) << tx.error().message();
+    auto hello = tx->send_for(as_bytes("hello"), 20s);
+    ASSERT_TRUE(hello) << hello.error().message();
+    ASSERT_NE(got.wait(20000), 0);
+    child.kill(SIGKILL);
+    ASSERT_EQ(child.wait(), 128 + SIGKILL);
+    const std::vector<std::vector<std::byte>> msgs(8, test::pattern(16, 9));
+    const auto v = views(msgs);
+    if (limits().receiver_killed) {
+      auto r = tx->send_batch_for(v, 2s);
+      EXPECT_TRUE(r.all()) << "expected the batch to go (" << limits().receiver_killed << "), got " << describe(r);
+      return;
+    }
+    BatchSent r;
+    int calls = 0;
+    for (; calls < 64; ++calls) {
+      r = tx->send_batch_for(v, 10s);
+      if (!r.all()) break;
+    }
+    ASSERT_FALSE(r.all()) << "still sending after " << calls << " batches";
+    EXPECT_TRUE(r.error.error().peer_gone()) << "after " << calls << " batches: " << describe(r);
   }
 }
 

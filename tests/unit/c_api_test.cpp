@@ -63,6 +63,58 @@ TEST(CApi, FifoRoundTripShortBufferAndTimeout) {
   ipcx_close(r);
 }
 
+// Batches from C: a child sends five messages in one call, the parent takes them in
+// batches of at most three; a message too large for a slot stops a batch and stays queued.
+TEST(CApi, BatchesOverAFifo) {
+  const std::string url = "fifo://" + ipcx::test::unique_path("cb") + "?remove=1";
+  ipcx_error err;
+  ipcx_channel* r = ipcx_open(url.c_str(), &err);
+  ASSERT_NE(r, nullptr) << err.message;
+  ipcx_batch* b = ipcx_batch_new(3, 8, &err);
+  ASSERT_NE(b, nullptr) << err.message;
+  EXPECT_EQ(ipcx_receive_batch(r, b, 0, &err), -1);
+  EXPECT_EQ(err.kind, IPCX_WOULD_BLOCK);
+  auto child = ipcx::test::Child::spawn([&] {
+    ipcx_error e;
+    ipcx_channel* w = ipcx_open(url.c_str(), &e);
+    if (!w) return 1;
+    const char* msgs[] = {"one", "two", "three", "four", "a message too long", "five"};
+    size_t lens[6];
+    for (int i = 0; i < 6; ++i) lens[i] = std::strlen(msgs[i]);
+    ssize_t n = ipcx_send_batch(w, reinterpret_cast<const void* const*>(msgs), lens, 6, 5000, &e);
+    ipcx_close(w);
+    return n == 6 ? 0 : 2;
+  });
+  std::vector<std::string> got;
+  auto take = [&](ssize_t n) {
+    for (ssize_t i = 0; i < n; ++i) {
+      size_t len = 0;
+      const void* p = ipcx_batch_data(b, static_cast<size_t>(i), &len);
+      got.emplace_back(static_cast<const char*>(p), len);
+    }
+  };
+  ASSERT_EQ(child.wait(), 0);  // all five went: the FIFO holds them
+  ssize_t n = ipcx_receive_batch(r, b, 5000, &err);
+  ASSERT_EQ(n, 3) << err.message;
+  take(n);
+  n = ipcx_receive_batch(r, b, 5000, &err);
+  ASSERT_EQ(n, 1) << "stops before the message too large for its slot: " << err.message;
+  take(n);
+  EXPECT_EQ(ipcx_receive_batch(r, b, 5000, &err), -1);
+  EXPECT_EQ(err.kind, IPCX_MESSAGE_TOO_LARGE);
+  EXPECT_EQ(err.size, 18u);
+  char big[32];
+  ASSERT_EQ(ipcx_receive(r, big, sizeof big, 5000, &err), 18) << err.message;
+  n = ipcx_receive_batch(r, b, 5000, &err);
+  ASSERT_EQ(n, 1) << err.message;
+  take(n);
+  EXPECT_EQ(got, (std::vector<std::string>{"one", "two", "three", "four", "five"}));
+  EXPECT_EQ(ipcx_receive_batch(r, b, 5000, &err), -1);
+  EXPECT_EQ(err.kind, IPCX_PEER_GONE);
+  ipcx_batch_free(b);
+  ipcx_close(r);
+}
+
 // A new user's report: ipcx_send_ex with type 0 on posixmq:// must mean "no type".
 TEST(CApi, SendExTypeZeroIsNoType) {
   const std::string url = "posixmq://" + ipcx::test::unique_posix_name("c") + "?unlink=1";

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // ipcx recv URL [--count N] [--timeout SECONDS] [--json]: prints each message on its own
 // line, or one JSON object per line with --json.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -64,16 +65,58 @@ void add_recv(CLI::App& app, int& rc) {
       return;
     }
     long long got = 0;
+    // Messages come in batches (what waits, up to kBatch, in as few calls as the scheme
+    // allows); one longer than a slot is taken alone, whatever its size.
+    constexpr std::size_t kBatch = 64;
+    constexpr std::size_t kSlot = 64 * 1024;
+    const std::size_t slot = std::min(kSlot, ch->max_message_size());
+    // No more than --count asks for: what is left stays queued for another receiver.
+    auto room = [&] {
+      return o->count < 0 ? kBatch : std::min<std::size_t>(kBatch, static_cast<std::size_t>(o->count - got));
+    };
+    MessageBatch batch(room(), slot);
+    auto print = [&](std::span<const std::byte> data, long type, unsigned priority, std::size_t fds) {
+      ++got;
+      if (o->json) {
+        const std::string_view bytes = as_text(data);
+        Json j{{"n", got}, {"size", bytes.size()}};
+        if (is_utf8(bytes)) {
+          j["text"] = bytes;
+        } else {
+          j["base64"] = base64(bytes);
+        }
+        if (scheme == Scheme::sysvmq) j["type"] = type;
+        if (scheme == Scheme::posixmq) j["priority"] = priority;
+        if (auto p = ch->peer()) j["peer"] = {{"pid", p->pid}, {"uid", p->uid}, {"gid", p->gid}};
+        if (fds > 0) j["fds"] = fds;
+        std::string line = dump(j, false);
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), stdout);
+      } else {
+        std::fwrite(data.data(), 1, data.size(), stdout);
+        if (!o->raw) std::fputc('\n', stdout);  // --raw: the bytes exactly, as listen --raw
+      }
+    };
     while (o->count < 0 || got < o->count) {
       if (stop->signal() != 0) {
         error(fmt::format("recv {}: stopped by signal {} after {} messages", o->url, stop->signal(), got));
         rc = o->count < 0 ? kOk : kRuntimeError;
         return;
       }
-      auto m = ch->receive_message(next_slice(deadline), ro);
-      if (!m && m.error().timed_out() && !deadline.expired()) continue;
-      if (!m) {
-        const Error& e = m.error();
+      if (batch.capacity() > room()) batch = MessageBatch(room(), slot);  // near the end only
+      auto n = ch->receive_batch(batch, next_slice(deadline), ro);
+      if (!n && n.error().kind() == Errc::message_too_large) {
+        auto m = ch->receive_message(next_slice(deadline), ro);  // longer than a slot: alone
+        if (m) {
+          print(m->data, m->type, m->priority, m->fds.size());
+          std::fflush(stdout);
+          continue;
+        }
+        n = std::unexpected(std::move(m.error()));
+      }
+      if (!n && n.error().timed_out() && !deadline.expired()) continue;  // a slice ended: look at the signals
+      if (!n) {
+        const Error& e = n.error();
         if (e.peer_gone() && o->count < 0) break;  // no count: the sender's exit ends the run
         if (e.timed_out()) {
           // "after 0 messages" (or "1 message") with no --count, "after 1 of 3 messages" with one.
@@ -90,25 +133,8 @@ void add_recv(CLI::App& app, int& rc) {
         rc = kRuntimeError;
         return;
       }
-      ++got;
-      if (o->json) {
-        const std::string_view bytes = m->text();
-        Json j{{"n", got}, {"size", bytes.size()}};
-        if (is_utf8(bytes)) {
-          j["text"] = bytes;
-        } else {
-          j["base64"] = base64(bytes);
-        }
-        if (scheme == Scheme::sysvmq) j["type"] = m->type;
-        if (scheme == Scheme::posixmq) j["priority"] = m->priority;
-        if (auto p = ch->peer()) j["peer"] = {{"pid", p->pid}, {"uid", p->uid}, {"gid", p->gid}};
-        if (!m->fds.empty()) j["fds"] = m->fds.size();
-        std::string line = dump(j, false);
-        line += '\n';
-        std::fwrite(line.data(), 1, line.size(), stdout);
-      } else {
-        std::fwrite(m->data.data(), 1, m->data.size(), stdout);
-        if (!o->raw) std::fputc('\n', stdout);  // --raw: the bytes exactly, as listen --raw
+      for (std::size_t i = 0; i < *n; ++i) {
+        print(batch.data(i), batch.info(i).type, batch.info(i).priority, batch.info(i).fds.size());
       }
       std::fflush(stdout);
     }

@@ -82,6 +82,26 @@ typedef struct ipcx_received {
 ssize_t ipcx_receive_msg(ipcx_channel* ch, void* buf, size_t cap, long timeout_ms, ipcx_received* r,
                          ipcx_error* err);
 
+/* Batches (docs/channel.md, "Batches"): many messages in as few system calls as the
+ * transport allows.
+ * ipcx_send_batch sends msgs[i] (lens[i] bytes) for i < n in order. Returns how many went:
+ * n when all did (err cleared); fewer when message [returned] could not go (nothing after
+ * it was tried), with err saying why; -1 only for a bad argument.
+ * A batch owns room for `capacity` messages of up to `message_size` bytes each, reused by
+ * every ipcx_receive_batch into it. ipcx_receive_batch waits until the timeout for one
+ * message, then takes those already waiting, up to the capacity, without waiting for
+ * more; returns how many (>= 1), or -1. A message larger than message_size stops the
+ * batch before it and stays queued (the next receive reports IPCX_MESSAGE_TOO_LARGE). The
+ * messages stay readable (ipcx_batch_data) until the next receive into the batch. */
+typedef struct ipcx_batch ipcx_batch;
+ssize_t ipcx_send_batch(ipcx_channel* ch, const void* const* msgs, const size_t* lens, size_t n, long timeout_ms,
+                        ipcx_error* err);
+ipcx_batch* ipcx_batch_new(size_t capacity, size_t message_size, ipcx_error* err);
+void ipcx_batch_free(ipcx_batch* b); /* NULL is a no-op */
+ssize_t ipcx_receive_batch(ipcx_channel* ch, ipcx_batch* b, long timeout_ms, ipcx_error* err);
+/* Message i (< what the last receive returned): its bytes, and its size in *len. */
+const void* ipcx_batch_data(const ipcx_batch* b, size_t i, size_t* len);
+
 /* Readable (EPOLLIN) when a receive may make progress; -1 if the transport has none. */
 int ipcx_pollable_fd(const ipcx_channel* ch);
 /* The largest message this channel carries. */

@@ -29,6 +29,11 @@ class ChannelImpl {
   // Done with a view read() gave: its space may be reused. Called by ReadView when dropped.
   virtual void finish_read(ReadView& view) noexcept;
 
+  // Batches (channel.hpp, docs/channel.md). The defaults make one send or receive per
+  // message, so every transport has them; a transport with a cheaper way overrides them.
+  virtual BatchSent send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o);
+  virtual Result<std::size_t> receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o);
+
  protected:
   // What only a transport does to a Loan. The Result is built in place (no move of the
   // Loan on the zero-copy path).
@@ -48,6 +53,28 @@ class ChannelImpl {
     v->lost_ = lost;
     return v;
   }
+  // What only a transport does to a MessageBatch: start filling it (the last fill's
+  // descriptors are closed, its count is 0), reach slot i, and say how many were filled.
+  static void batch_begin(MessageBatch& b) noexcept {
+    for (std::size_t i = 0; i < b.count_; ++i) {
+      Received& r = b.info_[i];
+      r.size = 0;
+      r.type = 0;
+      r.priority = 0;
+      r.fds.clear();  // keeps the capacity: no allocation when the next one brings some
+      r.lost = 0;
+    }
+    b.count_ = 0;
+  }
+  static std::span<std::byte> batch_slot(MessageBatch& b, std::size_t i) noexcept {
+    return {b.bytes_.data() + i * b.slot_, b.slot_};
+  }
+  static std::span<std::byte> batch_bytes(MessageBatch& b) noexcept { return b.bytes_; }
+  static Received& batch_info(MessageBatch& b, std::size_t i) noexcept { return b.info_[i]; }
+  static void batch_end(MessageBatch& b, std::size_t n) noexcept { b.count_ = n; }
+  // The first check of every receive_batch: a batch with no room is invalid_argument.
+  static Result<void> check_batch(const MessageBatch& b, std::string_view object);
+
   // Whether this channel lent `l` (and it is not committed or abandoned yet).
   bool lent(const Loan& l) const noexcept { return l.owner_ == this; }
   // Once committed or abandoned: the Loan's destructor then does nothing.
