@@ -271,18 +271,14 @@ void add_bridge(CLI::App& app, int& rc) {
       // round, so neither starves and a hang-up is seen as peer_gone.
       for (auto* d : {read_a ? &ab : nullptr, read_b ? &ba : nullptr}) {
         if (!d || !ended.empty()) continue;
-        Step s = pump(*d, sp->read.get(), ended, failed);
+        Step s = pump(*d, sp->fd(), ended, failed);
         progressed = progressed || s == Step::progressed;
       }
       idle_ms = progressed ? 1 : std::min(idle_ms * 2, 20);
     }
 
     if (o->json) {
-      Json j{{"a", o->a},
-                       {"b", o->b},
-                       {"a_to_b", counts(ab)},
-                       {"b_to_a", counts(ba)},
-                       {"ended", ended}};
+      Json j{{"a", o->a}, {"b", o->b}, {"a_to_b", counts(ab)}, {"b_to_a", counts(ba)}, {"ended", ended}};
       fmt::print("{}\n", dump(j, false));
     } else {
       for (const auto* d : {&ab, &ba}) {
