@@ -226,7 +226,7 @@ TEST_F(CliDefects, SysvKeyZeroIsRefused) {
   const auto before = private_queues();
   for (const char* url : {"sysvmq://0", "sysvmq://0x0", "sysvmq://00"}) {
     auto r = ipcx(fmt::format("send {} x", url));
-    EXPECT_EQ(r.status, 1) << url << ": " << r.err;  // send's bad URL is a runtime error (exit 1)
+    EXPECT_EQ(r.status, 2) << url << ": " << r.err;  // a bad URL is a usage error (exit 2) in every subcommand
     EXPECT_NE(r.err.find("IPC_PRIVATE"), std::string::npos) << r.err;
   }
   EXPECT_EQ(private_queues(), before) << "no queue was made";
@@ -251,7 +251,7 @@ TEST_F(CliDefects, PosixQueueNameOf255Bytes) {
   EXPECT_NE(rm.out.find("removed posixmq://" + name), std::string::npos) << rm.out << rm.err;
   EXPECT_FALSE(exists("/dev/mqueue" + name));
   auto too_long = ipcx(fmt::format("send posixmq://{}y x", name));
-  EXPECT_EQ(too_long.status, 1) << too_long.err;
+  EXPECT_EQ(too_long.status, 2) << too_long.err;  // a bad URL: exit 2
   EXPECT_NE(too_long.err.find("at most 255"), std::string::npos) << too_long.err;
   ::mq_unlink(name.c_str());
 }
@@ -276,7 +276,7 @@ TEST_F(CliDefects, ModeBeyondPermissionBitsIsRefused) {
   for (const auto& url : {fmt::format("shm://{}?mode=7777", ring), fmt::format("posixmq://{}?mode=1777", mq),
                           fmt::format("posixmq://{}?mode=4600", mq), fmt::format("fifo://{}?mode=2600", unique_path("m"))}) {
     auto r = ipcx(fmt::format("send {} x", sh_quote(url)), {}, std::chrono::seconds(10));
-    EXPECT_EQ(r.status, 1) << url << ": " << r.err;
+    EXPECT_EQ(r.status, 2) << url << ": " << r.err;
     EXPECT_NE(r.err.find("beyond 0777"), std::string::npos) << r.err;
   }
   EXPECT_FALSE(exists(ring_path(ring)));
@@ -320,7 +320,7 @@ TEST_F(CliDefects, ControlCharactersInNewNamesAreRefused) {
 TEST_F(CliDefects, LongUrlsAreShortenedInErrors) {
   std::string url = "shm://" + std::string(130'000, 'a') + "?x=1";
   auto r = ipcx("send " + sh_quote(url) + " x");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);  // a bad URL: exit 2
   EXPECT_LT(r.err.size(), 1000u) << r.err.size();
   EXPECT_NE(r.err.find("at most 200"), std::string::npos) << r.err.substr(0, 500);
   EXPECT_NE(r.err.find("130010 bytes"), std::string::npos) << r.err.substr(0, 500);

@@ -76,6 +76,11 @@ class RingHostile : public ::testing::TestWithParam<Case> {};
 TEST_P(RingHostile, TheAttachedConsumerReportsCorruption) {
   const Case c = GetParam();
   const std::string name = ipcx::test::unique_name("hostile");
+  // Removed however the test ends (declared first: it goes after the ring's ends close).
+  struct RemoveRing {
+    std::string name;
+    ~RemoveRing() { (void)ipcx::remove_ring(name); }
+  } cleanup{name};
   ipcx::RingOptions o;
   o.capacity = 64 * 1024;
   o.pattern = c.pattern;
@@ -90,12 +95,28 @@ TEST_P(RingHostile, TheAttachedConsumerReportsCorruption) {
   ASSERT_EQ(hostile.wait(), 0);
 
   std::vector<std::byte> buf(o.capacity.value());
-  if (c.scribble == Scribble::tail_misaligned || c.scribble == Scribble::tail_laps_ahead) {
+  const bool tail_scribbled = c.scribble == Scribble::tail_misaligned || c.scribble == Scribble::tail_laps_ahead;
+  if (tail_scribbled && c.pattern == ipcx::RingPattern::spsc) {
+    // spsc: the reader checks each record's length against the next complete record or the
+    // published tail, so a tail that is no record boundary is corrupt, said at the latest
+    // where the intact records end: never a hang, never neighbours delivered as one.
+    int delivered = 0;
+    for (;;) {
+      auto r = rx->receive(buf, ipcx::Deadline::after(5s));
+      if (!r) {
+        EXPECT_EQ(r.error().kind(), ipcx::Errc::corrupt) << r.error().message();
+        EXPECT_NE(r.error().message().find(name), std::string::npos) << r.error().message();
+        break;
+      }
+      ASSERT_EQ(std::string(reinterpret_cast<const char*>(buf.data()), r->size), msg);
+      ASSERT_LT(++delivered, 3) << "more messages than were sent";
+    }
+  } else if (tail_scribbled) {
     // The write position is the producer's line: the records already written stay intact
     // and are delivered whole, then the consumer finds nothing more (bounded by its
     // deadline). An mpsc producer shares the position with the others and refuses one that
-    // is not a position; the one writer of spsc and pub/sub keeps its own and never reads
-    // it back, so its next message overwrites the scribble and arrives intact.
+    // is not a position; the one writer of pub/sub keeps its own and never reads it back,
+    // so its next message overwrites the scribble and arrives intact.
     for (int i = 0; i < 2; ++i) {
       auto r = rx->receive(buf, ipcx::Deadline::after(5s));
       ASSERT_TRUE(r) << r.error().message();
@@ -123,9 +144,6 @@ TEST_P(RingHostile, TheAttachedConsumerReportsCorruption) {
     EXPECT_NE(r.error().message().find(name), std::string::npos) << r.error().message();
   }
 
-  tx = ipcx::RingProducer();
-  rx = ipcx::RingConsumer();
-  (void)ipcx::remove_ring(name);
 }
 
 INSTANTIATE_TEST_SUITE_P(
