@@ -6,7 +6,7 @@
 // owner=any, the squatting guard — the same process is let in. Needs root (to become
 // another user); skipped otherwise.
 //
-// docs/reliability-security.md shows the table this test prints (IPCX_MATRIX=1).
+// docs/reliability.md ("Another user") shows the table this test prints (IPCX_MATRIX=1).
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
