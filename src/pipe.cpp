@@ -16,16 +16,17 @@
 #include "kernel_limits.hpp"
 #include "pipe_channel.hpp"
 #include "sys/io.hpp"
+#include "sys/process.hpp"
 
 namespace ipcx {
 
 void ignore_sigpipe_if_default() noexcept {
-  struct sigaction old {};
-  if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL && !(old.sa_flags & SA_SIGINFO)) {
+  auto now = sys::sigaction_current(SIGPIPE);
+  if (now && now->sa_handler == SIG_DFL && !(now->sa_flags & SA_SIGINFO)) {
     struct sigaction ign {};
     ign.sa_handler = SIG_IGN;
     ::sigemptyset(&ign.sa_mask);
-    (void)::sigaction(SIGPIPE, &ign, nullptr);
+    (void)sys::sigaction(SIGPIPE, ign);
   }
 }
 

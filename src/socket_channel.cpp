@@ -81,13 +81,9 @@ std::string credentials_text(const PeerCredentials& c) {
 }
 
 std::string fds_lost_detail() {
-  rlimit rl{};
-  std::string limit = "unknown";
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) limit = std::to_string(rl.rlim_cur);
-  return fmt::format("the message's descriptors did not all arrive (MSG_CTRUNC), usually because this process "
-                     "is at its open-file limit (RLIMIT_NOFILE, now {}; raise it with ulimit -n); the ones that "
-                     "arrived were closed and the message was dropped",
-                     limit);
+  return "the message's descriptors did not all arrive (MSG_CTRUNC), usually because this process is at its "
+         "open-file limit (" +
+         detail::nofile_limit_text() + "); the ones that arrived were closed and the message was dropped";
 }
 
 }  // namespace

@@ -45,4 +45,10 @@ Result<struct sigaction> sigaction(int sig, const struct sigaction& action) {
   return old;
 }
 
+Result<struct sigaction> sigaction_current(int sig) {
+  struct sigaction now {};
+  if (::sigaction(sig, nullptr, &now) != 0) return fail_errno("sigaction", errno, std::to_string(sig));
+  return now;
+}
+
 }  // namespace ipcx::sys

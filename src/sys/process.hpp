@@ -25,5 +25,7 @@ Result<void> kill(pid_t pid, int sig);
 
 // sigaction(2): installs `action` for `sig` and returns the one it replaced. No EINTR.
 Result<struct sigaction> sigaction(int sig, const struct sigaction& action);
+// sigaction(2) with no new action: the one installed for `sig` now.
+Result<struct sigaction> sigaction_current(int sig);
 
 }  // namespace ipcx::sys
