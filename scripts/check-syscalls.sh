@@ -26,7 +26,6 @@ ALLOW=(
   "src/socket_channel.cpp: getrlimit"
   "src/pipe.cpp: sigaction"
   "tools/ipcx/bench.cpp: readlink access execv"
-  "tools/ipcx/bridge.cpp: poll"
   "tools/ipcx/signals.cpp: write"
 )
 
