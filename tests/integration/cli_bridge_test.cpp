@@ -8,6 +8,8 @@
 
 #include <sys/syscall.h>
 
+#include <map>
+
 #include "cli_support.hpp"
 #include "mq_test_support.hpp"
 #include "ipcx/channel.hpp"
@@ -445,6 +447,44 @@ TEST_F(CliBridge, ACommandThatDoesNotExistIsARuntimeError) {
             std::string::npos)
       << r.err;
   EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliBridge, ACommandInheritsNoDescriptorOfTheBridge) {
+  // The command lists its shell's descriptors: 0 and 1 are the bridge's pipes, 2 its
+  // standard error, and any other must be one this test process has too (inherited from
+  // whoever started the test), never the bridge's sockets, pipes or pidfd.
+  const std::string at = "unix:@" + unique_name("fds");
+  auto l = Listener::listen(at);
+  ASSERT_TRUE(l) << l.error().message();
+  auto bridge = Child::exec({bin(), "bridge", "exec:ls -l /proc/$$/fd", at});
+  auto c = l->accept(Deadline::after(10s));
+  ASSERT_TRUE(c) << c.error().message();
+  std::map<int, std::string> fds;
+  for (;;) {
+    auto m = c->receive_message(Deadline::after(10s));
+    if (!m) {
+      EXPECT_TRUE(m.error().peer_gone()) << m.error().message();
+      break;
+    }
+    const std::string line(m->text());
+    const auto arrow = line.find(" -> ");
+    if (arrow == std::string::npos) continue;  // "total 0"
+    const auto space = line.rfind(' ', arrow - 1);
+    fds[std::stoi(line.substr(space + 1, arrow - space - 1))] = line.substr(arrow + 4);
+  }
+  EXPECT_EQ(bridge.wait(), 0) << bridge.output();
+  ASSERT_TRUE(fds.contains(0) && fds.contains(1)) << bridge.output();
+  EXPECT_TRUE(fds[0].starts_with("pipe:")) << fds[0];
+  EXPECT_TRUE(fds[1].starts_with("pipe:")) << fds[1];
+  for (const auto& [fd, target] : fds) {
+    if (fd <= 2) continue;
+    std::error_code ec;
+    const auto ours = std::filesystem::read_symlink(fmt::format("/proc/self/fd/{}", fd), ec);
+    EXPECT_FALSE(ec) << "descriptor " << fd << " (" << target << ") came from the bridge";
+    if (!ec) {
+      EXPECT_EQ(ours.string(), target) << "descriptor " << fd;
+    }
+  }
 }
 
 TEST_F(CliBridge, BadEndpointsAndForkWithoutAListenerAreUsageErrors) {
