@@ -4,6 +4,7 @@
 #include <linux/capability.h>
 #include <pthread.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,6 +50,36 @@ Result<struct sigaction> sigaction_current(int sig) {
   struct sigaction now {};
   if (::sigaction(sig, nullptr, &now) != 0) return fail_errno("sigaction", errno, std::to_string(sig));
   return now;
+}
+
+Result<pid_t> fork() {
+  pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork", errno);
+  return pid;
+}
+
+Result<pid_t> posix_spawn(const char* path, const posix_spawn_file_actions_t* actions, const posix_spawnattr_t* attr,
+                          char* const argv[], char* const envp[]) {
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, path, actions, attr, argv, envp);
+  if (rc != 0) return fail_errno("posix_spawn", rc, path);
+  return pid;
+}
+
+Result<Fd> pidfd_open(pid_t pid) {
+  long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) return fail_errno("pidfd_open", errno, std::to_string(pid));
+  return Fd(static_cast<int>(fd));
+}
+
+Result<Waited> waitpid(pid_t pid, int options) {
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, options);
+    if (r >= 0) return Waited{r, status};
+    if (errno == EINTR) continue;  // a handler ran; the child is still to be waited for
+    return fail_errno("waitpid", errno, std::to_string(pid));
+  }
 }
 
 }  // namespace ipcx::sys

@@ -148,6 +148,24 @@ TEST_F(CliGenerated, BashCompletionFollowsWhatTheLineAlreadyHas) {
   EXPECT_EQ(complete("ipcx recv na"), "nats://\n");
 }
 
+// bridge's endpoints are channels, stdio and exec:COMMAND; only bridge takes the last two.
+TEST_F(CliGenerated, BridgeCompletesStdioAndExecBesideTheSchemes) {
+  std::string first = complete("ipcx bridge ");
+  for (const char* word : {"stdio\n", "exec:\n", "shm://\n", "tcp://\n"}) {
+    EXPECT_NE(first.find(word), std::string::npos) << word << " in " << first;
+  }
+  EXPECT_EQ(complete("ipcx bridge -u stdio ex"), "exec:\n");
+  EXPECT_EQ(complete("ipcx bridge st"), "stdio\n");
+  std::string send = complete("ipcx send ");
+  EXPECT_EQ(send.find("stdio"), std::string::npos) << send;
+  EXPECT_EQ(send.find("exec:"), std::string::npos) << send;
+  std::string zsh = ipcx("completion zsh").out, fish = ipcx("completion fish").out, man = ipcx("man").out;
+  EXPECT_NE(zsh.find("stdio exec:"), std::string::npos);
+  EXPECT_NE(fish.find("stdio exec:"), std::string::npos);
+  EXPECT_NE(man.find(".B exec:COMMAND"), std::string::npos);
+  EXPECT_NE(man.find(".B stdio"), std::string::npos);
+}
+
 // zsh and fish completions are installed beside bash's, generated from the same tables,
 // and each shell accepts its script where the shell is installed.
 TEST_F(CliGenerated, ZshAndFishCompletionsAreInstalledAndParse) {

@@ -6,6 +6,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -99,6 +101,54 @@ TEST(Sys, ProcessLimitsCapabilitiesAndSignalMask) {
   ASSERT_TRUE(during) << during.error().message();
   EXPECT_EQ(sigismember(&*during, SIGUSR1), 1);
   EXPECT_FALSE(sys::pthread_sigmask(12345, usr1));
+}
+
+TEST(Sys, ChildrenAreMadeWatchedAndReaped) {
+  // posix_spawn: the status comes back through waitpid, the exit through the pidfd.
+  std::string sh = "sh", c = "-c", cmd = "exit 7";
+  char* argv[] = {sh.data(), c.data(), cmd.data(), nullptr};
+  char* envp[] = {nullptr};
+  auto pid = sys::posix_spawn("/bin/sh", nullptr, nullptr, argv, envp);
+  ASSERT_TRUE(pid) << pid.error().message();
+  auto pidfd = sys::pidfd_open(*pid);
+  ASSERT_TRUE(pidfd) << pidfd.error().message();
+  auto exited = sys::poll_one(pidfd->get(), POLLIN, Deadline::after(std::chrono::seconds(10)));
+  ASSERT_TRUE(exited && *exited != 0);
+  auto w = sys::waitpid(*pid, 0);
+  ASSERT_TRUE(w) << w.error().message();
+  EXPECT_EQ(w->pid, *pid);
+  ASSERT_TRUE(WIFEXITED(w->status));
+  EXPECT_EQ(WEXITSTATUS(w->status), 7);
+
+  // An exec that fails is the call's error, naming the path.
+  auto missing = sys::posix_spawn("/nonexistent/ipcx-sh", nullptr, nullptr, argv, envp);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ENOENT);
+  EXPECT_NE(missing.error().message().find("/nonexistent/ipcx-sh"), std::string::npos) << missing.error().message();
+
+  // fork: the child's status; WNOHANG before it may exit says so with pid 0.
+  int gate[2];
+  ASSERT_EQ(::pipe2(gate, O_CLOEXEC), 0);
+  auto f = sys::fork();
+  ASSERT_TRUE(f) << f.error().message();
+  if (*f == 0) {
+    char x;
+    ::close(gate[1]);
+    (void)!::read(gate[0], &x, 1);
+    ::_exit(3);
+  }
+  ::close(gate[0]);
+  auto early = sys::waitpid(*f, WNOHANG);
+  ASSERT_TRUE(early) << early.error().message();
+  EXPECT_EQ(early->pid, 0);
+  ::close(gate[1]);
+  auto late = sys::waitpid(*f, 0);
+  ASSERT_TRUE(late) << late.error().message();
+  EXPECT_EQ(WEXITSTATUS(late->status), 3);
+  auto none = sys::waitpid(*f, 0);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), ECHILD);
+  EXPECT_FALSE(sys::pidfd_open(-1));
 }
 
 }  // namespace

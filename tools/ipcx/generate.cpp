@@ -71,6 +71,8 @@ std::string usage(const CLI::App& cmd) {
 const char* kChannelSchemes =
     "shm:// unix:// unixgram:// unixpacket:// tcp:// udp:// fifo:// posixmq:// sysvmq:// nats:// zmq+tcp:// zmq+ipc://";
 const char* kListenSchemes = "unix:// unixpacket:// tcp://";
+// bridge's endpoints: a channel, or lines on standard input and output, or a command's.
+const char* kEndpointKinds = "stdio exec:";
 const char* kShells = "bash zsh fish";
 
 // The completion scripts' one model of the command line, read from the CLI11 app: each
@@ -88,7 +90,7 @@ struct CompletedOption {
 struct CompletedCommand {
   std::string name, description;
   std::vector<CompletedOption> options;
-  // One per positional: "url", "listen", "object", "shell", "file" or "none"; `last_many` when the
+  // One per positional: "url", "listen", "endpoint", "object", "shell", "file" or "none"; `last_many` when the
   // last one repeats.
   std::vector<std::string> args;
   bool last_many = false;
@@ -96,7 +98,7 @@ struct CompletedCommand {
 
 // What a positional completes to, by its command and name.
 std::string positional_completion(const std::string& cmd, const std::string& name) {
-  if (name.starts_with("URL")) return cmd == "listen" ? "listen" : "url";
+  if (name.starts_with("URL")) return cmd == "listen" ? "listen" : cmd == "bridge" ? "endpoint" : "url";
   if (name == "TARGET") return "object";
   if (name == "SHELL") return "shell";
   if (name == "FILE") return "file";
@@ -245,7 +247,7 @@ _ipcx() {{
   ((${{#kinds[@]}})) || return
   if ((n < ${{#kinds[@]}})); then kind=${{kinds[n]}}; else kind=${{kinds[${{#kinds[@]}}-1]}}; fi
   case $kind in
-    url|listen)
+    url|listen|endpoint)
       case $cur in
         fifo://*|unix://*|unixgram://*|unixpacket://*|zmq+ipc://*)
           local scheme=${{cur%%://*}}
@@ -255,6 +257,7 @@ _ipcx() {{
         *)
           local schemes="{schemes}"
           [[ $kind == listen ]] && schemes="{listen_schemes}"
+          [[ $kind == endpoint ]] && schemes+=" {endpoint_kinds}"
           COMPREPLY=($(compgen -W "$schemes" -- "$cur")); compopt -o nospace 2>/dev/null ;;
       esac
       ;;
@@ -268,7 +271,8 @@ complete -F _ipcx ipcx
 )BASH",
                      fmt::arg("version", ipcx::version()), fmt::arg("cmds", cmds), fmt::arg("cases", cases),
                      fmt::arg("kinds", type_words()), fmt::arg("schemes", kChannelSchemes),
-                     fmt::arg("listen_schemes", kListenSchemes), fmt::arg("shells", kShells));
+                     fmt::arg("listen_schemes", kListenSchemes), fmt::arg("endpoint_kinds", kEndpointKinds),
+                     fmt::arg("shells", kShells));
 }
 
 // zsh: text inside '…' in a _arguments spec, where ']' ends a description and ':' a field.
@@ -325,6 +329,13 @@ _ipcx_url() {{
     *) compadd -S '' -- {schemes} ;;
   esac
 }}
+_ipcx_endpoint() {{
+  case $PREFIX in
+    fifo://*|unix://*|unixgram://*|unixpacket://*|zmq+ipc://*) compset -P '*://'; _files ;;
+    exec:*) compset -P 'exec:'; _command_names -e ;;
+    *) compadd -S '' -- {schemes} {endpoint_kinds} ;;
+  esac
+}}
 _ipcx_listen() {{
   case $PREFIX in
     unix://*|unixpacket://*) compset -P '*://'; _files ;;
@@ -362,7 +373,7 @@ _ipcx "$@"
 )ZSH",
                      fmt::arg("version", ipcx::version()), fmt::arg("cmds", cmds), fmt::arg("cases", cases),
                      fmt::arg("schemes", kChannelSchemes), fmt::arg("listen_schemes", kListenSchemes),
-                     fmt::arg("shells", kShells));
+                     fmt::arg("endpoint_kinds", kEndpointKinds), fmt::arg("shells", kShells));
 }
 
 // fish: text inside '…'.
@@ -419,6 +430,7 @@ function __ipcx_paths_or --argument-names schemes
 end
 function __ipcx_url; __ipcx_paths_or '{schemes}'; end
 function __ipcx_listen; __ipcx_paths_or '{listen_schemes}'; end
+function __ipcx_endpoint; __ipcx_paths_or '{schemes} {endpoint_kinds}'; end
 function __ipcx_object; command ipcx ls -q 2>/dev/null; end
 function __ipcx_shell; string split ' ' -- '{shells}'; end
 function __ipcx_file; __fish_complete_path (commandline -ct); end
@@ -429,7 +441,7 @@ complete -c ipcx -s h -l help -d 'Print help'
 {lines})FISH",
                      fmt::arg("version", ipcx::version()), fmt::arg("lines", lines),
                      fmt::arg("schemes", kChannelSchemes), fmt::arg("listen_schemes", kListenSchemes),
-                     fmt::arg("shells", kShells));
+                     fmt::arg("endpoint_kinds", kEndpointKinds), fmt::arg("shells", kShells));
 }
 
 // roff: escape backslashes and hyphens, and protect a line that starts with '.' or '\''.
@@ -472,6 +484,8 @@ std::string man_page(const CLI::App& app) {
       {"sysvmq://KEY, sysvmq://id:N, sysvmq:///PATH?proj=N", "System V message queue"},
       {"posixshm:///NAME, posixsem:///NAME", "POSIX shared memory object, named semaphore (stat, rm)"},
       {"sysvshm://KEY, sysvshm://id:N, sysvsem://KEY", "System V segment, semaphore set (stat, rm)"},
+      {"stdio", "bridge only: one message per line on standard input and output"},
+      {"exec:COMMAND", "bridge only: one message per line on the standard input and output of /bin/sh \\-c COMMAND"},
   };
   for (const auto& [u, d] : urls) m += fmt::format(".TP\n.B {}\n{}\n", roff(u), d);
   m += ".PP\nOptions ride in the query string, e.g. \\fBfifo:///tmp/x?mode=0660\\fR.\n";

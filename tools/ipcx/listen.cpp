@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "ipcx/channel.hpp"
+#include "lines.hpp"
 #include "options.hpp"
 #include "signals.hpp"
 
@@ -90,8 +91,13 @@ void add_listen(CLI::App& app, int& rc) {
           error(m.error().message());  // e.g. a client that broke the framing: drop it
           break;
         }
-        std::fwrite(m->data.data(), 1, m->data.size(), stdout);
-        if (!o->raw) std::fputc('\n', stdout);
+        if (o->raw) {
+          std::fwrite(m->data.data(), 1, m->data.size(), stdout);
+        } else {
+          std::string line;
+          append_line(line, m->data);
+          std::fwrite(line.data(), 1, line.size(), stdout);
+        }
         std::fflush(stdout);
         ++got;
       }

@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "ipcx/channel.hpp"
+#include "lines.hpp"
 #include "options.hpp"
 #include "signals.hpp"
 #include "output.hpp"
@@ -75,6 +76,7 @@ void add_recv(CLI::App& app, int& rc) {
       return o->count < 0 ? kBatch : std::min<std::size_t>(kBatch, static_cast<std::size_t>(o->count - got));
     };
     MessageBatch batch(room(), slot);
+    std::string text_line;  // reused: no allocation per message
     auto print = [&](std::span<const std::byte> data, long type, unsigned priority, std::size_t fds) {
       ++got;
       if (o->json) {
@@ -92,9 +94,12 @@ void add_recv(CLI::App& app, int& rc) {
         std::string line = dump(j, false);
         line += '\n';
         std::fwrite(line.data(), 1, line.size(), stdout);
+      } else if (o->raw) {
+        std::fwrite(data.data(), 1, data.size(), stdout);  // --raw: the bytes exactly, as listen --raw
       } else {
-        std::fwrite(data.data(), 1, data.size(), stdout);
-        if (!o->raw) std::fputc('\n', stdout);  // --raw: the bytes exactly, as listen --raw
+        text_line.clear();
+        append_line(text_line, data);
+        std::fwrite(text_line.data(), 1, text_line.size(), stdout);
       }
     };
     while (o->count < 0 || got < o->count) {

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 // ipcx send URL [MESSAGE...]: each MESSAGE is one message; with none, each line of
 // standard input is one message.
-#include <iostream>
+#include <unistd.h>
+
 #include <string>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
 #include "ipcx/channel.hpp"
+#include "lines.hpp"
 #include "options.hpp"
 
 namespace ipcx::cli {
@@ -54,9 +56,16 @@ void add_send(CLI::App& app, int& rc) {
         if (!send_one(m)) return;
       }
     } else {
-      std::string line;
-      while (std::getline(std::cin, line)) {
-        if (!send_one(line)) return;
+      LineReader in(STDIN_FILENO);
+      for (;;) {
+        auto line = in.next();
+        if (!line) {
+          error(std::move(line.error()).with_object("standard input").message());
+          rc = kRuntimeError;
+          return;
+        }
+        if (!*line) break;
+        if (!send_one(**line)) return;
       }
     }
     rc = kOk;
