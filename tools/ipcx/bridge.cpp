@@ -4,10 +4,11 @@
 // delivered) and how many its sources said they dropped before it got them.
 //
 // One thread, one poll() over both channels' pollable_fd() and a self-pipe for SIGINT and
-// SIGTERM. A readable side is drained with try_receive until it would block (a framed
-// stream may hold whole messages in its buffer that poll() cannot see), and each message
-// is sent on the other side with the same sysvmq type and posixmq priority. A channel
-// without a pollable descriptor is polled every few milliseconds.
+// SIGTERM. A readable side is drained in batches (try_receive_batch) until it would block
+// (a framed stream may hold whole messages in its buffer that poll() cannot see), and each
+// batch is sent on the other side with send_batch, with the same sysvmq type and posixmq
+// priority per message. A channel without a pollable descriptor is polled every few
+// milliseconds.
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -20,6 +21,8 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -32,11 +35,22 @@
 namespace ipcx::cli {
 namespace {
 
+// What one receive_batch takes: up to kBatch messages of up to kBatchSlot bytes (a larger
+// one goes alone), so a direction holds at most 4 MiB however large its messages may be.
+constexpr std::size_t kBatch = 64;
+constexpr std::size_t kBatchSlot = 64 * 1024;
+
 struct Direction {
+  // `reads`: whether the bridge forwards this way (else its batch holds nothing).
+  Direction(Channel* f, Channel* t, std::string l, bool s, bool reads)
+      : from(f), to(t), label(std::move(l)), sliced(s),
+        batch(reads ? kBatch : 1, reads ? std::clamp<std::size_t>(f->max_message_size(), 1, kBatchSlot) : 1) {}
   Channel* from = nullptr;
   Channel* to = nullptr;
   std::string label;  // "A -> B"
   bool sliced = false;  // d.to's sends are all-or-nothing: wait in slices, see deliver()
+  MessageBatch batch;   // what pump() took from d.from
+  std::vector<std::span<const std::byte>> views;  // batch's messages, for send_batch
   std::uint64_t messages = 0;
   std::uint64_t bytes = 0;
   std::uint64_t lost = 0;     // received by the bridge, not delivered (the send failed, or a signal ended it)
@@ -75,25 +89,31 @@ bool stop_requested(int stop_fd) {
   return ::poll(&pf, 1, 0) > 0;
 }
 
-// Sends one message on d.to, waiting while the destination is full, until it is sent, the
-// destination fails, or a stop signal comes (the self-pipe `stop_fd`, left unread for the
-// main loop). A message not sent is counted lost. Returns false when the bridge must end.
-bool deliver(Direction& d, const Message& m, int stop_fd, std::string& ended, bool& failed) {
-  SendOptions so;
-  so.type = m.type > 0 ? m.type : 1;
-  so.priority = m.priority;
-  for (;;) {
+// Sends msgs, all with the options `so`, on d.to in batches (Channel::send_batch: one
+// gathered write, sendmmsg, or one NATS flush for the lot, as the transport allows),
+// waiting while the destination is full, until all are sent, the destination fails, or a
+// stop signal comes (the self-pipe `stop_fd`, left unread for the main loop). Counts each
+// message delivered; one not delivered is counted lost. Returns false when the bridge must
+// end.
+bool deliver(Direction& d, std::span<const std::span<const std::byte>> msgs, const SendOptions& so, int stop_fd,
+             std::string& ended, bool& failed) {
+  while (!msgs.empty()) {
     // A send that cannot be retried blocks until done; a second signal kills a stuck one.
-    auto s = d.to->send(m.data, d.sliced ? Deadline::after(kSendSlice) : Deadline::never(), so);
-    if (s) return true;
-    const Error& e = s.error();
+    auto s = d.to->send_batch(msgs, d.sliced ? Deadline::after(kSendSlice) : Deadline::never(), so);
+    for (std::size_t i = 0; i < s.sent; ++i) {
+      ++d.messages;
+      d.bytes += msgs[i].size();
+    }
+    msgs = msgs.subspan(s.sent);
+    if (s.all()) return true;
+    const Error& e = s.error.error();
     if (d.sliced && (e.timed_out() || e.would_block())) {
       if (!stop_requested(stop_fd)) continue;
-      ++d.lost;
+      d.lost += msgs.size();
       ended = fmt::format("stopped by a signal while {} was full", d.to->url());
       return false;
     }
-    ++d.lost;
+    d.lost += msgs.size();
     if (e.peer_gone()) {
       ended = fmt::format("{} went away: {}", d.to->url(), e.detail().empty() ? e.message() : e.detail());
     } else {
@@ -102,28 +122,66 @@ bool deliver(Direction& d, const Message& m, int stop_fd, std::string& ended, bo
     }
     return false;
   }
+  return true;
 }
 
-// Moves every message that is ready on d.from to d.to.
+SendOptions forward_options(long type, unsigned priority) {
+  SendOptions so;
+  so.type = type > 0 ? type : 1;
+  so.priority = priority;
+  return so;
+}
+
+// Ends the bridge for an error of d.from.
+Step source_ended(Direction& d, const Error& e, std::string& ended, bool& failed) {
+  if (e.peer_gone()) {
+    ended = fmt::format("{} went away: {}", d.from->url(), e.detail().empty() ? e.message() : e.detail());
+  } else {
+    ended = e.message();
+    failed = true;
+  }
+  return Step::ended;
+}
+
+// Moves every message that is ready on d.from to d.to: what is waiting is taken as one
+// batch (Channel::receive_batch, up to kBatch messages) and sent on as few batches as
+// their sysvmq types and posixmq priorities allow (a send_batch carries one of each). A
+// message larger than the batch's slots is taken and sent alone.
 Step pump(Direction& d, int stop_fd, std::string& ended, bool& failed) {
   Step step = Step::idle;
   for (;;) {
-    auto m = d.from->try_receive_message();
-    if (!m) {
-      const Error& e = m.error();
+    auto n = d.from->try_receive_batch(d.batch);
+    if (!n) {
+      const Error& e = n.error();
       if (e.would_block() || e.timed_out()) return step;
-      if (e.peer_gone()) {
-        ended = fmt::format("{} went away: {}", d.from->url(), e.detail().empty() ? e.message() : e.detail());
+      if (e.kind() != Errc::message_too_large) return source_ended(d, e, ended, failed);
+      auto m = d.from->try_receive_message();
+      if (!m) {
+        if (m.error().would_block() || m.error().timed_out()) return step;
+        return source_ended(d, m.error(), ended, failed);
+      }
+      d.dropped += m->lost;
+      const std::span<const std::byte> one[] = {m->data};
+      if (!deliver(d, one, forward_options(m->type, m->priority), stop_fd, ended, failed)) return Step::ended;
+      step = Step::progressed;
+      continue;
+    }
+    d.views.clear();
+    for (std::size_t i = 0; i < *n; ++i) {
+      d.dropped += d.batch.info(i).lost;
+      d.views.push_back(d.batch.data(i));
+    }
+    for (std::size_t i = 0; i < *n;) {
+      const Received& first = d.batch.info(i);
+      std::size_t j = i + 1;
+      while (j < *n && d.batch.info(j).type == first.type && d.batch.info(j).priority == first.priority) ++j;
+      if (!deliver(d, std::span(d.views).subspan(i, j - i), forward_options(first.type, first.priority), stop_fd, ended,
+                   failed)) {
+        d.lost += *n - j;  // received with this batch, never tried
         return Step::ended;
       }
-      ended = e.message();
-      failed = true;
-      return Step::ended;
+      i = j;
     }
-    d.dropped += m->lost;
-    if (!deliver(d, *m, stop_fd, ended, failed)) return Step::ended;
-    ++d.messages;
-    d.bytes += m->data.size();
     step = Step::progressed;
   }
 }
@@ -241,8 +299,8 @@ void add_bridge(CLI::App& app, int& rc) {
       }
     }
 
-    Direction ab{&*a, &*b, fmt::format("{} -> {}", o->a, o->b), resend_safe(*ub)};
-    Direction ba{&*b, &*a, fmt::format("{} -> {}", o->b, o->a), resend_safe(*ua)};
+    Direction ab{&*a, &*b, fmt::format("{} -> {}", o->a, o->b), resend_safe(*ub), read_a};
+    Direction ba{&*b, &*a, fmt::format("{} -> {}", o->b, o->a), resend_safe(*ua), read_b};
     std::string ended;
     bool failed = false;
     int idle_ms = 1;
