@@ -17,9 +17,10 @@ namespace ipcx::bench {
 using CaseList = std::vector<std::unique_ptr<Case>>;
 
 // Case names, as --cases takes them and the output prints them.
-inline constexpr std::array<std::string_view, 20> kCaseNames = {
+inline constexpr std::array<std::string_view, 22> kCaseNames = {
     "floor",   "futex-floor", "pipe",    "fifo", "unix",   "unixgram",   "unixpacket", "tcp",     "udp",    "posixmq",
-    "sysvmq",  "eventfd",     "shm",     "shm-zc", "shm-pubsub", "boost-mq", "zmq-ipc",  "zmq-tcp", "nng-ipc", "iceoryx"};
+    "sysvmq",  "eventfd",     "shm",     "shm-zc", "shm-pubsub", "boost-mq", "zmq-ipc",  "zmq-tcp", "nats",
+    "bridge-nats", "nng-ipc", "iceoryx"};
 
 // Every row, ordered.
 CaseList all_cases();
@@ -34,6 +35,7 @@ void add_kernel_raw(CaseList& out);         // pipe … sysvmq, raw system calls
 void add_ipcx(CaseList& out);               // ipcx Channel over every scheme (cases_ipcx.cpp)
 void add_ring(CaseList& out);               // shm-zc, shm-pubsub: the ring's own API (cases_ring.cpp)
 void add_peers(CaseList& out);              // Boost, ZeroMQ, nng, iceoryx (peers*.cpp)
+void add_remote(CaseList& out);             // nats, bridge-nats, zmq-* through ipcx (cases_remote.cpp)
 
 // Shared limits: why a mechanism cannot carry `size`-byte messages here, or empty. The raw
 // and the ipcx rows of one mechanism use the same function, so they agree.

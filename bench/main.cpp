@@ -11,7 +11,10 @@
 //   shm          ipcx's shared-memory ring, one row per wait strategy                (ipcx)
 //   shm-zc       the same ring zero-copy: loan/commit, read checked in place          (ipcx)
 //   shm-pubsub   the ring as publish/subscribe: 1 or 4 subscribers, policy block/drop (ipcx)
-//   boost-mq zmq-ipc zmq-tcp nng-ipc iceoryx                                         (peer)
+//   zmq-ipc zmq-tcp raw libzmq (raw) and ipcx's zmq+ipc:// / zmq+tcp:// Channels     (ipcx)
+//   nats         the NATS C client (raw) and ipcx's nats:// Channel, own nats-server  (ipcx)
+//   bridge-nats  shm:// -> ipcx bridge -> NATS -> ipcx bridge -> shm:// each way      (ipcx)
+//   boost-mq nng-ipc iceoryx                                                         (peer)
 // Method, options and output: docs/benchmark.md.
 #include <signal.h>
 #include <unistd.h>
@@ -467,6 +470,7 @@ CaseList all_cases() {
   add_ipcx(list);
   add_ring(list);
   add_peers(list);
+  add_remote(list);
   auto rank = [](const Case& c) {
     auto it = std::find(kCaseNames.begin(), kCaseNames.end(), c.name());
     int impl = c.impl() == "raw" ? 0 : (c.impl() == "ipcx" ? 1 : 2);

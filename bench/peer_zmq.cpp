@@ -2,6 +2,8 @@
 // ZeroMQ, as its guide shows: REQ/REP for request-reply (round trips) and PUSH/PULL for a
 // pipeline (one-way throughput), zmq_send/zmq_recv with the library's own I/O thread. One
 // context per process; the sockets of both patterns are connected before the clock starts.
+// These are the raw rows of zmq-ipc and zmq-tcp; ipcx's zmq+ Channels are measured beside
+// them with the same patterns (cases_remote.cpp).
 #include <zmq.h>
 
 #include <algorithm>
@@ -19,13 +21,6 @@ namespace {
 
 std::unexpected<Problem> zmq_failed(std::string_view what) {
   return failed(fmt::format("{}: {}", what, zmq_strerror(zmq_errno())));
-}
-
-// High-water mark in messages: the default (1000) unless that would queue more than
-// 64 MiB per socket, which the one-way phase of 1 MiB messages would otherwise do.
-int hwm_for(std::size_t size) {
-  auto n = static_cast<std::size_t>(64u << 20) / size;
-  return static_cast<int>(std::clamp<std::size_t>(n, 16, 1000));
 }
 
 class ZmqSockets {
@@ -84,12 +79,12 @@ class ZmqLink final : public Link {
 class Zmq final : public Case {
  public:
   explicit Zmq(bool tcp)
-      : Case(tcp ? "zmq-tcp" : "zmq-ipc", "peer", "kernel",
+      : Case(tcp ? "zmq-tcp" : "zmq-ipc", "raw", "kernel",
              tcp ? "REQ/REP + PUSH/PULL, 127.0.0.1" : "REQ/REP + PUSH/PULL"),
         tcp_(tcp) {}
   std::string note(std::size_t size) const override {
     std::string n = Case::note(size);
-    if (hwm_for(size) != 1000) n += fmt::format(", HWM {}", hwm_for(size));
+    if (zmq_hwm_for(size) != 1000) n += fmt::format(", HWM {}", zmq_hwm_for(size));
     return n;
   }
   Res<void> prepare(const RunSpec& spec) override {
@@ -109,7 +104,7 @@ class Zmq final : public Case {
     s.rr = zmq_socket(s.ctx, ZMQ_REP);
     s.pp = zmq_socket(s.ctx, ZMQ_PULL);
     if (!s.rr || !s.pp) return zmq_failed("zmq_socket");
-    int hwm = hwm_for(spec.size);
+    int hwm = zmq_hwm_for(spec.size);
     zmq_setsockopt(s.pp, ZMQ_RCVHWM, &hwm, sizeof hwm);
     for (int i = 0; i < 2; ++i) {
       void* sock = i == 0 ? s.rr : s.pp;
@@ -134,7 +129,7 @@ class Zmq final : public Case {
     s->rr = zmq_socket(s->ctx, ZMQ_REQ);
     s->pp = zmq_socket(s->ctx, ZMQ_PUSH);
     if (!s->rr || !s->pp) return zmq_failed("zmq_socket");
-    int hwm = hwm_for(spec.size);
+    int hwm = zmq_hwm_for(spec.size);
     zmq_setsockopt(s->pp, ZMQ_SNDHWM, &hwm, sizeof hwm);
     if (zmq_connect(s->rr, eps[0].c_str()) != 0) return zmq_failed("zmq_connect " + eps[0]);
     if (zmq_connect(s->pp, eps[1].c_str()) != 0) return zmq_failed("zmq_connect " + eps[1]);
@@ -153,6 +148,13 @@ class Zmq final : public Case {
 };
 
 }  // namespace
+
+// High-water mark in messages: the default (1000) unless that would queue more than
+// 64 MiB per socket, which the one-way phase of 1 MiB messages would otherwise do.
+int zmq_hwm_for(std::size_t size) {
+  auto n = static_cast<std::size_t>(64u << 20) / size;
+  return static_cast<int>(std::clamp<std::size_t>(n, 16, 1000));
+}
 
 void add_zmq(CaseList& out) {
   out.push_back(std::make_unique<Zmq>(false));

@@ -4,6 +4,7 @@
 // only shapes, statuses and consistency (p50 <= p99 <= p99.9 <= max).
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/nats_launch.hpp"
 #include "support/test_support.hpp"
 
 namespace {
@@ -23,7 +25,7 @@ using ipcx::test::Child;
 const std::set<std::string> kCases = {"floor",   "futex-floor", "pipe",     "fifo",    "unix",    "unixgram",
                                       "unixpacket", "tcp",      "udp",      "posixmq", "sysvmq",  "eventfd",
                                       "shm",     "shm-zc",      "shm-pubsub", "boost-mq", "zmq-ipc", "zmq-tcp",
-                                      "nng-ipc", "iceoryx"};
+                                      "nats",    "bridge-nats", "nng-ipc",  "iceoryx"};
 const std::set<std::string> kImpls = {"ipcx", "raw", "peer"};
 const std::set<std::string> kWaits = {"spin", "yield", "sleep", "poll", "kernel"};
 
@@ -249,6 +251,52 @@ TEST(BenchSmoke, RingZeroCopyAndPubSubRowsRunAndLeaveNothing) {
     EXPECT_NE(r.output.find(note), std::string::npos) << note << "\n" << r.output;
   }
   EXPECT_EQ(left_by(r.pid), std::vector<std::string>{});
+}
+
+// Processes still running whose command line names the run (the bridges of bridge-nats).
+std::vector<std::string> processes_of(pid_t pid) {
+  std::vector<std::string> out;
+  std::string tag = fmt::format("ipcxb-{}-", pid);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::ifstream in(e.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmd.find(tag) != std::string::npos) out.push_back(e.path().filename().string());
+  }
+  return out;
+}
+
+// Beyond one host: nats (raw client and Channel) and bridge-nats against a nats-server the
+// run starts and stops itself, and zmq-ipc/zmq-tcp through ipcx beside raw libzmq, at 64 B
+// and 256 KiB (the bridges take messages over 64 KiB one at a time, outside their receive
+// batches). Without nats-server the NATS rows say so; with it, every row measures.
+TEST(BenchSmoke, RemoteRowsMeasureAgainstTheirOwnServerAndLeaveNothing) {
+  auto r = run_bench({"--cases", "nats,bridge-nats,zmq-ipc,zmq-tcp", "--sizes", "64,256k", "--iterations", "100"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json& results = check_schema(r.doc);
+  EXPECT_EQ(results.size(), 14u) << "nats raw and ipcx, bridge-nats, zmq-ipc and zmq-tcp raw and ipcx; two sizes";
+  const bool have_server = !ipcx::nats_launch::server_path().empty();
+  for (auto [c, impl] : {std::pair{"nats", "raw"}, {"nats", "ipcx"}, {"bridge-nats", "ipcx"}, {"zmq-ipc", "raw"},
+                         {"zmq-ipc", "ipcx"}, {"zmq-tcp", "raw"}, {"zmq-tcp", "ipcx"}}) {
+    for (const json& row : results) {
+      if (row.at("case") != c || row.at("impl") != impl) continue;
+      const std::string status = row.at("status").get<std::string>();
+      if (std::string_view(c).find("nats") != std::string_view::npos && !have_server) {
+        EXPECT_EQ(status, "skipped: nats-server is not installed (apt-get install nats-server)") << row.dump();
+      } else if (status.find("built without") != std::string::npos) {
+        // IPCX_WITH_NATS / IPCX_WITH_ZMQ off: the ipcx row says so, and only an ipcx row may.
+        EXPECT_EQ(impl, std::string("ipcx")) << row.dump();
+        EXPECT_EQ(status.rfind("skipped: ", 0), 0u) << row.dump();
+      } else {
+        EXPECT_EQ(status, "ok") << row.dump();
+      }
+    }
+    EXPECT_NE(find(results, c, impl), nullptr) << c << " " << impl;
+  }
+  // The ipcx zmq rows are compared with raw libzmq, as the kernel rows with their system calls.
+  EXPECT_NE(r.output.find("zmq+tcp:// pattern=req/rep + push/pull"), std::string::npos) << r.output;
+  EXPECT_EQ(left_by(r.pid), std::vector<std::string>{});
+  EXPECT_EQ(processes_of(r.pid), std::vector<std::string>{}) << "a bridge outlived the run";
 }
 
 TEST(BenchSmoke, BadArgumentsAreUsageErrors) {

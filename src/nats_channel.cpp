@@ -18,7 +18,8 @@
 // when it is full is dropped and counted, as are those the client library drops itself
 // (NATS calls both "slow consumer"). The next message received carries the count in lost.
 //
-// Sending publishes (buffered by the client; flush=1 waits for the server's round trip too).
+// Sending publishes (buffered by the client; flush=1 waits for the server's round trip too,
+// once per send_batch rather than once per message).
 // While the client is reconnecting, a send waits for it up to its deadline, then fails
 // timed_out naming the servers; once the client gives up (reconnect=N attempts spent), or
 // on a receive after that, the error is peer_gone.
@@ -315,37 +316,22 @@ class NatsChannel final : public ChannelImpl {
   ~NatsChannel() override { teardown(); }
 
   Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions&) override {
-    if (wildcard_) {
-      return fail(Errc::invalid_argument, "nats publish", subject_,
-                  "a wildcard subject ('*', '>') can be received from, not published to");
+    if (auto p = publish(msg, d); !p || js_ || !flush_) return p;
+    return flush(d);
+  }
+
+  // flush=1: the messages are published one by one (the client buffers them) and flushed
+  // once, at the end of the batch, rather than once each. When that flush fails, the batch
+  // reports its last message as the one not sent (a send of it alone would have flushed
+  // the others with it). When a publish fails, the ones before it were published (and go
+  // out as without flush=1) but not flushed.
+  BatchSent send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o) override {
+    if (js_ || !flush_ || msgs.empty()) return ChannelImpl::send_batch(msgs, d, o);
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+      if (auto p = publish(msgs[i], d); !p) return BatchSent{.sent = i, .error = std::move(p)};
     }
-    if (msg.size() > max_payload_) {
-      return fail(Error::from_errno("nats publish", EMSGSIZE, subject_)
-                      .with_detail(fmt::format("message is {} bytes; the server's max_payload is {}", msg.size(),
-                                               max_payload_))
-                      .with_size(msg.size()));
-    }
-    if (js_) return publish_js(msg, d);
-    natsStatus st = NATS_OK;
-    for (;;) {
-      if (auto c = wait_connected(d); !c) return c;
-      st = natsConnection_Publish(conn_, subject_.c_str(), msg.data(), static_cast<int>(msg.size()));
-      // The connection broke under this publish (the client has not yet marked it lost):
-      // it was not taken, so it waits for the reconnection like any other send.
-      if ((st == NATS_IO_ERROR || st == NATS_CONNECTION_DISCONNECTED) &&
-          natsConnection_Status(conn_) != NATS_CONN_STATUS_CLOSED && !d.expired()) {
-        continue;
-      }
-      break;
-    }
-    if (st != NATS_OK) return nats_fail("nats publish", st, subject_, servers_context());
-    if (flush_) {
-      // Round trip to the server: it has everything published so far.
-      std::int64_t ms = d.is_never() ? std::int64_t{365} * 24 * 3600 * 1000 : std::max(1, d.poll_timeout_ms());
-      st = natsConnection_FlushTimeout(conn_, ms);
-      if (st != NATS_OK) return nats_fail("nats flush", st, subject_, servers_context());
-    }
-    return {};
+    if (auto f = flush(d); !f) return BatchSent{.sent = msgs.size() - 1, .error = std::move(f)};
+    return BatchSent{.sent = msgs.size(), .error = {}};
   }
 
   Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions&) override {
@@ -388,6 +374,43 @@ class NatsChannel final : public ChannelImpl {
   NatsChannel(const Url& url) : url_(url.text), servers_(url.servers), subject_(url.name) {
     wildcard_ = subject_ == ">" || subject_ == "*" || subject_.starts_with("*.") || subject_.starts_with(">.") ||
                 subject_.find(".*") != std::string::npos || subject_.find(".>") != std::string::npos;
+  }
+
+  // One message to the client (plain publish: buffered; JetStream: stored), no flush.
+  Result<void> publish(std::span<const std::byte> msg, Deadline d) {
+    if (wildcard_) {
+      return fail(Errc::invalid_argument, "nats publish", subject_,
+                  "a wildcard subject ('*', '>') can be received from, not published to");
+    }
+    if (msg.size() > max_payload_) {
+      return fail(Error::from_errno("nats publish", EMSGSIZE, subject_)
+                      .with_detail(fmt::format("message is {} bytes; the server's max_payload is {}", msg.size(),
+                                               max_payload_))
+                      .with_size(msg.size()));
+    }
+    if (js_) return publish_js(msg, d);
+    natsStatus st = NATS_OK;
+    for (;;) {
+      if (auto c = wait_connected(d); !c) return c;
+      st = natsConnection_Publish(conn_, subject_.c_str(), msg.data(), static_cast<int>(msg.size()));
+      // The connection broke under this publish (the client has not yet marked it lost):
+      // it was not taken, so it waits for the reconnection like any other send.
+      if ((st == NATS_IO_ERROR || st == NATS_CONNECTION_DISCONNECTED) &&
+          natsConnection_Status(conn_) != NATS_CONN_STATUS_CLOSED && !d.expired()) {
+        continue;
+      }
+      break;
+    }
+    if (st != NATS_OK) return nats_fail("nats publish", st, subject_, servers_context());
+    return {};
+  }
+
+  // Round trip to the server: it has everything published so far.
+  Result<void> flush(Deadline d) {
+    std::int64_t ms = d.is_never() ? std::int64_t{365} * 24 * 3600 * 1000 : std::max(1, d.poll_timeout_ms());
+    natsStatus st = natsConnection_FlushTimeout(conn_, ms);
+    if (st != NATS_OK) return nats_fail("nats flush", st, subject_, servers_context());
+    return {};
   }
 
   std::string servers_context() const {

@@ -2,7 +2,7 @@
 // nats:// Channels against a real nats-server on 127.0.0.1, started by each test: a
 // publisher and two subscribers in three processes, a queue group sharing the messages,
 // the only server killed under a sender, refused authorisation, no server at all, the CLI
-// (send, recv, bridge to and from shm://), and JetStream: a stream kept while no receiver
+// (send, recv, bridge to and from shm://, a burst bridged in batches), and JetStream: a stream kept while no receiver
 // exists, a durable receiver that resumes where it acknowledged (closed, or killed), and a
 // three-server cluster with a stream replicated three times losing its leader mid-stream.
 //
@@ -398,6 +398,58 @@ TEST(Nats, CliBridgeFromShmToNatsAndBackToShm) {
   EXPECT_NE(from_nats.output().find(fmt::format("{} -> {}: 500 messages", server.url(subject), out)),
             std::string::npos)
       << from_nats.output();
+  (void)remove_ring(in.substr(6));  // normally gone with their last side
+  (void)remove_ring(out.substr(6));
+}
+
+TEST(Nats, CliBridgeMovesABurstInBatchesWholeAndInOrderFlushingOncePerBatch) {
+  auto server = NatsServer::start({"-V"});  // traces each SUB, and each PING (a flush)
+  REQUIRE_NATS(server);
+  const int n = 2000;
+  const std::string in = "shm://" + unique_name("in"), out = "shm://" + unique_name("out");
+  const std::string subject = unique_name("burst");
+  // The burst waits in shm://in before its bridge starts, which so finds it all ready.
+  auto tx = Channel::open(in);
+  ASSERT_TRUE(tx) << tx.error().message();
+  std::uint64_t bytes = 0;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(tx->send(as_bytes(msg(0, i)), Deadline::after(10s))) << i;
+    bytes += msg(0, i).size();
+  }
+  auto from_nats = Child::exec({cli_path(), "bridge", "-u", "--json", server.url(subject), out});
+  ASSERT_TRUE(server.wait_log("SUB " + subject)) << server.log();
+  auto rx = Child::spawn([&] {
+    auto ch = Channel::bind(out);
+    if (!ch) return 10;
+    for (int i = 0; i < n; ++i) {
+      auto m = ch->receive_message(Deadline::after(20s));
+      if (!m) return 11;
+      if (m->text() != msg(0, i)) return 12;
+    }
+    return 0;
+  });
+  // flush=1: a flush per message would be n PINGs; the bridge's batches make one each.
+  auto to_nats = Child::exec({cli_path(), "bridge", "-u", "--json", in, server.url(subject, "flush=1")});
+  EXPECT_EQ(rx.wait(60s), 0) << kCodes;
+  tx = Channel();  // the producer of shm://in goes: that bridge ends by itself
+  EXPECT_EQ(to_nats.wait(30s), 0) << to_nats.output();
+  from_nats.kill(SIGTERM);
+  EXPECT_EQ(from_nats.wait(), 0) << from_nats.output();
+  for (Child* c : {&to_nats, &from_nats}) {
+    auto j = nlohmann::json::parse(c->output(), nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << c->output();
+    EXPECT_EQ(j["a_to_b"]["messages"], n) << c->output();
+    EXPECT_EQ(j["a_to_b"]["bytes"], bytes) << c->output();
+    EXPECT_EQ(j["a_to_b"]["lost"], 0) << c->output();
+    EXPECT_EQ(j["a_to_b"]["dropped"], 0) << c->output();
+  }
+  // Every client's PINGs: each connects and closes with one, and the publishing bridge
+  // flushes once per batch of up to 64 (tools/ipcx/bridge.cpp, kBatch).
+  std::string log = server.log();
+  int pings = 0;
+  for (auto at = log.find("<<- [PING]"); at != std::string::npos; at = log.find("<<- [PING]", at + 1)) ++pings;
+  EXPECT_GE(pings, n / 64) << "flush=1 flushed less than once per batch";
+  EXPECT_LT(pings, n / 8) << "the bridge flushed about once per message, not once per batch";
   (void)remove_ring(in.substr(6));  // normally gone with their last side
   (void)remove_ring(out.substr(6));
 }

@@ -18,12 +18,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <array>
 #include <chrono>
-#include <charconv>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -31,16 +27,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/nats_launch.hpp"
 #include "support/test_support.hpp"
 
 namespace ipcx::test {
 
-inline std::string nats_server_path() {
-  for (const char* p : {"/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"}) {
-    if (::access(p, X_OK) == 0) return p;
-  }
-  return {};
-}
+inline std::string nats_server_path() { return nats_launch::server_path(); }
+using nats_launch::free_loopback_port;
 
 // A directory that is removed, with all it holds, when the object goes.
 class TempDir {
@@ -57,25 +50,6 @@ class TempDir {
  private:
   std::string path_;
 };
-
-// A loopback TCP port that was free a moment ago (bound to port 0, then closed). Only for
-// what must name its port before it starts (a cluster's routes); a caller retries when
-// the port was taken meanwhile.
-inline std::uint16_t free_loopback_port() {
-  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  std::uint16_t port = 0;
-  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(s);
-  return port;
-}
 
 class NatsServer {
  public:
@@ -98,22 +72,13 @@ class NatsServer {
       return s;
     }
     // No monitoring port, no cluster port unless `extra` asks: only 127.0.0.1 listens.
-    std::vector<std::string> argv{bin, "-a", "127.0.0.1", "-p", port == 0 ? "-1" : std::to_string(port)};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    s.child_.emplace(Child::exec(std::move(argv)));
+    s.child_.emplace(Child::exec(nats_launch::argv(bin, port, std::move(extra))));
     // The server says where it listens; read its log until it does (bounded).
-    const std::string marker = "Listening for client connections on 127.0.0.1:";
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < until) {
-      std::string out = s.child_->output();
-      if (auto at = out.find(marker); at != std::string::npos) {
-        const char* p = out.data() + at + marker.size();
-        unsigned v = 0;
-        auto [end, ec] = std::from_chars(p, out.data() + out.size(), v);
-        if (ec == std::errc{} && end != p && v > 0 && v < 65536) {
-          s.port_ = static_cast<std::uint16_t>(v);
-          return s;
-        }
+      if (auto p = nats_launch::listen_port(s.child_->output()); p != 0) {
+        s.port_ = p;
+        return s;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a log, not ordering
     }

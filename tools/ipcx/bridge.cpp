@@ -8,12 +8,14 @@
 //
 // One thread, one poll() over both sides' descriptors and a self-pipe for SIGINT and
 // SIGTERM. A readable side is drained until it would block (a framed stream may hold
-// whole messages in its buffer that poll() cannot see), and each message is sent on the
-// other side with the same sysvmq type and posixmq priority. A channel without a pollable
-// descriptor is polled every few milliseconds. Writes to a command's standard input are
-// queued and written as the pipe takes them, so that the bridge keeps reading the
-// command's output meanwhile (a blocking write there would deadlock with a command that
-// waits for its own output to be read, as `cat` does).
+// whole messages in its buffer that poll() cannot see), in batches where it is a channel
+// (try_receive_batch, up to 64), and the messages are sent on the other side with
+// send_batch, one call per run of the same sysvmq type and posixmq priority. A channel
+// without a pollable descriptor is polled every few milliseconds. Writes to a command's
+// standard input are queued and written as the pipe takes them, so that the bridge keeps
+// reading the command's output meanwhile (a blocking write there would deadlock with a
+// command that waits for its own output to be read, as `cat` does).
+
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -28,6 +30,7 @@
 #include <expected>
 #include <memory>
 #include <optional>
+#include <span>
 #include <tuple>
 #include <vector>
 
@@ -83,6 +86,23 @@ class Side {
   // The next message, would_block when none is ready, peer_gone at the end.
   virtual Result<Message> try_receive() = 0;
   virtual Result<void> send(const Message& m, Deadline d) = 0;
+  // What is ready, in one call where the side can (a channel: Channel::receive_batch):
+  // `out` holds one message or more, or the error says why none (would_block, peer_gone).
+  virtual Result<void> try_receive_some(std::vector<Message>& out) {
+    out.clear();
+    auto m = try_receive();
+    if (!m) return std::unexpected(std::move(m.error()));
+    out.push_back(std::move(*m));
+    return {};
+  }
+  // Sends `msgs` in order, in as few calls as the side can (a channel: send_batch): how
+  // many went, and the error that stopped the rest.
+  virtual BatchSent send_some(std::span<const Message> msgs, Deadline d) {
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+      if (auto r = send(msgs[i], d); !r) return BatchSent{.sent = i, .error = std::move(r)};
+    }
+    return BatchSent{.sent = msgs.size(), .error = {}};
+  }
   // Whether a send that timed out sent nothing, so that it may be tried again (see deliver()).
   virtual bool sliced() const noexcept { return false; }
   // A line side: the end of its input, or a broken output, ends that direction only; the
@@ -137,9 +157,54 @@ class ChannelSide final : public Side {
   bool sliced() const noexcept override { return sliced_; }
   const std::string& url() const noexcept { return ch_.url(); }
 
+  // Up to kBatch messages of up to kBatchSlot bytes in one receive_batch (a larger one is
+  // taken alone), so a direction holds at most 4 MiB whatever its messages' size.
+  Result<void> try_receive_some(std::vector<Message>& out) override {
+    out.clear();
+    if (!batch_) batch_.emplace(kBatch, std::clamp<std::size_t>(ch_.max_message_size(), 1, kBatchSlot));
+    auto n = ch_.try_receive_batch(*batch_);
+    if (!n && n.error().kind() == Errc::message_too_large) return Side::try_receive_some(out);
+    if (!n) return std::unexpected(std::move(n.error()));
+    for (std::size_t i = 0; i < *n; ++i) {
+      Received& r = batch_->info(i);
+      const auto data = batch_->data(i);
+      Message m;
+      m.data.assign(data.begin(), data.end());
+      m.type = r.type;
+      m.priority = r.priority;
+      m.fds = std::move(r.fds);
+      m.lost = r.lost;
+      out.push_back(std::move(m));
+    }
+    return {};
+  }
+
+  // One send_batch per run of messages with the same sysvmq type and posixmq priority (a
+  // batch carries one of each): one gathered write, one sendmmsg, one NATS flush.
+  BatchSent send_some(std::span<const Message> msgs, Deadline d) override {
+    std::size_t done = 0;
+    while (done < msgs.size()) {
+      std::size_t end = done + 1;
+      while (end < msgs.size() && msgs[end].type == msgs[done].type && msgs[end].priority == msgs[done].priority) ++end;
+      views_.clear();
+      for (std::size_t i = done; i < end; ++i) views_.push_back(msgs[i].data);
+      SendOptions so;
+      so.type = msgs[done].type > 0 ? msgs[done].type : 1;
+      so.priority = msgs[done].priority;
+      auto s = ch_.send_batch(views_, d, so);
+      done += s.sent;
+      if (!s.all()) return BatchSent{.sent = done, .error = std::move(s.error)};
+    }
+    return BatchSent{.sent = msgs.size(), .error = {}};
+  }
+
  private:
+  static constexpr std::size_t kBatch = 64;
+  static constexpr std::size_t kBatchSlot = 64 * 1024;
   Channel ch_;
   bool sliced_;
+  std::optional<MessageBatch> batch_;               // made at the first receive: only a side read from needs it
+  std::vector<std::span<const std::byte>> views_;  // send_some's, reused
 };
 
 // Lines: each line read from `in` is a message, each message is written to `out` as a
@@ -350,6 +415,7 @@ struct Direction {
   bool active = false;  // forwarded (-u, -U) and not over
   Counts counts;
   std::string over;     // why it ended, when its line side did
+  std::vector<Message> inbox;  // what pump() took from `from` and is sending on
 };
 
 // How one bridge ended.
@@ -372,22 +438,27 @@ std::string why_gone(const std::string& name, const Error& e) {
   return fmt::format("{} went away: {}", name, e.detail().empty() ? e.message() : e.detail());
 }
 
-// Sends one message on d.to, waiting while the destination is full, until it is sent, the
-// destination fails, or a stop comes (left unread for the main loop). A message not sent
-// is counted lost.
-Step deliver(Direction& d, const Message& m, const Stop& stop, Outcome& out) {
-  for (;;) {
+// Sends `msgs` on d.to in order, waiting while the destination is full, until all are
+// sent, the destination fails, or a stop comes (left unread for the main loop). Counts
+// each message delivered; those not delivered are counted lost.
+Step deliver(Direction& d, std::span<const Message> msgs, const Stop& stop, Outcome& out) {
+  while (!msgs.empty()) {
     // A send that cannot be retried blocks until done; a second signal kills a stuck one.
-    auto s = d.to->send(m, d.to->sliced() ? Deadline::after(kSendSlice) : Deadline::never());
-    if (s) return Step::progressed;
-    const Error& e = s.error();
+    auto s = d.to->send_some(msgs, d.to->sliced() ? Deadline::after(kSendSlice) : Deadline::never());
+    for (std::size_t i = 0; i < s.sent; ++i) {
+      ++d.counts.messages;
+      d.counts.bytes += msgs[i].data.size();
+    }
+    msgs = msgs.subspan(s.sent);
+    if (s.all()) break;
+    const Error& e = s.error.error();
     if (d.to->sliced() && (e.timed_out() || e.would_block())) {
       if (!stop.requested()) continue;
-      ++d.counts.lost;
+      d.counts.lost += msgs.size();
       out.ended = fmt::format("stopped by a signal while {} was full", d.to->name());
       return Step::bridge_over;
     }
-    ++d.counts.lost;
+    d.counts.lost += msgs.size();
     if (e.peer_gone() && d.to->lines()) {
       d.over = why_gone(d.to->name(), e);
       return Step::direction_over;
@@ -400,16 +471,19 @@ Step deliver(Direction& d, const Message& m, const Stop& stop, Outcome& out) {
     }
     return Step::bridge_over;
   }
+  return Step::progressed;
 }
 
-// Moves every message that is ready on d.from to d.to, while d.to takes them.
+// Moves every message that is ready on d.from to d.to, while d.to takes them: what is
+// waiting is taken at once (up to 64 from a channel) and sent on in as few calls as the
+// destination allows.
 Step pump(Direction& d, const Stop& stop, Outcome& out) {
   Step step = Step::idle;
   for (;;) {
     if (d.to->full()) return step;  // room comes with POLLOUT
-    auto m = d.from->try_receive();
-    if (!m) {
-      const Error& e = m.error();
+    auto r = d.from->try_receive_some(d.inbox);
+    if (!r) {
+      const Error& e = r.error();
       if (e.would_block() || e.timed_out()) return step;
       if (e.peer_gone() && d.from->lines()) {
         d.over = fmt::format("{}: {}", d.from->name(), e.detail().empty() ? e.message() : e.detail());
@@ -423,10 +497,8 @@ Step pump(Direction& d, const Stop& stop, Outcome& out) {
       }
       return Step::bridge_over;
     }
-    d.counts.dropped += m->lost;
-    if (Step s = deliver(d, *m, stop, out); s != Step::progressed) return s;
-    ++d.counts.messages;
-    d.counts.bytes += m->data.size();
+    for (const Message& m : d.inbox) d.counts.dropped += m.lost;
+    if (Step s = deliver(d, d.inbox, stop, out); s != Step::progressed) return s;
     step = Step::progressed;
   }
 }
