@@ -524,8 +524,8 @@ void finish_writes(Side& s, const Stop& stop, Deadline deadline) {
 // One bridge between `a` and `b` until it ends.
 Outcome run_pair(Side& a, Side& b, bool read_a, bool read_b, const Stop& stop) {
   Outcome out;
-  Direction ab{&a, &b, read_a, {}, {}};
-  Direction ba{&b, &a, read_b, {}, {}};
+  Direction ab{&a, &b, read_a, {}, {}, {}};
+  Direction ba{&b, &a, read_b, {}, {}, {}};
   std::array<Side*, 2> sides{&a, &b};
   std::string last_over;
   bool by_signal = false;
