@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include <optional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -32,11 +35,31 @@ std::unexpected<Problem> from_error(const Error& e) {
   return failed(e.message());
 }
 
-// One Channel (both directions) or two (one per direction) as a Link.
+// One Channel (both directions) or two (one per direction) as a Link. For a batched row
+// (spec.batch > 0) it sends with Channel::send_batch and receives with receive_batch into
+// one MessageBatch of spec.batch messages of the row's size.
 class ChannelLink final : public Link {
  public:
-  explicit ChannelLink(Channel both) : rx_(std::move(both)) {}
-  ChannelLink(Channel rx, Channel tx) : rx_(std::move(rx)), tx_(std::move(tx)) {}
+  ChannelLink(Channel both, const RunSpec& spec) : rx_(std::move(both)) { make_batch(spec); }
+  ChannelLink(Channel rx, Channel tx, const RunSpec& spec) : rx_(std::move(rx)), tx_(std::move(tx)) {
+    make_batch(spec);
+  }
+
+  Res<void> send_batch(std::span<const std::span<const std::byte>> msgs) override {
+    auto b = (tx_ ? *tx_ : rx_).send_batch(msgs);
+    if (!b.all()) {
+      if (b.error.error().kind() == Errc::message_too_large) return skipped("limit: " + b.error.error().message());
+      return failed(fmt::format("send_batch: {} of {} sent: {}", b.sent, msgs.size(), b.error.error().message()));
+    }
+    return {};
+  }
+  Res<std::size_t> receive_batch() override {
+    if (!batch_) return failed("receive_batch on a row that is not batched");
+    auto n = rx_.receive_batch(*batch_);
+    if (!n) return failed(n.error().message());
+    return *n;
+  }
+  std::span<const std::byte> batch_message(std::size_t i) const override { return batch_->data(i); }
 
   Res<void> send(std::span<const std::byte> msg) override {
     auto r = (tx_ ? *tx_ : rx_).send(msg);
@@ -53,13 +76,27 @@ class ChannelLink final : public Link {
   }
 
  private:
+  void make_batch(const RunSpec& spec) {
+    if (spec.batch > 0) batch_.emplace(spec.batch, spec.size);
+  }
   Channel rx_;
   std::optional<Channel> tx_;
+  std::optional<MessageBatch> batch_;
+};
+
+// The same row with its one-way phase in batches (ipcx-bench --batch): the row's impl
+// reads "ipcx" and its JSON carries the batch size.
+template <class Row>
+class Batched final : public Row {
+ public:
+  template <class... Args>
+  explicit Batched(Args&&... args) : Row(std::forward<Args>(args)...) {}
+  bool batched() const override { return true; }
 };
 
 // --- pipe: anonymous, made in pairs, handed to the two processes ---------------------
 
-class IpcxPipe final : public Case {
+class IpcxPipe : public Case {
  public:
   IpcxPipe() : Case("pipe", "ipcx", "kernel", "make_duplex_pipe(), length-framed") {}
   Res<void> prepare(const RunSpec&) override {
@@ -70,13 +107,13 @@ class IpcxPipe final : public Case {
   }
   void after_fork() override { pipe_.reset(); }
   void cleanup(const RunSpec&) override { pipe_.reset(); }
-  Res<std::unique_ptr<Link>> server_link(const RunSpec&) override {
-    auto l = std::make_unique<ChannelLink>(std::move(pipe_->first));
+  Res<std::unique_ptr<Link>> server_link(const RunSpec& spec) override {
+    auto l = std::make_unique<ChannelLink>(std::move(pipe_->first), spec);
     pipe_.reset();
     return l;
   }
-  Res<std::unique_ptr<Link>> client_link(const RunSpec&, const std::string&) override {
-    auto l = std::make_unique<ChannelLink>(std::move(pipe_->second));
+  Res<std::unique_ptr<Link>> client_link(const RunSpec& spec, const std::string&) override {
+    auto l = std::make_unique<ChannelLink>(std::move(pipe_->second), spec);
     pipe_.reset();
     return l;
   }
@@ -92,25 +129,27 @@ class IpcxTwoWay : public Case {
  public:
   IpcxTwoWay(std::string name, std::string note, std::string wait = "kernel")
       : Case(std::move(name), "ipcx", std::move(wait), std::move(note)) {}
-  Res<std::unique_ptr<Link>> server_link(const RunSpec&) override { return link(up_, down_); }
-  Res<std::unique_ptr<Link>> client_link(const RunSpec&, const std::string&) override { return link(down_, up_); }
+  Res<std::unique_ptr<Link>> server_link(const RunSpec& spec) override { return link(up_, down_, spec); }
+  Res<std::unique_ptr<Link>> client_link(const RunSpec& spec, const std::string&) override {
+    return link(down_, up_, spec);
+  }
 
  protected:
   std::string up_;    // client -> server
   std::string down_;  // server -> client
 
  private:
-  static Res<std::unique_ptr<Link>> link(const std::string& rx_url, const std::string& tx_url) {
+  static Res<std::unique_ptr<Link>> link(const std::string& rx_url, const std::string& tx_url, const RunSpec& spec) {
     // bind is the receiving side (a shm:// consumer); for fifo and the queues it is open.
     auto rx = Channel::bind(rx_url);
     if (!rx) return from_error(rx.error());
     auto tx = Channel::open(tx_url);
     if (!tx) return from_error(tx.error());
-    return std::make_unique<ChannelLink>(std::move(*rx), std::move(*tx));
+    return std::make_unique<ChannelLink>(std::move(*rx), std::move(*tx), spec);
   }
 };
 
-class IpcxFifo final : public IpcxTwoWay {
+class IpcxFifo : public IpcxTwoWay {
  public:
   IpcxFifo() : IpcxTwoWay("fifo", "fifo:// x2, length-framed") {}
   Res<void> prepare(const RunSpec& spec) override {
@@ -130,7 +169,7 @@ class IpcxFifo final : public IpcxTwoWay {
   std::string up_path_, down_path_;
 };
 
-class IpcxPosixMq final : public IpcxTwoWay {
+class IpcxPosixMq : public IpcxTwoWay {
  public:
   IpcxPosixMq() : IpcxTwoWay("posixmq", fmt::format("posixmq:// x2, depth {}", posixmq_depth())) {}
   std::string skip_reason(std::size_t size) const override { return limit_posixmq(size); }
@@ -150,7 +189,7 @@ class IpcxPosixMq final : public IpcxTwoWay {
   std::vector<std::string> names_;
 };
 
-class IpcxSysvMq final : public IpcxTwoWay {
+class IpcxSysvMq : public IpcxTwoWay {
  public:
   IpcxSysvMq() : IpcxTwoWay("sysvmq", "sysvmq://id:N x2 (queues made by the benchmark)") {}
   std::string skip_reason(std::size_t size) const override { return limit_sysvmq(size); }
@@ -180,7 +219,7 @@ class IpcxSysvMq final : public IpcxTwoWay {
 
 // --- connection-oriented: Listener + open --------------------------------------------
 
-class IpcxConnected final : public Case {
+class IpcxConnected : public Case {
  public:
   IpcxConnected(std::string name, std::string scheme, std::string note)
       : Case(std::move(name), "ipcx", "kernel", std::move(note)), scheme_(std::move(scheme)) {}
@@ -204,16 +243,16 @@ class IpcxConnected final : public Case {
     listener_.emplace(std::move(*l));
     return {};
   }
-  Res<std::unique_ptr<Link>> server_link(const RunSpec&) override {
+  Res<std::unique_ptr<Link>> server_link(const RunSpec& spec) override {
     auto c = listener_->accept();
     if (!c) return from_error(c.error());
     listener_.reset();
-    return std::make_unique<ChannelLink>(std::move(*c));
+    return std::make_unique<ChannelLink>(std::move(*c), spec);
   }
-  Res<std::unique_ptr<Link>> client_link(const RunSpec&, const std::string& rendezvous) override {
+  Res<std::unique_ptr<Link>> client_link(const RunSpec& spec, const std::string& rendezvous) override {
     auto c = Channel::open(rendezvous);
     if (!c) return from_error(c.error());
-    return std::make_unique<ChannelLink>(std::move(*c));
+    return std::make_unique<ChannelLink>(std::move(*c), spec);
   }
   void cleanup(const RunSpec&) override {
     if (!path_.empty()) ::unlink(path_.c_str());
@@ -245,7 +284,7 @@ Res<std::uint16_t> free_udp_port() {
   return ntohs(a.sin_port);
 }
 
-class IpcxDatagram final : public Case {
+class IpcxDatagram : public Case {
  public:
   // As socket.hpp shows: the server binds its address and replies to the last sender; the
   // client opens it (an automatic local address, connected).
@@ -276,14 +315,14 @@ class IpcxDatagram final : public Case {
     return {};
   }
   Res<std::unique_ptr<Link>> server_link(const RunSpec& spec) override {
-    std::unique_ptr<Link> link = std::make_unique<ChannelLink>(std::move(*server_));
+    std::unique_ptr<Link> link = std::make_unique<ChannelLink>(std::move(*server_), spec);
     if (!udp_) return link;
     return std::make_unique<CreditLink>(std::move(link), false, udp_window(spec.size));
   }
   Res<std::unique_ptr<Link>> client_link(const RunSpec& spec, const std::string&) override {
     auto ch = Channel::open(url_);
     if (!ch) return from_error(ch.error());
-    std::unique_ptr<Link> link = std::make_unique<ChannelLink>(std::move(*ch));
+    std::unique_ptr<Link> link = std::make_unique<ChannelLink>(std::move(*ch), spec);
     if (!udp_) return link;
     return std::make_unique<CreditLink>(std::move(link), true, udp_window(spec.size));
   }
@@ -300,7 +339,7 @@ class IpcxDatagram final : public Case {
 
 // --- the shared-memory ring, one row per wait strategy -------------------------------
 
-class IpcxShm final : public IpcxTwoWay {
+class IpcxShm : public IpcxTwoWay {
  public:
   explicit IpcxShm(const std::string& wait) : IpcxTwoWay("shm", "shm:// ring x2, wait=" + wait, wait) {}
   Res<void> prepare(const RunSpec& spec) override {
@@ -330,16 +369,25 @@ std::size_t ring_capacity(std::size_t size) {
 }
 
 void add_ipcx(CaseList& out) {
-  out.push_back(std::make_unique<IpcxPipe>());
-  out.push_back(std::make_unique<IpcxFifo>());
-  out.push_back(std::make_unique<IpcxConnected>("unix", "unix", "Listener + open, length-framed"));
-  out.push_back(std::make_unique<IpcxDatagram>(false));
-  out.push_back(std::make_unique<IpcxConnected>("unixpacket", "unixpacket", "Listener + open"));
-  out.push_back(std::make_unique<IpcxConnected>("tcp", "tcp", "Listener + open, 127.0.0.1"));
-  out.push_back(std::make_unique<IpcxDatagram>(true));
-  out.push_back(std::make_unique<IpcxPosixMq>());
-  out.push_back(std::make_unique<IpcxSysvMq>());
-  for (const char* w : {"spin", "yield", "sleep", "poll"}) out.push_back(std::make_unique<IpcxShm>(w));
+  // Each kernel mechanism's row, then the same with its one-way phase in batches; the
+  // ring's batch row beside its default (wait=sleep) row.
+  auto both = [&]<class Row, class... Args>(std::type_identity<Row>, Args... args) {
+    out.push_back(std::make_unique<Row>(args...));
+    out.push_back(std::make_unique<Batched<Row>>(args...));
+  };
+  both(std::type_identity<IpcxPipe>{});
+  both(std::type_identity<IpcxFifo>{});
+  both(std::type_identity<IpcxConnected>{}, "unix", "unix", "Listener + open, length-framed");
+  both(std::type_identity<IpcxDatagram>{}, false);
+  both(std::type_identity<IpcxConnected>{}, "unixpacket", "unixpacket", "Listener + open");
+  both(std::type_identity<IpcxConnected>{}, "tcp", "tcp", "Listener + open, 127.0.0.1");
+  both(std::type_identity<IpcxDatagram>{}, true);
+  both(std::type_identity<IpcxPosixMq>{});
+  both(std::type_identity<IpcxSysvMq>{});
+  for (const char* w : {"spin", "yield", "sleep", "poll"}) {
+    out.push_back(std::make_unique<IpcxShm>(w));
+    if (std::string_view(w) == "sleep") out.push_back(std::make_unique<Batched<IpcxShm>>(w));
+  }
 }
 
 }  // namespace ipcx::bench

@@ -234,17 +234,26 @@ class Receiver {
  public:
   Receiver(Link& link, std::size_t size) : link_(link), zc_(link.in_place()), rx_(zc_ ? 0 : size) {}
   Res<std::span<const std::byte>> next() {
+    if (held_ < held_end_) return link_.batch_message(held_++);
     if (zc_) return link_.receive_in_place();
     auto n = link_.receive(rx_);
     if (!n) return std::unexpected(std::move(n.error()));
     return std::span<const std::byte>(rx_.data(), *n);
   }
   void release() {
-    if (zc_) link_.release_in_place();
+    if (zc_ && held_ == held_end_) link_.release_in_place();
+  }
+  // Messages [from, n) of the link's last receive_batch came after the one-way phase's end
+  // (the next round trip's, taken in the same batch): next() hands them out first.
+  void hold_batch(std::size_t from, std::size_t n) {
+    held_ = from;
+    held_end_ = n;
   }
 
  private:
   Link& link_;
+  std::size_t held_ = 0;
+  std::size_t held_end_ = 0;
   bool zc_;
   std::vector<std::byte> rx_;
 };
@@ -283,15 +292,12 @@ Res<void> server_protocol(Link& link, const RunSpec& spec, Board& b) {
     // Messages the transport dropped by design (pubsub, policy=drop) in this phase: what
     // arrives must still be the sender's messages in order, with the dropped ones skipped.
     const std::uint64_t lost0 = link.lost();
-    for (;;) {
-      auto r = in.next();
-      if (!r) return std::unexpected(std::move(r.error()));
-      std::span<const std::byte> m = *r;
+    // One message of the phase: checked, counted; true at the end marker.
+    auto take = [&](std::span<const std::byte> m) -> Res<bool> {
       const std::uint64_t lost = link.lost() - lost0;
       Header mh = read_header(m);
       if (mh.kind == Kind::end && m.size() == spec.size) {
         std::uint64_t t_end = now_ns();
-        in.release();
         if (mh.seq != got + lost) {
           if (lost == 0) return failed(fmt::format("one-way: the sender sent {} messages, {} arrived", mh.seq, got));
           return failed(fmt::format("one-way: the sender sent {} messages, {} arrived and {} were dropped", mh.seq,
@@ -300,13 +306,32 @@ Res<void> server_protocol(Link& link, const RunSpec& spec, Board& b) {
         // The sender's count (the same as what arrived unless the transport dropped some).
         b.oneway_msgs = mh.seq;
         b.oneway_ns = got ? t_end - t_first : 0;
-        break;
+        return true;
       }
       if (got == 0) t_first = now_ns();
       auto why = pat.check(m, got + lost, Kind::oneway);
-      in.release();
       if (!why.empty()) return failed("one-way: " + why);
       ++got;
+      return false;
+    };
+    for (bool end = false; !end;) {
+      if (spec.batch > 0) {
+        auto n = link.receive_batch();
+        if (!n) return std::unexpected(std::move(n.error()));
+        for (std::size_t i = 0; i < *n && !end; ++i) {
+          auto t = take(link.batch_message(i));
+          if (!t) return std::unexpected(std::move(t.error()));
+          end = *t;
+          if (end) in.hold_batch(i + 1, *n);
+        }
+        continue;
+      }
+      auto r = in.next();
+      if (!r) return std::unexpected(std::move(r.error()));
+      auto t = take(*r);
+      in.release();
+      if (!t) return std::unexpected(std::move(t.error()));
+      end = *t;
     }
     if (auto m = link.set_mode(Mode::rtt); !m) return m;
     b.server_phase.store(static_cast<int>(Phase::finish));
@@ -363,7 +388,20 @@ Res<void> client_protocol(Link& link, const RunSpec& spec, bool rtt_only, Board&
     // Reading the clock costs ~20 ns: for small messages look at it every 64th.
     const std::uint64_t every = spec.size >= 4096 ? 1 : 64;
     pat.fill(tx, 0, Kind::oneway);
-    while (k < bu.max_oneway) {
+    if (spec.batch > 0) {
+      // Batches of spec.batch messages (the last one shorter under an --iterations cap),
+      // the clock read once per batch.
+      std::vector<std::vector<std::byte>> bufs(spec.batch, tx);
+      std::vector<std::span<const std::byte>> views(bufs.begin(), bufs.end());
+      while (k < bu.max_oneway) {
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(spec.batch, bu.max_oneway - k));
+        for (std::size_t i = 0; i < n; ++i) write_header(bufs[i], k + i, Kind::oneway);
+        if (auto s = link.send_batch(std::span(views).first(n)); !s) return s;
+        k += n;
+        if (now_ns() >= until) break;
+      }
+    }
+    while (spec.batch == 0 && k < bu.max_oneway) {
       write_header(tx, k, Kind::oneway);
       if (auto s = link.send(tx); !s) return s;
       ++k;

@@ -109,6 +109,19 @@ class Link {
   // sent and not received, still checking the order of what arrives; round trips, with one
   // message in flight, must lose none.
   virtual std::uint64_t lost() const { return 0; }
+
+  // Batches, for rows with RunSpec::batch > 0: the one-way phase sends that many messages
+  // per send_batch and receives with receive_batch, which returns how many whole messages
+  // (>= 1) batch_message(i) holds until the next receive_batch. Round trips stay one by
+  // one. The defaults send one by one and have no batch receive.
+  virtual Res<void> send_batch(std::span<const std::span<const std::byte>> msgs) {
+    for (auto m : msgs) {
+      if (auto r = send(m); !r) return r;
+    }
+    return {};
+  }
+  virtual Res<std::size_t> receive_batch() { return failed("this link receives no batches"); }
+  virtual std::span<const std::byte> batch_message(std::size_t /*i*/) const { return {}; }
   // Server side, after the last round trip: waits for what this end started (processes of
   // its own) and says whether they did their part; a failure fails the row.
   virtual Res<void> finish() { return {}; }
@@ -143,6 +156,7 @@ struct RunSpec {
   std::string stem;               // unique per measurement: "ipcxb-<pid>-<n>"
   Placement placement;
   Budget budget;
+  std::size_t batch = 0;          // one-way messages per batch (Link::send_batch); 0: one at a time
 };
 
 class Case {
@@ -154,6 +168,8 @@ class Case {
   const std::string& name() const noexcept { return name_; }
   const std::string& impl() const noexcept { return impl_; }   // "raw", "ipcx" or "peer"
   const std::string& wait() const noexcept { return wait_; }   // spin yield sleep poll kernel
+  // Whether its one-way phase moves batches (of ipcx-bench --batch messages).
+  virtual bool batched() const { return false; }
   // A tuned setting or a remark, shown beside the row.
   virtual std::string note(std::size_t /*size*/) const { return note_; }
 

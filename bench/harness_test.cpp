@@ -111,9 +111,42 @@ class FaultyLink final : public Link {
   std::uint64_t lost_ = 0;
 };
 
+// A server end that receives batches: up to three messages a batch, and after the one-way
+// phase's end marker the next message too (the last round trip's, as a batch that finds
+// it queued takes it).
+class BatchLink final : public Link {
+ public:
+  BatchLink(std::unique_ptr<Link> inner, std::size_t size)
+      : inner_(std::move(inner)), slots_(3, std::vector<std::byte>(size)) {}
+  Res<void> send(std::span<const std::byte> msg) override { return inner_->send(msg); }
+  Res<std::size_t> receive(std::span<std::byte> buf) override { return inner_->receive(buf); }
+  Res<void> set_mode(Mode m) override { return inner_->set_mode(m); }
+  Res<std::size_t> receive_batch() override {
+    for (std::size_t n = 0; n < slots_.size(); ++n) {
+      auto r = inner_->receive(slots_[n]);
+      if (!r) return std::unexpected(std::move(r.error()));
+      sizes_[n] = *r;
+      if (read_header(slots_[n]).kind == Kind::end && n + 1 < slots_.size()) {
+        auto next = inner_->receive(slots_[n + 1]);
+        if (!next) return std::unexpected(std::move(next.error()));
+        sizes_[n + 1] = *next;
+        return n + 2;
+      }
+    }
+    return slots_.size();
+  }
+  std::span<const std::byte> batch_message(std::size_t i) const override { return {slots_[i].data(), sizes_[i]}; }
+
+ private:
+  std::unique_ptr<Link> inner_;
+  std::vector<std::vector<std::byte>> slots_;
+  std::size_t sizes_[3] = {};
+};
+
 class PipeCase final : public Case {
  public:
-  explicit PipeCase(Fault f, bool in_place = false) : Case("pipe", "raw", "kernel"), fault_(f), in_place_(in_place) {}
+  explicit PipeCase(Fault f, bool in_place = false, bool batch = false)
+      : Case("pipe", "raw", "kernel"), fault_(f), in_place_(in_place), batch_(batch) {}
   Res<void> prepare(const RunSpec&) override {
     if (::pipe2(up_, O_CLOEXEC) != 0 || ::pipe2(down_, O_CLOEXEC) != 0) return failed_errno("pipe2", errno);
     return {};
@@ -127,7 +160,9 @@ class PipeCase final : public Case {
   Res<std::unique_ptr<Link>> server_link(const RunSpec& spec) override {
     auto l = std::make_unique<StreamLink>(OwnedFd(std::exchange(up_[0], -1)), OwnedFd(std::exchange(down_[1], -1)));
     close_all();
-    return std::make_unique<FaultyLink>(std::move(l), fault_, true, in_place_ ? spec.size : 0);
+    auto f = std::make_unique<FaultyLink>(std::move(l), fault_, true, in_place_ ? spec.size : 0);
+    if (batch_) return std::make_unique<BatchLink>(std::move(f), spec.size);
+    return f;
   }
   Res<std::unique_ptr<Link>> client_link(const RunSpec& spec, const std::string&) override {
     auto l = std::make_unique<StreamLink>(OwnedFd(std::exchange(down_[0], -1)), OwnedFd(std::exchange(up_[1], -1)));
@@ -146,6 +181,7 @@ class PipeCase final : public Case {
   }
   Fault fault_;
   bool in_place_;
+  bool batch_;
   int up_[2] = {-1, -1};
   int down_[2] = {-1, -1};
 };
@@ -233,6 +269,28 @@ TEST(Measure, ADeclaredDropIsCountedAndTheRestChecked) {
   ASSERT_EQ(o.status, "ok");
   ASSERT_TRUE(o.throughput);
   EXPECT_GT(o.throughput->msgs_per_s, 0);
+}
+
+// The one-way phase in batches (RunSpec::batch) checks every message as one by one does,
+// and a message a batch took past the phase's end goes to the round trip it belongs to.
+TEST(Measure, BatchesAreCheckedAsOneByOne) {
+  RunSpec spec = small_spec();
+  spec.batch = 4;
+  PipeCase ok(Fault::none, false, true);
+  Outcome o = measure(ok, spec);
+  ASSERT_EQ(o.status, "ok");
+  EXPECT_EQ(o.rtt->samples, 50u);
+  ASSERT_TRUE(o.throughput);
+  EXPECT_GT(o.throughput->msgs_per_s, 0);
+
+  PipeCase lost(Fault::drop_oneway, false, true);
+  o = measure(lost, spec);
+  EXPECT_EQ(o.status.rfind("failed: one-way: expected message 3", 0), 0u) << o.status;
+  EXPECT_FALSE(o.throughput);
+
+  PipeCase reordered(Fault::reorder_oneway, false, true);
+  o = measure(reordered, spec);
+  EXPECT_EQ(o.status.rfind("failed: one-way: expected message 3", 0), 0u) << o.status;
 }
 
 }  // namespace

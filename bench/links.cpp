@@ -119,12 +119,42 @@ Res<std::size_t> CreditLink::receive(std::span<std::byte> buf) {
   auto n = inner_->receive(buf);
   if (!n || mode_ != Mode::oneway || sender_) return n;
   ++received_;
-  bool end = read_header(std::span<const std::byte>(buf.data(), *n)).kind == Kind::end;
+  if (auto r = credit(read_header(std::span<const std::byte>(buf.data(), *n)).kind == Kind::end); !r) {
+    return std::unexpected(std::move(r.error()));
+  }
+  return n;
+}
+
+Res<void> CreditLink::credit(bool end) {
   if (end || received_ - credited_ >= std::max<std::uint64_t>(1, window_ / 2)) {
     std::byte c[kHeaderSize];
     write_header(c, received_, Kind::credit);
-    if (auto r = inner_->send(c); !r) return std::unexpected(std::move(r.error()));
+    if (auto r = inner_->send(c); !r) return r;
     credited_ = received_;
+  }
+  return {};
+}
+
+Res<void> CreditLink::send_batch(std::span<const std::span<const std::byte>> msgs) {
+  if (mode_ != Mode::oneway || !sender_) return inner_->send_batch(msgs);
+  while (!msgs.empty()) {
+    while (sent_ - acked_ >= window_) {
+      if (auto r = take_credit(); !r) return r;
+    }
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(msgs.size(), window_ - (sent_ - acked_)));
+    if (auto r = inner_->send_batch(msgs.first(n)); !r) return r;
+    sent_ += n;
+    msgs = msgs.subspan(n);
+  }
+  return {};
+}
+
+Res<std::size_t> CreditLink::receive_batch() {
+  auto n = inner_->receive_batch();
+  if (!n || mode_ != Mode::oneway || sender_) return n;
+  received_ += *n;
+  if (auto r = credit(read_header(inner_->batch_message(*n - 1)).kind == Kind::end); !r) {
+    return std::unexpected(std::move(r.error()));
   }
   return n;
 }

@@ -79,9 +79,15 @@ class CreditLink final : public Link {
   Res<void> send(std::span<const std::byte> msg) override;
   Res<std::size_t> receive(std::span<std::byte> buf) override;
   Res<void> set_mode(Mode m) override;
+  // Batches keep the window: a batch goes in parts that fit it, and the receiver counts a
+  // received batch's messages toward its next credit.
+  Res<void> send_batch(std::span<const std::span<const std::byte>> msgs) override;
+  Res<std::size_t> receive_batch() override;
+  std::span<const std::byte> batch_message(std::size_t i) const override { return inner_->batch_message(i); }
 
  private:
   Res<void> take_credit();
+  Res<void> credit(bool end);
   std::unique_ptr<Link> inner_;
   bool sender_;
   std::uint64_t window_;

@@ -6,9 +6,11 @@
 //   floor        two processes spinning on shared cache lines, copying the message (raw)
 //   futex-floor  the same ring, waiting in futex(2)                                  (raw)
 //   pipe fifo unix unixgram unixpacket tcp udp posixmq sysvmq
-//                each as a plain system-call loop (raw) and as an ipcx Channel (ipcx)
+//                each as a plain system-call loop (raw) and as an ipcx Channel (ipcx), and
+//                the Channel again with its one-way phase in batches (ipcx bN: --batch)
 //   eventfd      a shared ring woken through an eventfd                              (raw)
 //   shm          ipcx's shared-memory ring, one row per wait strategy                (ipcx)
+//                and wait=sleep again in batches                                    (ipcx bN)
 //   shm-zc       the same ring zero-copy: loan/commit, read checked in place          (ipcx)
 //   shm-pubsub   the ring as publish/subscribe: 1 or 4 subscribers, policy block/drop (ipcx)
 //   zmq-ipc zmq-tcp raw libzmq (raw) and ipcx's zmq+ipc:// / zmq+tcp:// Channels     (ipcx)
@@ -43,6 +45,7 @@ struct Options {
   std::string sizes;
   std::uint64_t iterations = 0;
   unsigned repeat = 1;
+  std::size_t batch = 64;
   bool quick = false;
   bool no_pin = false;
   bool same_core = false;
@@ -295,11 +298,11 @@ int run(const Options& o, const std::string& command) {
     size_list += size_label(s);
   }
   auto ms = [](std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
-  rep.settings = fmt::format("sizes {}; per row: warm-up {} ms, round trips {} ms, one-way {} ms{}; floor {} ms beside "
-                             "each row{}{}",
+  rep.settings = fmt::format("sizes {}; per row: warm-up {} ms, round trips {} ms, one-way {} ms{}; batch rows: {} "
+                             "messages per batch; floor {} ms beside each row{}{}",
                              size_list, ms(budget.warmup), ms(budget.rtt), ms(budget.oneway),
                              o.iterations ? fmt::format(", at most {} iterations", o.iterations) : std::string(),
-                             ms(budget.floor), o.quick ? " (--quick)" : "",
+                             o.batch, ms(budget.floor), o.quick ? " (--quick)" : "",
                              o.repeat > 1 ? fmt::format("; each row measured {} times (with its floor): medians of p50, "
                                                         "p99, p99.9, msgs/s, MB/s and floor, the largest max, all samples",
                                                         o.repeat)
@@ -376,6 +379,7 @@ int run(const Options& o, const std::string& command) {
           row.size = size;
           row.pinned = placement->json();
           row.note = c->note(size);
+          row.batch = c->batched() ? o.batch : 0;
           if (auto why = c->skip_reason(size); !why.empty()) {
             row.outcome.status = "skipped: " + why;
           } else if (series_problem) {
@@ -399,7 +403,9 @@ int run(const Options& o, const std::string& command) {
           continue;
         }
         progress.show(fmt::format("[{}/{}] {} {} {} {} B", done + 1, total, c->name(), c->impl(), c->wait(), size));
-        smp.reps.push_back(measure(*c, next_spec(size, budget)));
+        RunSpec spec = next_spec(size, budget);
+        spec.batch = c->batched() ? o.batch : 0;
+        smp.reps.push_back(measure(*c, spec));
         if (smp.reps.back().status == "skipped: transport not implemented") sticky = smp.reps.back().status;
         if (smp.reps.back().ok() && !g_stop.load()) {
           auto f = measure(*floor_case, next_spec(size, floor_budget), true);
@@ -511,6 +517,9 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", o.repeat, "Measure each row N times, each with its floor, and report the medians (for "
                                        "machines whose CPUs drift, as VMs' do)")
       ->check(CLI::Range(1u, 99u));
+  app.add_option("--batch", o.batch, "Messages per batch in the batch rows' one-way phase (impl \"ipcx bN\" in the "
+                                     "table; default 64)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
   app.add_flag("--quick", o.quick, "Short budgets and three sizes: about a minute in all");
   app.add_flag("--no-pin", o.no_pin, "Do not pin the two processes to CPUs");
   app.add_flag("--same-core", o.same_core, "Pin both processes to one CPU");
@@ -534,7 +543,8 @@ int main(int argc, char** argv) {
   if (o.list) {
     for (const auto& c : all_cases()) {
       auto why = c->skip_reason(64);
-      fmt::print("{:<12} {:<5} {:<7} {}\n", c->name(), c->impl(), c->wait(), why.empty() ? c->note(64) : "skipped: " + why);
+      const std::string impl = c->batched() ? fmt::format("{} b{}", c->impl(), o.batch) : c->impl();
+      fmt::print("{:<12} {:<9} {:<7} {}\n", c->name(), impl, c->wait(), why.empty() ? c->note(64) : "skipped: " + why);
     }
     return 0;
   }

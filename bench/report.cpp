@@ -50,6 +50,9 @@ std::string fmt_mb(double v) {
 
 std::string fmt_ratio(double v) { return fmt::format("{:.2f}", v); }
 
+// The impl column: "ipcx b64" for a row whose one-way phase moves batches of 64.
+std::string impl_label(const Row& r) { return r.batch ? fmt::format("{} b{}", r.impl, r.batch) : r.impl; }
+
 std::string series_label(const Row& r) {
   std::string l = r.case_name;
   if (r.case_name == "shm" || r.case_name == "iceoryx") l += " " + r.wait;
@@ -63,7 +66,7 @@ std::string series_label(const Row& r) {
       l += fmt::format(" {}x {}", subs, policy);
     }
   }
-  return fmt::format("{} ({})", l, r.impl);
+  return fmt::format("{} ({})", l, impl_label(r));
 }
 
 }  // namespace
@@ -163,7 +166,7 @@ std::string render_table(const Report& r) {
                               false, false, false, false, false, false, false};
 
   auto cells = [](const Row& row) {
-    std::vector<std::string> c = {row.case_name, row.impl, row.wait};
+    std::vector<std::string> c = {row.case_name, impl_label(row), row.wait};
     const auto& o = row.outcome;
     if (o.rtt) {
       c.push_back(fmt_us(o.rtt->p50));
@@ -253,6 +256,7 @@ std::string render_json(const Report& r) {
     x["size"] = row.size;
     x["wait"] = row.wait;
     x["pinned"] = row.pinned;
+    x["batch"] = row.batch;
     x["floor_ns"] = row.floor_ns && row.outcome.rtt ? json(*row.floor_ns) : json(nullptr);
     x["status"] = row.outcome.status;
     const auto& l = row.outcome.rtt;
@@ -295,7 +299,7 @@ std::string render_csv(const Report& r) {
   auto num = [](auto v) { return v ? fmt::format("{}", *v) : std::string(); };
   std::string out =
       "case,impl,wait,size,pinned,floor_ns,status,rtt_p50_ns,rtt_p99_ns,rtt_p999_ns,rtt_max_ns,samples,"
-      "msgs_per_s,mb_per_s,x_raw,x_floor,x_floor_p999,note\n";
+      "msgs_per_s,mb_per_s,x_raw,x_floor,x_floor_p999,note,batch\n";
   for (const auto& row : r.rows) {
     const auto& l = row.outcome.rtt;
     const auto& t = row.outcome.throughput;
@@ -304,7 +308,7 @@ std::string render_csv(const Report& r) {
       return f(*l);
     };
     out += fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", row.case_name, row.impl, row.wait, row.size,
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", row.case_name, row.impl, row.wait, row.size,
         q(row.pinned), l ? num(row.floor_ns) : std::string(), q(row.outcome.status),
         num(opt([](const Latency& x) { return x.p50; })), num(opt([](const Latency& x) { return x.p99; })),
         num(opt([](const Latency& x) { return x.p999; })), num(opt([](const Latency& x) { return x.max; })),
@@ -312,7 +316,7 @@ std::string render_csv(const Report& r) {
         t ? fmt::format("{:.1f}", t->msgs_per_s) : std::string(), t ? fmt::format("{:.3f}", t->mb_per_s) : std::string(),
         row.x_raw ? fmt::format("{:.3f}", *row.x_raw) : std::string(),
         l && row.x_floor ? fmt::format("{:.3f}", *row.x_floor) : std::string(),
-        l && row.x_floor_p999 ? fmt::format("{:.3f}", *row.x_floor_p999) : std::string(), q(row.note));
+        l && row.x_floor_p999 ? fmt::format("{:.3f}", *row.x_floor_p999) : std::string(), q(row.note), row.batch);
   }
   return out;
 }

@@ -34,6 +34,7 @@ struct Row {
   std::optional<std::uint64_t> floor_ns;
   Outcome outcome;
   std::string note;
+  std::size_t batch = 0;               // one-way messages per batch; 0: one at a time
   std::optional<double> x_raw;         // ipcx p50 / raw p50, same mechanism and size
   // The row's p50 and p99.9 over those of the floor measured beside it; with --repeat, the
   // median of each round's ratio (a VM's drift moves both alike within a round).

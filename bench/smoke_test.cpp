@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -121,7 +122,8 @@ const json& check_schema(const json& doc) {
   EXPECT_TRUE(results.is_array());
   for (const json& r : results) {
     SCOPED_TRACE(r.dump());
-    EXPECT_EQ(r.size(), 9u);
+    EXPECT_EQ(r.size(), 10u);
+    EXPECT_TRUE(r.at("batch").is_number_unsigned()) << "messages per batch, 0 for one at a time";
     EXPECT_TRUE(kCases.count(r.at("case").get<std::string>()));
     EXPECT_TRUE(kImpls.count(r.at("impl").get<std::string>()));
     EXPECT_TRUE(kWaits.count(r.at("wait").get<std::string>()));
@@ -153,9 +155,9 @@ const json& check_schema(const json& doc) {
   return results;
 }
 
-const json* find(const json& results, const std::string& c, const std::string& impl) {
+const json* find(const json& results, const std::string& c, const std::string& impl, std::size_t batch = 0) {
   for (const json& r : results) {
-    if (r.at("case") == c && r.at("impl") == impl) return &r;
+    if (r.at("case") == c && r.at("impl") == impl && r.at("batch") == batch) return &r;
   }
   return nullptr;
 }
@@ -164,11 +166,12 @@ TEST(BenchSmoke, FloorAndPipeWriteTheSchemaAndLeaveNothing) {
   auto r = run_bench({"--cases", "floor,pipe", "--sizes", "64", "--iterations", "200"});
   ASSERT_EQ(r.status, 0) << r.output;
   const json& results = check_schema(r.doc);
-  EXPECT_EQ(results.size(), 3u) << "floor raw, pipe raw, pipe ipcx";
+  EXPECT_EQ(results.size(), 4u) << "floor raw, pipe raw, pipe ipcx, pipe ipcx in batches";
   // Pipes and shared memory exist on every Linux host: these three must measure.
-  for (auto [c, impl] : {std::pair{"floor", "raw"}, {"pipe", "raw"}, {"pipe", "ipcx"}}) {
-    const json* row = find(results, c, impl);
-    ASSERT_NE(row, nullptr) << c << " " << impl;
+  for (auto [c, impl, batch] : {std::tuple{"floor", "raw", 0u}, {"pipe", "raw", 0u}, {"pipe", "ipcx", 0u},
+                                {"pipe", "ipcx", 64u}}) {
+    const json* row = find(results, c, impl, batch);
+    ASSERT_NE(row, nullptr) << c << " " << impl << " batch " << batch;
     EXPECT_EQ(row->at("status"), "ok") << c << " " << impl;
     EXPECT_EQ(row->at("size"), 64u);
     EXPECT_LE(row->at("rtt_ns").at("samples").get<std::uint64_t>(), 200u) << "--iterations caps the samples";
@@ -176,6 +179,7 @@ TEST(BenchSmoke, FloorAndPipeWriteTheSchemaAndLeaveNothing) {
   // The table names every row too.
   EXPECT_NE(r.output.find("floor"), std::string::npos);
   EXPECT_NE(r.output.find("kernel:"), std::string::npos) << "machine facts are printed";
+  EXPECT_NE(r.output.find("ipcx b64"), std::string::npos) << "the batch row is marked: " << r.output;
   EXPECT_EQ(left_by(r.pid), std::vector<std::string>{});
 }
 
@@ -185,7 +189,7 @@ TEST(BenchSmoke, RepeatReportsMediansOfEveryRound) {
   auto r = run_bench({"--cases", "floor,pipe", "--sizes", "64", "--iterations", "100", "--repeat", "3"});
   ASSERT_EQ(r.status, 0) << r.output;
   const json& results = check_schema(r.doc);
-  EXPECT_EQ(results.size(), 3u);
+  EXPECT_EQ(results.size(), 4u);
   for (const json& row : results) {
     SCOPED_TRACE(row.dump());
     ASSERT_EQ(row.at("status"), "ok");
@@ -218,7 +222,48 @@ TEST(BenchSmoke, EveryOtherLocalCaseRunsOrSaysWhyNotAndLeavesNothing) {
     ASSERT_NE(row, nullptr) << c << " " << impl;
     EXPECT_EQ(row->at("status"), "ok") << c << " " << impl;
   }
+  // Every kernel mechanism and the ring have a batch row, which measures (--iterations 100
+  // with batches of 64: a whole batch and a partial one), beside the row without batches.
+  for (const char* c : {"fifo", "unix", "unixgram", "unixpacket", "tcp", "udp", "posixmq", "sysvmq", "shm"}) {
+    const json* single = find(results, c, "ipcx");
+    const json* batched = find(results, c, "ipcx", 64);
+    ASSERT_NE(single, nullptr) << c;
+    ASSERT_NE(batched, nullptr) << c;
+    EXPECT_EQ(batched->at("status"), single->at("status")) << c;
+    if (batched->at("status") == "ok") {
+      EXPECT_TRUE(batched->at("throughput").at("msgs_per_s").is_number()) << c;
+    }
+  }
+  for (const char* c : {"fifo", "unix", "unixgram", "unixpacket", "tcp", "udp", "shm"}) {
+    EXPECT_EQ(find(results, c, "ipcx", 64)->at("status"), "ok") << c;
+  }
   EXPECT_EQ(left_by(r.pid), std::vector<std::string>{});
+}
+
+// --batch sets the batch rows' size; the one-way phase checks every message of them as it
+// does one by one (a batch larger than the whole phase included).
+TEST(BenchSmoke, BatchSizeIsAnOption) {
+  auto r = run_bench({"--cases", "pipe,shm", "--sizes", "64,64k", "--iterations", "50", "--batch", "7"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json& results = check_schema(r.doc);
+  std::size_t batched = 0;
+  for (const json& row : results) {
+    if (row.at("batch") == 0u) continue;
+    ++batched;
+    EXPECT_EQ(row.at("batch"), 7u) << row.dump();
+    EXPECT_EQ(row.at("status"), "ok") << row.dump();
+  }
+  EXPECT_EQ(batched, 4u) << "pipe and shm wait=sleep, at two sizes";
+  EXPECT_NE(r.output.find("ipcx b7"), std::string::npos) << r.output;
+  auto big = run_bench({"--cases", "unix", "--sizes", "64", "--iterations", "20", "--batch", "100"});
+  ASSERT_EQ(big.status, 0) << big.output;
+  const json* row = find(check_schema(big.doc), "unix", "ipcx", 100);
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->at("status"), "ok") << row->dump();
+  EXPECT_EQ(left_by(r.pid), std::vector<std::string>{});
+  EXPECT_EQ(left_by(big.pid), std::vector<std::string>{});
+  auto bad = Child::exec({IPCX_BENCH_PATH, "--batch", "0"});
+  EXPECT_EQ(bad.wait(), 2);
 }
 
 // The ring's own-API rows: zero-copy, and publish/subscribe with 1 and 4 subscribers under

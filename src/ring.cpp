@@ -190,6 +190,12 @@ class ShmRing final : public ChannelImpl {
   Result<void> send(std::span<const std::byte> msg, Deadline d, const SendOptions& o) override;
   Result<Received> receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions& o) override;
   Result<Message> receive_message(Deadline d, const ReceiveOptions& o) override;
+  // Batches: spsc producers write a run of records and publish it at once; spsc, mpsc and
+  // policy=block consumers take every message that is ready and release them at once. The
+  // others (mpsc producers, the publisher, policy=drop subscribers) send or receive one by
+  // one (ChannelImpl's loop).
+  BatchSent send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o) override;
+  Result<std::size_t> receive_batch(MessageBatch& batch, Deadline d, const ReceiveOptions& o) override;
   int pollable_fd() const noexcept override { return efd_.get(); }
   std::size_t max_message_size() const noexcept override { return info_.max_message; }
   Result<Loan> loan(std::size_t size, Deadline d) override;
@@ -222,6 +228,8 @@ class ShmRing final : public ChannelImpl {
     return next_view_slow(d, op, v);
   }
   Got next_view_slow(Deadline d, const char* op, RingReader::View& v);
+  // A view too large for a buffer of `room` bytes: put back (it stays next), and the error.
+  std::unexpected<Error> too_large(const RingReader::View& v, std::size_t room);
   Got reserve(std::size_t len, Deadline d, const char* op, RingWriter::Reservation& r);
   Got read_attempt(bool force, RingReader::View& v, const char* op);
   Got reserve_attempt(bool force, std::size_t len, RingWriter::Reservation& r, const char* op);
@@ -843,19 +851,72 @@ Result<void> ShmRing::send(std::span<const std::byte> msg, Deadline d, const Sen
 Result<Received> ShmRing::receive(std::span<std::byte> buf, Deadline d, const ReceiveOptions&) {
   RingReader::View v;
   if (next_view(d, "receive", v) != Got::value) return fail(std::move(err_));
-  if (v.len > buf.size()) {
-    reader_->unread(v);
-    lost_total_ -= v.lost;
-    return fail(Error::make(Errc::message_too_large, "receive", object_,
-                            fmt::format("the message is {} bytes, the buffer {}", v.len, buf.size()))
-                    .with_size(v.len));
-  }
+  if (v.len > buf.size()) return too_large(v, buf.size());
   if (v.len != 0) std::memcpy(buf.data(), v.data, v.len);
   reader_->finish_read(v);
   Result<Received> out(std::in_place);
   out->size = v.len;
   out->lost = v.lost;
   return out;
+}
+
+std::unexpected<Error> ShmRing::too_large(const RingReader::View& v, std::size_t room) {
+  reader_->unread(v);
+  lost_total_ -= v.lost;
+  return fail(Error::make(Errc::message_too_large, "receive", object_,
+                          fmt::format("the message is {} bytes, the buffer {}", v.len, room))
+                  .with_size(v.len));
+}
+
+BatchSent ShmRing::send_batch(std::span<const std::span<const std::byte>> msgs, Deadline d, const SendOptions& o) {
+  // Runs are the single producer's: mpsc producers claim each record on the shared tail,
+  // and the publisher's runs are not written yet.
+  if (!writer_ || cfg_.pattern != Pattern::spsc) return ChannelImpl::send_batch(msgs, d, o);
+  std::size_t i = 0;
+  while (i < msgs.size()) {
+    // A run's first record is reserved as a send's: by the deadline, its size and the
+    // consumer checked. The rest join the run while they fit now; then the run is
+    // published and the next message (a wait for space, a size error) starts another.
+    RingWriter::Reservation r;
+    if (reserve(msgs[i].size(), d, "send", r) != Got::value) return BatchSent{.sent = i, .error = fail(std::move(err_))};
+    writer_->begin_run();
+    do {
+      if (!msgs[i].empty()) std::memcpy(r.data, msgs[i].data(), msgs[i].size());
+      writer_->commit_in_run(r, msgs[i].size());
+      ++i;
+    } while (i < msgs.size() && msgs[i].size() <= cfg_.max_message &&
+             writer_->try_reserve_in_run(msgs[i].size(), r) == Step::ok);
+    writer_->publish_run();
+  }
+  return BatchSent{.sent = msgs.size(), .error = {}};
+}
+
+Result<std::size_t> ShmRing::receive_batch(MessageBatch& b, Deadline d, const ReceiveOptions& o) {
+  // A policy=drop subscriber pins each record it reads (the publisher may move its cursor).
+  if (!reader_ || (cfg_.pattern == Pattern::pubsub && cfg_.policy == Policy::drop)) {
+    return ChannelImpl::receive_batch(b, d, o);
+  }
+  if (auto c = check_batch(b, object_); !c) return fail(std::move(c.error()));
+  batch_begin(b);
+  RingReader::View v;
+  if (next_view(d, "receive", v) != Got::value) return fail(std::move(err_));
+  const std::size_t room = b.message_size();
+  if (v.len > room) return too_large(v, room);
+  // Then every message that is ready behind it, up to the batch's capacity, read ahead
+  // and released together at the end.
+  const std::uint64_t from = v.pos;
+  std::uint64_t at = v.next;
+  std::size_t n = 0;
+  for (;;) {
+    if (v.len != 0) std::memcpy(batch_slot(b, n).data(), v.data, v.len);
+    Received& info = batch_info(b, n);
+    info.size = v.len;
+    info.lost = v.lost;
+    if (++n == b.capacity() || !reader_->try_read_ahead(at, room, v)) break;
+  }
+  reader_->finish_reads(from, at);
+  batch_end(b, n);
+  return n;
 }
 
 Result<Message> ShmRing::receive_message(Deadline d, const ReceiveOptions&) {

@@ -227,6 +227,16 @@ Step RingWriter::attach() noexcept {
     if (tail_ - head > cap_ && head - tail_ > cap_) return corrupt("the read and write positions are more than a capacity apart");
     if (head > tail_) tail_ = head;  // nothing past the read position is complete
     cached_bound_ = head;
+    // A producer that died in the middle of a batch may have stamped the later records of
+    // its run and not the first (publish_run stores that one last): stamps of positions
+    // past the tail, to which a record written here later could lead a reader, delivering
+    // what was never sent. Clear them. Nobody reads past the first incomplete record (the
+    // tail), and a record written here later is published by its own release store.
+    for (std::uint64_t p = tail_; p - head < cap_; p += kRecordAlign) {
+      auto& st = rec(p)->stamp;
+      // relaxed: see above.
+      if (stamped(st.load(std::memory_order_relaxed), p)) st.store(0, std::memory_order_relaxed);
+    }
   } else {
     cached_bound_ = 0;  // pubsub: scan the subscribers on the first reservation
   }
@@ -446,6 +456,44 @@ void RingWriter::commit_slow(const Reservation& r, std::uint64_t len) noexcept {
   notify(hdr_->data_wait);
 }
 
+Step RingWriter::try_reserve_in_run(std::uint64_t len, Reservation& r) noexcept {
+  const std::uint64_t span = record_span(len);
+  std::uint64_t p = tail_;
+  const std::uint64_t o = p & mask_;
+  const std::uint64_t pad = o + span > cap_ ? cap_ - o : 0;
+  const std::uint64_t end = p + pad + span;
+  // The bound is at or before the run's start (the consumer has not passed the published
+  // tail), so a run that fits never reaches its own unpublished start.
+  if (end - cached_bound_ > cap_) {
+    const Step s = refresh_bound(end, pad + span);
+    if (s != Step::ok) return s;
+  }
+  if (pad != 0) {
+    // relaxed: published with the run.
+    rec(p)->len.store(static_cast<std::uint32_t>(pad - kRecordHeader), std::memory_order_relaxed);
+    stamp_in_run(p, p | kKindPadding);
+    p += pad;
+    tail_ = p;
+  }
+  r.pos = p;
+  r.span = span;
+  r.claim_end = end;
+  r.data = payload(p);
+  r.capacity = len;
+  return Step::ok;
+}
+
+void RingWriter::publish_run() noexcept {
+  if (tail_ == run_start_) return;
+  // release: the run's payloads, lengths and later stamps are visible to a reader that
+  // sees its first stamp.
+  rec(run_start_)->stamp.store(run_stamp_, std::memory_order_release);
+  // release: whoever reads the tail (a closing side, a new producer) sees the records.
+  hdr_->producer.tail.store(tail_, std::memory_order_release);
+  run_start_ = tail_;
+  notify(hdr_->data_wait);
+}
+
 void RingWriter::abandon(const Reservation& r) noexcept {
   if (cfg_.pattern != Pattern::mpsc) return;  // the position was never published: nothing to undo
   // mpsc: the space is reserved; mark it skipped so the consumer moves past it.
@@ -556,7 +604,9 @@ Step RingReader::try_read_slow(View& v) noexcept {
       // acquire: as the stamp above.
       if (!stamped(rec(next)->stamp.load(std::memory_order_acquire), next)) {
         const std::uint64_t t = published_tail();
-        if (t == pos) return Step::none;  // stamped, its tail not yet published: a moment
+        // Stamped, the tail not yet published past it: a moment (a commit stamps before it
+        // publishes the tail; a batch's run stamps all its records first).
+        if (pos - t <= cap_) return Step::none;
         if (t - pos < next - pos || (t != next && !stamped(rec(next)->stamp.load(std::memory_order_acquire), next))) {
           return corrupt("a record's length does not lead to the next record (overwritten)");
         }
@@ -586,6 +636,46 @@ Step RingReader::try_read_slow(View& v) noexcept {
     advance(pos, pos + record_span(len));
   }
   return Step::none;
+}
+
+bool RingReader::try_read_ahead(std::uint64_t& at, std::uint64_t max_len, View& v) noexcept {
+  if (!own_position_) return false;
+  std::uint64_t pos = at;
+  // Bounded: a hostile writer could chain padding records forever.
+  for (int skipped = 0; skipped < 64; ++skipped) {
+    auto* r = rec(pos);
+    // acquire: pairs with the writer's release store of the stamp (or of its run's first).
+    const std::uint64_t st = r->stamp.load(std::memory_order_acquire);
+    if (!stamped(st, pos)) return false;
+    const std::uint64_t len = r->len.load(std::memory_order_relaxed);  // ordered by the stamp's acquire
+    const std::uint64_t kind = st & kKindMask;
+    if (check_record(kind, len, pos & mask_, cfg_) != nullptr) return false;
+    const std::uint64_t next = pos + record_span(len);
+    // spsc: as try_read_fast, the next record is complete or this one ends at the tail.
+    // acquire: as the stamp above; the tail's pairs with the producer's release store.
+    if (cfg_.pattern == Pattern::spsc && !stamped(rec(next)->stamp.load(std::memory_order_acquire), next) &&
+        hdr_->producer.tail.load(std::memory_order_acquire) != next) {
+      return false;
+    }
+    if (kind != kKindMessage) {
+      pos = next;
+      continue;
+    }
+    if (len > max_len) return false;
+    if (cfg_.pattern == Pattern::pubsub) {
+      // relaxed: ordered by the stamp's acquire, as the length is.
+      if (r->seq32.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(expected_)) return false;
+      ++expected_;
+    }
+    v.data = payload(pos);
+    v.len = len;
+    v.pos = pos;
+    v.next = next;
+    v.lost = 0;
+    at = next;
+    return true;
+  }
+  return false;
 }
 
 void RingReader::unread(const View& v) noexcept {

@@ -205,6 +205,26 @@ class RingWriter : public RingBase {
   // Gives the reservation up: nothing is delivered.
   void abandon(const Reservation& r) noexcept;
 
+  // Batches (spsc): a run of records written one after another from the tail and made
+  // visible together. begin_run starts a run at the tail (after a reservation there made
+  // by try_reserve); try_reserve_in_run reserves the run's next record (padding before it
+  // when it wraps; Step::none: no room now); commit_in_run completes a record without
+  // publishing it; publish_run publishes the whole run with one release store, the stamp
+  // of its first record (the later records' stamps are stored before it, and a reader
+  // reaches them only through it), then the tail, and wakes a sleeping reader at most once.
+  void begin_run() noexcept {
+    run_start_ = tail_;
+    run_stamp_ = 0;
+  }
+  Step try_reserve_in_run(std::uint64_t len, Reservation& r) noexcept;
+  void commit_in_run(const Reservation& r, std::uint64_t len) noexcept {
+    // relaxed: published by publish_run's release store.
+    rec(r.pos)->len.store(static_cast<std::uint32_t>(len), std::memory_order_relaxed);
+    stamp_in_run(r.pos, r.pos | ring::kKindMessage);
+    tail_ = r.pos + ring::record_span(len);
+  }
+  void publish_run() noexcept;
+
   // pubsub: the first used slot whose reader holds the publisher back, or -1.
   int blocking_slot() const noexcept { return blocking_slot_; }
   // Forgets cached bounds (after a slot was reaped).
@@ -222,6 +242,16 @@ class RingWriter : public RingBase {
   // (this reservation, padding included) it waits to be free.
   std::uint64_t slack(std::uint64_t reserve) const noexcept;
   void write_padding(std::uint64_t pos, std::uint64_t bytes) noexcept;
+  // A run's record at `pos` gets `stamp`: at once (relaxed) unless it is the run's first,
+  // whose stamp publish_run stores last.
+  void stamp_in_run(std::uint64_t pos, std::uint64_t stamp) noexcept {
+    if (pos == run_start_) {
+      run_stamp_ = stamp;
+    } else {
+      // relaxed: published by the release store of the run's first stamp (publish_run).
+      rec(pos)->stamp.store(stamp, std::memory_order_relaxed);
+    }
+  }
   void publish_tail() noexcept;
   // No room for a reservation ending at `end` while the slowest reader is at `bound`:
   // remembers that (with the hysteresis, when `hysteresis`) and, for a single writer
@@ -236,6 +266,8 @@ class RingWriter : public RingBase {
   bool starved_ = false;            // the last refresh found no room
   std::uint64_t wake_at_ = ~0ULL;   // what this side last stored in space_wait.wake_at
   int blocking_slot_ = -1;
+  std::uint64_t run_start_ = 0;     // spsc batches: where the current run starts (the published tail)
+  std::uint64_t run_stamp_ = 0;     // and its first record's stamp, stored last
 };
 
 // The consumer side: the spsc/mpsc consumer, or one subscriber.
@@ -292,6 +324,15 @@ class RingReader : public RingBase {
   }
   // Done with the view: its space may be reused.
   void finish_read(const View& v) noexcept { advance(v.pos, v.next); }
+  // Batches (spsc, mpsc, pubsub with policy=block): the message at `at`, a position this
+  // side reached by reading ahead (the last view's next), skipping padding and abandoned
+  // records, without moving the read position; `at` moves past it. False, with `at`
+  // unmoved, when none is complete there, it is longer than `max_len`, or anything else
+  // (a gap, a record that fails a check) that the next try_read is left to report.
+  bool try_read_ahead(std::uint64_t& at, std::uint64_t max_len, View& v) noexcept;
+  // Done with every view from `from` up to `next`: one store of the read position, and
+  // one wake of a waiting writer at most.
+  void finish_reads(std::uint64_t from, std::uint64_t next) noexcept { advance(from, next); }
   // Puts the view back unread (its message stays next), e.g. when a buffer was too small.
   void unread(const View& v) noexcept;
 

@@ -27,6 +27,14 @@
 // capacity, max, pattern, policy and slots are fixed when the ring is created; when given
 // to an existing ring they must match it (an error says which differs).
 //
+// Batches (Channel::send_batch / receive_batch, channel.hpp's rule): an spsc producer
+// copies a run of messages in and publishes the run with one release store (and wakes a
+// sleeping consumer once); a batch that does not fit goes as runs, each published as soon
+// as no more fits. spsc and mpsc consumers and pubsub subscribers with policy=block take
+// every message that is ready, up to the batch's capacity, and release them with one
+// store (one wake of a waiting producer at most). mpsc producers, the pubsub publisher and
+// policy=drop subscribers send or receive one message at a time (the Channel's loop).
+//
 // Lifetime: the first side to open creates the ring (exactly one creator wins); the last
 // side to close removes its name, unless messages wait to be read (spsc/mpsc), which keeps
 // it for the next consumer, as a message queue would. remove_ring() removes it by hand.

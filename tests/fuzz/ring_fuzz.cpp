@@ -92,6 +92,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
   }
+  // A batch read: the first message as a read, the rest read ahead, released at once.
+  RingReader batch(mem.data(), *checked, 1, false);
+  if (batch.attach() == Step::ok) {
+    RingReader::View v;
+    if (batch.try_read(v) == Step::ok) {
+      if (v.data < lo || v.data + v.len > hi) __builtin_trap();
+      const std::uint64_t from = v.pos;
+      std::uint64_t at = v.next;
+      for (int i = 0; i < 64 && batch.try_read_ahead(at, checked->max_message, v); ++i) {
+        if (v.data < lo || v.data + v.len > hi || v.next != at) __builtin_trap();
+      }
+      batch.finish_reads(from, at);
+    }
+  }
   RingWriter writer(mem.data(), *checked, 2, false);
   if (writer.attach() == Step::ok) {
     for (int i = 0; i < 32; ++i) {
@@ -105,6 +119,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       } else {
         writer.commit(r, len / 2);
       }
+    }
+    // A batch's run (the single producer's: spsc).
+    RingWriter::Reservation r;
+    if (checked->pattern == rl::Pattern::spsc && writer.try_reserve(0, r) == Step::ok) {
+      writer.begin_run();
+      writer.commit_in_run(r, 0);
+      for (int i = 1; i < 16; ++i) {
+        const std::uint64_t len = (static_cast<std::uint64_t>(i) * 211) % (checked->max_message + 1);
+        if (writer.try_reserve_in_run(len, r) != Step::ok) break;
+        if (r.data < lo || r.data + r.capacity > hi) __builtin_trap();
+        std::memset(r.data, 0xcd, r.capacity);
+        writer.commit_in_run(r, len);
+      }
+      writer.publish_run();
     }
   }
   return 0;

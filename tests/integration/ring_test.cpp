@@ -14,6 +14,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -667,6 +668,257 @@ TEST(Ring, PollableDescriptorWithEpoll) {
 
 // The CLI: `ipcx send` and `ipcx recv` over shm://, in both orders; the first side to open
 // creates the ring.
+// ---- batches (ring.cpp: an spsc producer publishes a run at once; consumers take every
+// message that is ready and release them at once) ----------------------------------------
+
+std::vector<std::span<const std::byte>> spans_of(const std::vector<std::vector<std::byte>>& msgs) {
+  return {msgs.begin(), msgs.end()};
+}
+std::vector<std::byte> filled(std::size_t n, char c) { return std::vector<std::byte>(n, static_cast<std::byte>(c)); }
+
+// A batch whose run wraps past the end of the buffer (padding in the middle of it) arrives
+// whole and in order, and all at once: the run is published by one store, so the
+// consumer's first receive_batch sees every message of it.
+TEST(Ring, BatchWrapsInTheMiddleAndIsPublishedAtOnce) {
+  const std::string name = ipcx::test::unique_name("bwrap");
+  const std::string url = "shm://" + name + "?capacity=4k";
+  auto tx = ipcx::Channel::open(url);
+  ASSERT_TRUE(tx) << tx.error().message();
+  // Three 1000-byte messages take positions 0 .. 3072 (1024 each); once read, a run of
+  // 500-byte messages (528 each) from 3072 needs padding after its first.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(tx->send(filled(1000, 'a')));
+  Signal drained, sent;
+  auto consumer = Child::spawn([&]() -> int {
+    auto rx = ipcx::Channel::bind(url);
+    if (!rx) return 10;
+    std::vector<std::byte> buf(1000);
+    for (int i = 0; i < 3; ++i)
+      if (!rx->receive(buf, Deadline::after(5s))) return 11;
+    drained.post();
+    if (!sent.wait()) return 12;
+    ipcx::MessageBatch batch(8, 600);
+    auto n = rx->receive_batch(batch, Deadline::after(5s));
+    if (!n) return 13;
+    if (*n != 4) return 14;  // the whole run at once
+    for (std::size_t i = 0; i < 4; ++i)
+      if (batch.data(i).size() != 500 || batch.data(i)[0] != static_cast<std::byte>('p' + i) ||
+          batch.data(i)[499] != static_cast<std::byte>('p' + i)) {
+        return 15;
+      }
+    auto more = rx->try_receive_batch(batch);
+    return !more && more.error().would_block() ? 0 : 16;
+  });
+  ASSERT_TRUE(drained.wait());
+  std::vector<std::vector<std::byte>> msgs;
+  for (int i = 0; i < 4; ++i) msgs.push_back(filled(500, static_cast<char>('p' + i)));
+  const auto b = tx->send_batch(spans_of(msgs), Deadline::after(5s));
+  ASSERT_TRUE(b.all()) << b.error.error().message();
+  EXPECT_EQ(b.sent, 4u);
+  sent.post();
+  EXPECT_EQ(consumer.wait(), 0);
+  tx = ipcx::Channel();
+  EXPECT_FALSE(ring_exists(name));
+}
+
+// A message larger than the ring's maximum in the middle of a batch: the ones before it
+// are delivered, send_batch says how many went and why the next did not, nothing after it
+// was tried.
+TEST(Ring, BatchStopsAtAMessageTooLarge) {
+  const std::string name = ipcx::test::unique_name("bbig");
+  const std::string url = "shm://" + name + "?capacity=4k&max=256";
+  auto tx = ipcx::Channel::open(url);
+  ASSERT_TRUE(tx) << tx.error().message();
+  const std::vector<std::vector<std::byte>> msgs = {filled(10, 'a'), filled(20, 'b'), filled(300, 'c'), filled(10, 'd')};
+  const auto b = tx->send_batch(spans_of(msgs), Deadline::after(5s));
+  EXPECT_EQ(b.sent, 2u);
+  ASSERT_FALSE(b.all());
+  EXPECT_EQ(b.error.error().kind(), Errc::message_too_large) << b.error.error().message();
+  EXPECT_EQ(b.error.error().size(), 300u);
+  auto consumer = Child::spawn([&]() -> int {
+    auto rx = ipcx::Channel::bind(url);
+    if (!rx) return 10;
+    ipcx::MessageBatch batch(8, 256);
+    auto n = rx->receive_batch(batch, Deadline::after(5s));
+    if (!n || *n != 2) return 11;
+    if (batch.data(0).size() != 10 || batch.data(1).size() != 20) return 12;
+    auto more = rx->try_receive_batch(batch);
+    return !more && more.error().would_block() ? 0 : 13;
+  });
+  EXPECT_EQ(consumer.wait(), 0);
+  tx = ipcx::Channel();
+  EXPECT_FALSE(ring_exists(name));
+}
+
+// A batch larger than the ring's free space: try_send_batch sends what fits (a 4 KiB ring
+// holds exactly eight 512-byte records), says so, and the consumer gets exactly those; the
+// rest goes once they were read.
+TEST(Ring, BatchLargerThanTheFreeSpaceIsSentInPart) {
+  const std::string name = ipcx::test::unique_name("bpart");
+  const std::string url = "shm://" + name + "?capacity=4k";
+  auto tx = ipcx::Channel::open(url);
+  ASSERT_TRUE(tx) << tx.error().message();
+  std::vector<std::vector<std::byte>> msgs;
+  for (int i = 0; i < 16; ++i) msgs.push_back(filled(496, static_cast<char>('A' + i)));  // 16 + 496 = 512
+  const auto views = spans_of(msgs);
+  const auto b = tx->try_send_batch(views);
+  EXPECT_EQ(b.sent, 8u);
+  ASSERT_FALSE(b.all());
+  EXPECT_TRUE(b.error.error().would_block()) << b.error.error().message();
+  Signal read, rest_sent;
+  auto consumer = Child::spawn([&]() -> int {
+    auto rx = ipcx::Channel::bind(url);
+    if (!rx) return 10;
+    ipcx::MessageBatch batch(32, 496);
+    for (char first : {'A', 'I'}) {
+      auto n = rx->receive_batch(batch, Deadline::after(5s));
+      if (!n || *n != 8) return 11;
+      for (std::size_t i = 0; i < 8; ++i)
+        if (batch.data(i)[0] != static_cast<std::byte>(first + i)) return 12;
+      auto more = rx->try_receive_batch(batch);
+      if (more || !more.error().would_block()) return 13;
+      if (first == 'A') {
+        read.post();
+        if (!rest_sent.wait()) return 14;
+      }
+    }
+    return 0;
+  });
+  ASSERT_TRUE(read.wait());
+  const auto rest = tx->try_send_batch(std::span(views).subspan(8));
+  EXPECT_TRUE(rest.all()) << rest.error.error().message();
+  EXPECT_EQ(rest.sent, 8u);
+  rest_sent.post();
+  EXPECT_EQ(consumer.wait(), 0);
+  tx = ipcx::Channel();
+  EXPECT_FALSE(ring_exists(name));
+}
+
+// A consumer killed while a batch is being sent to it: the producer, waiting for space in
+// the middle of its batch, hears peer_gone, and says how many went before.
+TEST(Ring, ConsumerKilledInTheMiddleOfABatch) {
+  const std::string name = ipcx::test::unique_name("bkill");
+  const std::string url = "shm://" + name + "?capacity=4k";
+  auto tx = ipcx::Channel::open(url);
+  ASSERT_TRUE(tx) << tx.error().message();
+  Signal reading;
+  auto consumer = Child::spawn([&]() -> int {
+    auto rx = ipcx::Channel::bind(url);
+    if (!rx) return 10;
+    ipcx::MessageBatch batch(4, 100);
+    if (!rx->receive_batch(batch, Deadline::after(5s))) return 11;
+    reading.post();
+    ::pause();  // killed here
+    return 12;
+  });
+  std::thread killer([&] {
+    if (reading.wait()) consumer.kill(SIGKILL);
+  });
+  std::vector<std::vector<std::byte>> msgs(500, filled(100, 'k'));
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto b = tx->send_batch(spans_of(msgs), Deadline::after(10s));
+  killer.join();
+  EXPECT_EQ(consumer.wait(), 128 + SIGKILL);
+  ASSERT_FALSE(b.all());
+  EXPECT_EQ(b.error.error().kind(), Errc::peer_gone) << b.error.error().message();
+  EXPECT_GE(b.sent, 1u);
+  EXPECT_LT(b.sent, msgs.size());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  tx = ipcx::Channel();
+  EXPECT_TRUE(ring_exists(name));  // what was not read waits in it
+  EXPECT_TRUE(ipcx::remove_ring(name));
+}
+
+// Publish/subscribe: every subscriber receives every message of the publisher's batches,
+// in order, in batches of its own.
+TEST(Ring, PubsubSubscribersEachSeeTheBatches) {
+  const std::string name = ipcx::test::unique_name("bpubsub");
+  const std::string url = "shm://" + name + "?pattern=pubsub&capacity=8k";
+  constexpr int kSubs = 2;
+  constexpr std::uint32_t kCount = 2000;
+  constexpr std::size_t kMax = 300;
+  Signal ready;
+  auto pub = ipcx::Channel::open(url);
+  ASSERT_TRUE(pub) << pub.error().message();
+  std::vector<Child> subs;
+  for (int s = 0; s < kSubs; ++s) {
+    subs.push_back(Child::spawn([&]() -> int {
+      auto rx = ipcx::Channel::bind(url);
+      if (!rx) return 10;
+      ready.post();
+      ipcx::MessageBatch batch(64, kMax);
+      std::uint32_t next = 0;
+      while (next < kCount) {
+        auto n = rx->receive_batch(batch, Deadline::after(10s));
+        if (!n) return 11;
+        for (std::size_t i = 0; i < *n; ++i, ++next) {
+          if (batch.info(i).lost != 0) return 12;
+          if (!check_message(batch.data(i), next, kMax)) return 13;
+        }
+      }
+      auto end = rx->receive_batch(batch, Deadline::after(10s));
+      return !end && end.error().peer_gone() ? 0 : 14;
+    }));
+  }
+  for (int s = 0; s < kSubs; ++s) ASSERT_TRUE(ready.wait());
+  for (std::uint32_t i = 0; i < kCount; i += 50) {
+    std::vector<std::vector<std::byte>> msgs;
+    for (std::uint32_t k = i; k < i + 50; ++k) msgs.push_back(make_message(k, kMax));
+    const auto b = pub->send_batch(spans_of(msgs), Deadline::after(10s));
+    ASSERT_TRUE(b.all()) << b.error.error().message();
+  }
+  pub = ipcx::Channel();
+  for (auto& s : subs) EXPECT_EQ(s.wait(), 0);
+  EXPECT_FALSE(ring_exists(name));
+}
+
+// A producer that died in the middle of a batch can leave the later records of its run
+// stamped and the first not (the first stamp is stored last). A new producer clears them
+// when it attaches: its own records must not lead the consumer into them, which would
+// deliver messages never sent. Here a hostile child plants two such stamps where the next
+// records will start.
+TEST(Ring, StampsLeftAheadOfTheTailAreNeverDelivered) {
+  namespace rl = ipcx::detail::ring;
+  const std::string name = ipcx::test::unique_name("bghost");
+  const std::string url = "shm://" + name + "?capacity=4k";
+  auto rx = ipcx::Channel::bind(url);
+  ASSERT_TRUE(rx) << rx.error().message();
+  auto planter = Child::spawn([&]() -> int {
+    const int fd = ::open(ipcx::ring_path(name).c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return 10;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return 11;
+    void* p = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) return 12;
+    auto* data = static_cast<std::byte*>(p) + static_cast<rl::Header*>(p)->identity.header_size;
+    // A 16-byte message at 0 spans 32 bytes: the next records start at 32 and 64.
+    for (std::uint64_t pos : {32u, 64u}) {
+      auto* r = reinterpret_cast<rl::RecordHeader*>(data + pos);
+      r->len.store(5);
+      std::memcpy(data + pos + rl::kRecordHeader, "ghost", 5);
+      r->stamp.store(pos | rl::kKindMessage);
+    }
+    return ::munmap(p, static_cast<std::size_t>(st.st_size)) == 0 ? 0 : 13;
+  });
+  ASSERT_EQ(planter.wait(), 0);
+  auto producer = Child::spawn([&]() -> int {
+    auto tx = ipcx::Channel::open(url);
+    if (!tx) return 20;
+    return tx->send(ipcx::as_bytes("0123456789abcdef")) ? 0 : 21;
+  });
+  ASSERT_EQ(producer.wait(), 0);
+  ipcx::MessageBatch batch(8, 64);
+  auto n = rx->receive_batch(batch, Deadline::after(5s));
+  ASSERT_TRUE(n) << n.error().message();
+  ASSERT_EQ(*n, 1u);
+  EXPECT_EQ(batch.text(0), "0123456789abcdef");
+  auto more = rx->try_receive_message();
+  ASSERT_FALSE(more) << "delivered '" << more->text() << "', never sent";
+  EXPECT_TRUE(more.error().would_block() || more.error().peer_gone()) << more.error().message();
+  rx = ipcx::Channel();
+  EXPECT_FALSE(ring_exists(name));
+}
+
 TEST(Ring, CliSendAndRecv) {
   const std::string cli = ipcx::test::cli_path();
   {
