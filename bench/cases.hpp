@@ -29,6 +29,10 @@ CaseList all_cases();
 // beside every row.
 std::unique_ptr<Case> make_floor();
 
+// A row that is never measured: every run of it is skipped for `why` (a library not found
+// at build time, a mechanism with no Channel).
+std::unique_ptr<Case> make_skipped(std::string name, std::string impl, std::string wait, std::string why);
+
 // Per file.
 void add_shared_memory_raw(CaseList& out);  // floor, futex-floor, eventfd (cases_shm.cpp)
 void add_kernel_raw(CaseList& out);         // pipe … sysvmq, raw system calls (cases_raw.cpp)

@@ -592,26 +592,13 @@ class IpcxZmq final : public Case {
 };
 #endif
 
-// A row this build cannot measure, and why.
-class Absent final : public Case {
- public:
-  Absent(std::string name, std::string impl, std::string why)
-      : Case(std::move(name), std::move(impl), "kernel"), why_(std::move(why)) {}
-  std::string skip_reason(std::size_t) const override { return why_; }
-  Res<std::unique_ptr<Link>> server_link(const RunSpec&) override { return skipped(why_); }
-  Res<std::unique_ptr<Link>> client_link(const RunSpec&, const std::string&) override { return skipped(why_); }
-
- private:
-  std::string why_;
-};
-
 }  // namespace
 
 void add_remote(CaseList& out) {
 #if IPCX_BENCH_HAVE_NATS
   out.push_back(std::make_unique<RawNats>());
 #else
-  out.push_back(std::make_unique<Absent>("nats", "raw", "the NATS C client was not found when ipcx-bench was built "
+  out.push_back(make_skipped("nats", "raw", "kernel", "the NATS C client was not found when ipcx-bench was built "
                                                         "(apt-get install libnats-dev, then rebuild)"));
 #endif
   out.push_back(std::make_unique<IpcxNats>());
@@ -621,7 +608,7 @@ void add_remote(CaseList& out) {
   out.push_back(std::make_unique<IpcxZmq>(true));
 #else
   for (const char* n : {"zmq-ipc", "zmq-tcp"}) {
-    out.push_back(std::make_unique<Absent>(n, "ipcx", "libzmq was not found when ipcx-bench was built "
+    out.push_back(make_skipped(n, "ipcx", "kernel", "libzmq was not found when ipcx-bench was built "
                                                       "(apt-get install libzmq3-dev, then rebuild)"));
   }
 #endif

@@ -230,17 +230,6 @@ class RingCase final : public Case {
   int efd_[4] = {-1, -1, -1, -1};  // per direction: data, space
 };
 
-class NoChannelCase final : public Case {
- public:
-  NoChannelCase(std::string name, std::string why) : Case(std::move(name), "ipcx", "kernel"), why_(std::move(why)) {}
-  std::string skip_reason(std::size_t) const override { return why_; }
-  Res<std::unique_ptr<Link>> server_link(const RunSpec&) override { return skipped(why_); }
-  Res<std::unique_ptr<Link>> client_link(const RunSpec&, const std::string&) override { return skipped(why_); }
-
- private:
-  std::string why_;
-};
-
 }  // namespace
 
 std::unique_ptr<Case> make_floor() {
@@ -254,8 +243,8 @@ void add_shared_memory_raw(CaseList& out) {
                                            "futex wait/wake on the same ring (waiter flag)"));
   out.push_back(std::make_unique<RingCase>("eventfd", "kernel", Wait::eventfd,
                                            "payload in a shared ring; blocking read(2) of an eventfd wakes"));
-  out.push_back(std::make_unique<NoChannelCase>(
-      "eventfd", "no eventfd:// Channel: eventfd is how the shm ring's wait=poll wakes (see the shm poll row)"));
+  out.push_back(make_skipped(
+      "eventfd", "ipcx", "kernel", "no eventfd:// Channel: eventfd is how the shm ring's wait=poll wakes (see the shm poll row)"));
 }
 
 }  // namespace ipcx::bench

@@ -9,25 +9,28 @@
 namespace ipcx::bench {
 namespace {
 
-class AbsentPeer final : public Case {
- public:
-  AbsentPeer(std::string name, std::string wait, std::string why)
-      : Case(std::move(name), "peer", std::move(wait)), why_(std::move(why)) {}
-  std::string skip_reason(std::size_t) const override { return why_; }
-  Res<std::unique_ptr<Link>> server_link(const RunSpec&) override { return skipped(why_); }
-  Res<std::unique_ptr<Link>> client_link(const RunSpec&, const std::string&) override { return skipped(why_); }
-
- private:
-  std::string why_;
-};
-
 [[maybe_unused]] void absent(CaseList& out, const char* name, const char* wait, const char* what,
                              const char* package) {
-  out.push_back(std::make_unique<AbsentPeer>(
-      name, wait, fmt::format("{} was not found when ipcx-bench was built (apt-get install {}, then rebuild)", what, package)));
+  out.push_back(make_skipped(
+      name, "peer", wait, fmt::format("{} was not found when ipcx-bench was built (apt-get install {}, then rebuild)", what, package)));
 }
 
 }  // namespace
+
+std::unique_ptr<Case> make_skipped(std::string name, std::string impl, std::string wait, std::string why) {
+  class Skipped final : public Case {
+   public:
+    Skipped(std::string n, std::string i, std::string w, std::string y)
+        : Case(std::move(n), std::move(i), std::move(w)), why_(std::move(y)) {}
+    std::string skip_reason(std::size_t) const override { return why_; }
+    Res<std::unique_ptr<Link>> server_link(const RunSpec&) override { return skipped(why_); }
+    Res<std::unique_ptr<Link>> client_link(const RunSpec&, const std::string&) override { return skipped(why_); }
+
+   private:
+    std::string why_;
+  };
+  return std::make_unique<Skipped>(std::move(name), std::move(impl), std::move(wait), std::move(why));
+}
 
 void add_peers(CaseList& out) {
 #if IPCX_BENCH_HAVE_BOOST
