@@ -5,9 +5,6 @@
 // refused as corrupt at the read that reaches it; a scribbled write position is refused by
 // the producer; nothing scribbled is delivered, no wait outlasts its deadline, and nothing
 // touches memory outside the ring (this test runs in the ASan build too, scripts/test.sh --asan).
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -42,15 +39,10 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 // In a child process: maps the ring's file and applies `s` to the first waiting record
 // (at the consumer's read position; for pub/sub the first record, position 0).
 int scribble(const std::string& name, Scribble s) {
-  const int fd = ::open(ipcx::ring_path(name).c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return 10;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return 11;
-  void* p = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (p == MAP_FAILED) return 12;
-  auto* h = static_cast<rl::Header*>(p);
-  auto* data = static_cast<std::byte*>(p) + h->identity.header_size;
+  auto file = ipcx::test::map_ring_file(name);
+  if (!file) return 10;
+  auto* h = static_cast<rl::Header*>(file->data());
+  auto* data = file->bytes() + h->identity.header_size;
   const std::uint64_t cap = h->identity.capacity;
   const std::uint64_t head = h->consumer.head.load();
   auto* rec = reinterpret_cast<rl::RecordHeader*>(data + (head & (cap - 1)));
@@ -68,7 +60,7 @@ int scribble(const std::string& name, Scribble s) {
       rec->stamp.store((rec->stamp.load() & ~rl::kKindMask) | 0xe);
       break;
   }
-  return ::munmap(p, static_cast<std::size_t>(st.st_size)) == 0 ? 0 : 13;
+  return 0;
 }
 
 class RingHostile : public ::testing::TestWithParam<Case> {};

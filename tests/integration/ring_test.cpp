@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -523,13 +522,9 @@ TEST(Ring, CorruptRecordsAreReportedNotWaitedFor) {
     ASSERT_TRUE(rx) << rx.error().message();
     for (const char* m : {"first", "second", "third"}) ASSERT_TRUE(tx->send(ipcx::as_bytes(m)));
     // Scribble over the first record, at position 0: as another process with the file could.
-    int fd = ::open(ipcx::ring_path(name).c_str(), O_RDWR | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    struct stat st {};
-    ASSERT_EQ(::fstat(fd, &st), 0);
-    auto* p = static_cast<unsigned char*>(::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-    ASSERT_NE(p, MAP_FAILED);
-    unsigned char* rec = p + layout::kHeaderSize;
+    auto file = ipcx::test::map_ring_file(name);
+    ASSERT_TRUE(file) << file.error().message();
+    auto* rec = static_cast<unsigned char*>(file->data()) + layout::kHeaderSize;
     if (scribble_stamp) {
       std::uint64_t junk = 0x5a5a5a5a5a5a5a50ULL;
       std::memcpy(rec, &junk, sizeof junk);  // no longer "position 0 | message"
@@ -545,8 +540,7 @@ TEST(Ring, CorruptRecordsAreReportedNotWaitedFor) {
     // ipcx stat reads the same records with the same code: it says so too.
     auto stat = ipcx::test::run(fmt::format("{} stat 'shm://{}'", ipcx::test::cli_path(), name));
     EXPECT_NE(stat.output.find("corrupt: "), std::string::npos) << stat.output;
-    ::munmap(p, static_cast<std::size_t>(st.st_size));
-    ::close(fd);
+    file = ipcx::Mapping();
     rx = ipcx::RingConsumer();
     tx = ipcx::RingProducer();
     (void)ipcx::remove_ring(name);
@@ -567,16 +561,14 @@ TEST(Ring, SurvivesScribblingOverHeaderAndData) {
   ASSERT_EQ(::pipe2(done, O_CLOEXEC), 0);
   auto scribbler = Child::spawn([&]() -> int {
     ::close(done[0]);
-    int fd = ::open(ipcx::ring_path(name).c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return 10;
-    struct stat st {};
-    ::fstat(fd, &st);
-    auto* p = static_cast<unsigned char*>(::mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-    if (p == MAP_FAILED) return 11;
+    auto file = ipcx::test::map_ring_file(name);
+    if (!file) return 10;
+    auto* p = static_cast<unsigned char*>(file->data());
+    const std::size_t size = file->size();
     std::mt19937_64 rng(42);
     started.post();
     for (int i = 0; i < 400000; ++i) {
-      std::size_t off = rng() % static_cast<std::size_t>(st.st_size);
+      std::size_t off = rng() % size;
       if (rng() % 4 == 0) off = rng() % 12288;  // the header, often
       if (rng() % 8 == 0) {
         std::uint64_t v = rng() % 3 == 0 ? (rng() & ~std::uint64_t{0xf}) | (rng() % 4) : rng();
@@ -883,14 +875,9 @@ TEST(Ring, StampsLeftAheadOfTheTailAreNeverDelivered) {
   auto rx = ipcx::Channel::bind(url);
   ASSERT_TRUE(rx) << rx.error().message();
   auto planter = Child::spawn([&]() -> int {
-    const int fd = ::open(ipcx::ring_path(name).c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return 10;
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) return 11;
-    void* p = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    ::close(fd);
-    if (p == MAP_FAILED) return 12;
-    auto* data = static_cast<std::byte*>(p) + static_cast<rl::Header*>(p)->identity.header_size;
+    auto file = ipcx::test::map_ring_file(name);
+    if (!file) return 10;
+    auto* data = file->bytes() + static_cast<rl::Header*>(file->data())->identity.header_size;
     // A 16-byte message at 0 spans 32 bytes: the next records start at 32 and 64.
     for (std::uint64_t pos : {32u, 64u}) {
       auto* r = reinterpret_cast<rl::RecordHeader*>(data + pos);
@@ -898,7 +885,7 @@ TEST(Ring, StampsLeftAheadOfTheTailAreNeverDelivered) {
       std::memcpy(data + pos + rl::kRecordHeader, "ghost", 5);
       r->stamp.store(pos | rl::kKindMessage);
     }
-    return ::munmap(p, static_cast<std::size_t>(st.st_size)) == 0 ? 0 : 13;
+    return 0;
   });
   ASSERT_EQ(planter.wait(), 0);
   auto producer = Child::spawn([&]() -> int {

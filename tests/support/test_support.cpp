@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,9 @@
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "ipcx/fd.hpp"
+#include "ipcx/ring.hpp"
 
 namespace ipcx::test {
 namespace {
@@ -202,6 +206,15 @@ std::string cli_path() {
 #else
   return "ipcx";
 #endif
+}
+
+Result<Mapping> map_ring_file(const std::string& name) {
+  const std::string path = ring_path(name);
+  Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd) return std::unexpected(Error::from_errno("open", errno, path));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return std::unexpected(Error::from_errno("fstat", errno, path));
+  return Mapping::map(fd.get(), static_cast<std::size_t>(st.st_size), Access::read_write, 0, 0, path);
 }
 
 }  // namespace ipcx::test

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "ipcx/error.hpp"
+#include "ipcx/mapping.hpp"
+
 namespace ipcx::test {
 
 // "/tmp/ipcxt-<pid>-<n>-<what>"
@@ -34,6 +37,11 @@ std::vector<std::byte> pattern(std::size_t n, unsigned seed);
 
 // Whatever still exists with this process's tag (empty when clean).
 std::vector<std::string> leftovers();
+
+// The whole file of the shm:// ring `name`, mapped read-write as any process holding the
+// file could map it: what tests that scribble over a live ring write through (unmapped
+// when the Mapping goes).
+Result<Mapping> map_ring_file(const std::string& name);
 
 // One process opens, the other waits: a pipe made before fork, so ordering never rests on
 // sleeps. open() may be called several times; each wait() takes one opening.
